@@ -1,0 +1,374 @@
+"""The scanner's hot loop.
+
+One prefilter pass per chunk finds keyword hits; each rule whose keyword hit runs its compiled pattern on the
+line(s) around the hit only (multi-line rules get a wider window); identical lines are answered from a cache;
+encoded runs that contain an encoded keyword are decoded and scanned again (depth-limited). Candidates then
+pass entropy, checks, allow lists, generic filters and inline ignores.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import regex
+
+from nhiguard.constants import INLINE_ALLOW_MARKERS, MAX_DECODE_DEPTH, REGEX_TIMEOUT_SECONDS
+from nhiguard.engine import decode, filters
+from nhiguard.engine.prefilter import Prefilter, make_prefilter
+from nhiguard.engine.score import run_checks, shannon_entropy
+from nhiguard.model import Allow, Chunk, Match, Rule
+
+LINE_REACH = 4096  # a window never reaches further than this from a hit on one (minified) line
+MULTILINE_BEFORE = 4096
+MULTILINE_AFTER = 65536
+_CACHE_LIMIT = 65536
+_NEXTLINE_MARKER = b"pragma: allowlist nextline secret"
+
+_DECODERS = {decode.BASE64: -1, decode.HEX: -2, decode.PERCENT: -3}
+
+
+@dataclass(frozen=True, slots=True)
+class EngineOptions:
+    max_decode_depth: int = MAX_DECODE_DEPTH
+    regex_timeout: float = REGEX_TIMEOUT_SECONDS
+    prefilter: str | None = None
+    allow: Allow = Allow()
+
+
+@dataclass(slots=True)
+class _Candidate:
+    rule: int
+    start: int
+    end: int
+    secret: str
+    parts: tuple[tuple[str, str], ...]
+    entropy: float
+    decoded: tuple[str, ...] = ()
+
+
+@dataclass
+class EngineStats:
+    timeouts: list[tuple[str, str]] = field(default_factory=list)
+
+
+class Engine:
+    def __init__(self, rules: Sequence[Rule], options: EngineOptions | None = None) -> None:
+        self.rules = list(rules)
+        self.options = options or EngineOptions()
+        self.by_id = {r.id: i for i, r in enumerate(self.rules)}
+        self.stats = EngineStats()
+        needles: dict[bytes, list[int]] = defaultdict(list)
+        for index, rule in enumerate(self.rules):
+            for keyword in rule.keywords:
+                needles[keyword.encode()].append(index)
+        if self.options.max_decode_depth > 0:
+            for keyword in list(needles):
+                for needle, kind in decode.encoded_needles(keyword, self.options.max_decode_depth):
+                    needles[needle].append(_DECODERS[kind])
+            for needle, kind in decode.percent_needles():
+                needles[needle].append(_DECODERS[kind])
+        self._needles = list(needles)
+        self._targets = [tuple(sorted(set(needles[n]))) for n in self._needles]
+        self._prefilter: Prefilter | None = None
+        self._patterns: list[Any] = [None] * len(self.rules)
+        self._allow_patterns: list[tuple[Any, ...] | None] = [None] * len(self.rules)
+        self._global_allow = tuple(regex.compile(p) for p in self.options.allow.regexes)
+        self._cache: dict[tuple[int, bytes], list[_Candidate]] = {}
+        self._dependents = any(r.depends_on for r in self.rules)
+
+    # -- lazy state -----------------------------------------------------------------------------------------
+    @property
+    def prefilter(self) -> Prefilter:
+        if self._prefilter is None:
+            self._prefilter = make_prefilter(self._needles, self.options.prefilter)
+        return self._prefilter
+
+    def _pattern(self, index: int) -> Any:
+        compiled = self._patterns[index]
+        if compiled is None:
+            compiled = self._patterns[index] = regex.compile(self.rules[index].pattern, regex.ASCII)
+        return compiled
+
+    def _rule_allow(self, index: int) -> tuple[Any, ...]:
+        compiled = self._allow_patterns[index]
+        if compiled is None:
+            compiled = self._allow_patterns[index] = tuple(
+                regex.compile(p) for p in self.rules[index].allow.regexes
+            )
+        return compiled
+
+    # -- public ---------------------------------------------------------------------------------------------
+    def scan(self, chunk: Chunk) -> list[Match]:
+        """Matches in a chunk, with real line numbers."""
+        skip = self._rules_off_for_path(chunk.origin.path)
+        candidates = self._scan_bytes(chunk.data, skip, 0, chunk.origin.path)
+        if not candidates:
+            return []
+        candidates.sort(key=lambda c: (c.start, c.rule))
+        newline_offsets = _newlines(chunk.data)
+        matches = []
+        for c in candidates:
+            line = bisect.bisect_right(newline_offsets, c.start - 1) + 1 if newline_offsets else 1
+            line_start = newline_offsets[line - 2] + 1 if line >= 2 else 0
+            matches.append(
+                Match(
+                    rule_id=self.rules[c.rule].id,
+                    secret=c.secret,
+                    start=c.start,
+                    end=c.end,
+                    line=chunk.real_line(line),
+                    column=c.start - line_start + 1,
+                    parts=c.parts,
+                    decoded=c.decoded,
+                    entropy=c.entropy,
+                )
+            )
+        return matches
+
+    def _rules_off_for_path(self, path: str) -> frozenset[int]:
+        if not path:
+            return frozenset()
+        off = {i for i, r in enumerate(self.rules) if r.allow.paths and filters.path_matches(path, r.allow.paths)}
+        if filters.is_lockfile(path):
+            off.update(i for i, r in enumerate(self.rules) if r.generic)
+        return frozenset(off)
+
+    # -- the loop -------------------------------------------------------------------------------------------
+    def _scan_bytes(self, data: bytes, skip: frozenset[int], depth: int, path: str) -> list[_Candidate]:
+        hits = self.prefilter.scan(data)
+        if not hits:
+            return []
+        targets = self._targets
+        needles = self._needles
+        line_spans: dict[int, set[tuple[int, int]]] = defaultdict(set)
+        multi_hits: dict[int, list[int]] = defaultdict(list)
+        decode_hits: dict[int, list[int]] = defaultdict(list)
+        n = len(data)
+        for needle_index, end in hits:
+            start = end - len(needles[needle_index])
+            for target in targets[needle_index]:
+                if target < 0:
+                    decode_hits[target].append(start)
+                    continue
+                if target in skip:
+                    continue
+                if self.rules[target].multiline:
+                    multi_hits[target].append(start)
+                    continue
+                lo = data.rfind(b"\n", max(0, start - LINE_REACH), start) + 1 or max(0, start - LINE_REACH)
+                hi = data.find(b"\n", end, min(n, end + LINE_REACH))
+                if hi < 0:
+                    hi = min(n, end + LINE_REACH)
+                line_spans[target].add((lo, hi))
+
+        out: list[_Candidate] = []
+        for rule_index, spans in line_spans.items():
+            for lo, hi in _merge(sorted(spans)):
+                out.extend(self._match_line(rule_index, data, lo, hi, path))
+        for rule_index, starts in multi_hits.items():
+            windows = []
+            for s in starts:
+                lo = data.rfind(b"\n", max(0, s - MULTILINE_BEFORE), s) + 1 or max(0, s - MULTILINE_BEFORE)
+                windows.append((lo, min(n, s + MULTILINE_AFTER)))
+            for lo, hi in _merge(sorted(windows)):
+                out.extend(self._match_window(rule_index, data, lo, hi, path))
+        if decode_hits and depth < self.options.max_decode_depth:
+            out.extend(self._decoded(data, decode_hits, skip, depth, path))
+        out = [c for c in out if self._accept(c, data)]
+        return self._resolve(out, data)
+
+    def _match_line(self, rule_index: int, data: bytes, lo: int, hi: int, path: str) -> list[_Candidate]:
+        line = data[lo:hi]
+        key = (rule_index, line)
+        cached = self._cache.get(key)
+        if cached is None:
+            cached = self._match_window(rule_index, line, 0, len(line), path)
+            if len(self._cache) > _CACHE_LIMIT:
+                self._cache.clear()
+            self._cache[key] = cached
+        if lo == 0:
+            return list(cached)
+        return [
+            _Candidate(c.rule, c.start + lo, c.end + lo, c.secret, c.parts, c.entropy, c.decoded) for c in cached
+        ]
+
+    def _match_window(self, rule_index: int, data: bytes, lo: int, hi: int, path: str) -> list[_Candidate]:
+        rule = self.rules[rule_index]
+        text = data[lo:hi].decode("latin-1")
+        found: list[_Candidate] = []
+        try:
+            for m in self._pattern(rule_index).finditer(text, timeout=self.options.regex_timeout):
+                s, e = m.span("secret")
+                if s < 0 or e <= s:
+                    continue
+                raw = data[lo + s : lo + e]
+                secret = raw.decode("latin-1") if raw.isascii() else raw.decode("utf-8", "replace")
+                secret = secret.strip()
+                if not secret:
+                    continue
+                entropy = shannon_entropy(secret)
+                if rule.entropy is not None and entropy < rule.entropy:
+                    continue
+                if rule.checks and not run_checks(rule.checks, secret):
+                    continue
+                parts = tuple(
+                    (name, value)
+                    for name, value in m.groupdict().items()
+                    if name != "secret" and value is not None and not name.startswith("_")
+                )
+                found.append(_Candidate(rule_index, lo + s, lo + e, secret, parts, entropy))
+        except TimeoutError:
+            self.stats.timeouts.append((rule.id, path))
+        return found
+
+    def _decoded(
+        self, data: bytes, decode_hits: dict[int, list[int]], skip: frozenset[int], depth: int, path: str
+    ) -> list[_Candidate]:
+        out: list[_Candidate] = []
+        done: list[tuple[int, int]] = []
+        for code, starts in decode_hits.items():
+            for at in sorted(set(starts)):
+                if any(lo <= at < hi for lo, hi in done):
+                    continue
+                if code == _DECODERS[decode.PERCENT]:
+                    lo = data.rfind(b"\n", max(0, at - LINE_REACH), at) + 1 or max(0, at - LINE_REACH)
+                    hi = data.find(b"\n", at)
+                    hi = hi if 0 <= hi <= at + LINE_REACH else min(len(data), at + LINE_REACH)
+                    raw = decode.decode_percent(data[lo:hi])
+                    kind = decode.PERCENT
+                elif code == _DECODERS[decode.BASE64]:
+                    lo, hi = decode.base64_run(data, at)
+                    raw = decode.decode_base64(data[lo:hi])
+                    kind = decode.BASE64
+                else:
+                    lo, hi = decode.hex_run(data, at)
+                    raw = decode.decode_hex(data[lo:hi])
+                    kind = decode.HEX
+                done.append((lo, hi))
+                if raw is None:
+                    continue
+                for inner in self._scan_bytes(raw, skip, depth + 1, path):
+                    out.append(
+                        _Candidate(
+                            inner.rule, lo, hi, inner.secret, inner.parts, inner.entropy, (kind, *inner.decoded)
+                        )
+                    )
+        return out
+
+    # -- verdicts on candidates -----------------------------------------------------------------------------
+    def _accept(self, c: _Candidate, data: bytes) -> bool:
+        rule = self.rules[c.rule]
+        secret = c.secret
+        allow = rule.allow
+        if secret in allow.values or secret in self.options.allow.values:
+            return False
+        low = secret.lower()
+        if any(w in low for w in allow.stopwords) or any(w in low for w in self.options.allow.stopwords):
+            return False
+        if any(p.search(secret) for p in self._rule_allow(c.rule)) or any(
+            p.search(secret) for p in self._global_allow
+        ):
+            return False
+        if filters.looks_fake(secret) or (rule.generic and filters.is_not_secret(secret)):
+            return False
+        return not _inline_allowed(data, c.start)
+
+    def _resolve(self, found: list[_Candidate], data: bytes) -> list[_Candidate]:
+        """Pair dependent parts, drop helper-only matches, let specific rules win over generic ones."""
+        if not found:
+            return found
+        rules = self.rules
+        if self._dependents:
+            found = self._pair(found, data)
+        specific = [(c.start, c.end, c.decoded) for c in found if not rules[c.rule].generic]
+        seen: set[tuple[int, int, int, str]] = set()
+        out = []
+        for c in found:
+            rule = rules[c.rule]
+            if not rule.report:
+                continue
+            if rule.generic and any(
+                s < c.end and c.start < e and d == c.decoded for s, e, d in specific
+            ):
+                continue
+            key = (c.rule, c.start, c.end, c.secret)
+            if key in seen:
+                continue
+            seen.add(key)
+            out.append(c)
+        return out
+
+    def _pair(self, found: list[_Candidate], data: bytes) -> list[_Candidate]:
+        by_rule: dict[int, list[_Candidate]] = defaultdict(list)
+        for c in found:
+            by_rule[c.rule].append(c)
+        out = []
+        for c in found:
+            rule = self.rules[c.rule]
+            if not rule.depends_on:
+                out.append(c)
+                continue
+            parts = list(c.parts)
+            ok = True
+            for dep in rule.depends_on:
+                partners = by_rule.get(self.by_id.get(dep.rule, -1), [])
+                best = _nearest(c, partners, dep.within_lines, data)
+                if best is None:
+                    ok = False
+                    break
+                parts.append((dep.part, best.secret))
+            if ok:
+                out.append(_Candidate(c.rule, c.start, c.end, c.secret, tuple(parts), c.entropy, c.decoded))
+        return out
+
+
+# -- helpers ------------------------------------------------------------------------------------------------
+def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for lo, hi in spans:
+        if merged and lo <= merged[-1][1]:
+            if hi > merged[-1][1]:
+                merged[-1] = (merged[-1][0], hi)
+        else:
+            merged.append((lo, hi))
+    return merged
+
+
+def _newlines(data: bytes) -> list[int]:
+    out = []
+    find = data.find
+    i = find(b"\n")
+    while i >= 0:
+        out.append(i)
+        i = find(b"\n", i + 1)
+    return out
+
+
+def _nearest(c: _Candidate, partners: list[_Candidate], within_lines: int, data: bytes) -> _Candidate | None:
+    best: _Candidate | None = None
+    best_distance = within_lines + 1
+    for p in partners:
+        if p is c or p.decoded != c.decoded:
+            continue
+        lo, hi = sorted((p.start, c.start))
+        distance = data.count(b"\n", lo, hi)
+        if distance < best_distance:
+            best, best_distance = p, distance
+    return best
+
+
+def _inline_allowed(data: bytes, at: int) -> bool:
+    lo = data.rfind(b"\n", 0, at) + 1
+    hi = data.find(b"\n", at)
+    line = data[lo : hi if hi >= 0 else len(data)].lower()
+    if any(marker in line for marker in INLINE_ALLOW_MARKERS):
+        return True
+    if lo > 0:
+        prev_lo = data.rfind(b"\n", 0, lo - 1) + 1
+        if _NEXTLINE_MARKER in data[prev_lo : lo - 1].lower():
+            return True
+    return False

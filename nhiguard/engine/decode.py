@@ -1,0 +1,116 @@
+"""Encoded secrets: which needles announce an encoded keyword, and how to decode the run around a hit.
+
+Decoding everything that looks like base64 would cost a regex pass over every byte. Instead each keyword is
+also searched in its encoded forms (base64 at the three byte alignments, hex), and only a run that contains
+one is decoded. Percent-encoding is announced by common escapes.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Iterable
+from urllib.parse import unquote_to_bytes
+
+BASE64 = "base64"
+HEX = "hex"
+PERCENT = "percent"
+
+MIN_RUN = 16
+MAX_RUN = 1 << 20
+
+_B64_CHARS = rb"A-Za-z0-9+/_-"
+_B64_RIGHT = re.compile(rb"[" + _B64_CHARS + rb"]*={0,2}")
+_B64_LEFT = re.compile(rb"[" + _B64_CHARS + rb"]*")
+_HEX_RIGHT = re.compile(rb"[0-9A-Fa-f]*")
+_PERCENT_NEEDLES = (b"%2f", b"%3a", b"%3d", b"%2b", b"%40", b"%5f", b"%2d", b"%22", b"%20")
+
+
+def _determined_b64(keyword: bytes, shift: int, *, urlsafe: bool) -> bytes:
+    encode = base64.urlsafe_b64encode if urlsafe else base64.b64encode
+    encoded = encode(b"\0" * shift + keyword + b"\0\0")
+    first_bit, last_bit = 8 * shift, 8 * (shift + len(keyword))
+    chars = [encoded[i : i + 1] for i in range(len(encoded)) if 6 * i >= first_bit and 6 * i + 6 <= last_bit]
+    return b"".join(chars)
+
+
+def encoded_needles(keyword: bytes, depth: int = 1) -> list[tuple[bytes, str]]:
+    """Lower-cased encoded forms of a keyword (the prefilter is case-insensitive), nested `depth` levels."""
+    out: set[tuple[bytes, str]] = set()
+    if len(keyword) >= 4:
+        out.add((keyword.hex().encode(), HEX))
+        for shift in range(3):
+            for urlsafe in (False, True):
+                inner = _determined_b64(keyword, shift, urlsafe=urlsafe)
+                if len(inner) >= 4:
+                    out.add((inner.lower(), BASE64))
+                if depth >= 2 and not urlsafe and len(inner) >= 4:
+                    for outer_shift in range(3):
+                        outer = _determined_b64(inner, outer_shift, urlsafe=False)
+                        if len(outer) >= 4:
+                            out.add((outer.lower(), BASE64))
+    return sorted(out)
+
+
+def percent_needles() -> Iterable[tuple[bytes, str]]:
+    return ((n, PERCENT) for n in _PERCENT_NEEDLES)
+
+
+def base64_run(data: bytes, at: int) -> tuple[int, int]:
+    """The maximal base64 run around offset `at` (bounded)."""
+    left_limit = max(0, at - MAX_RUN)
+    backwards = data[left_limit:at][::-1]
+    m = _B64_LEFT.match(backwards)
+    start = at - (m.end() if m else 0)
+    right = _B64_RIGHT.match(data, at, min(len(data), at + MAX_RUN))
+    end = right.end() if right else at
+    return start, end
+
+
+def hex_run(data: bytes, at: int) -> tuple[int, int]:
+    left_limit = max(0, at - MAX_RUN)
+    backwards = data[left_limit:at][::-1]
+    m = re.match(rb"[0-9A-Fa-f]*", backwards)
+    start = at - (m.end() if m else 0)
+    right = _HEX_RIGHT.match(data, at, min(len(data), at + MAX_RUN))
+    return start, right.end() if right else at
+
+
+def _mostly_text(raw: bytes) -> bool:
+    if not raw:
+        return False
+    printable = sum(1 for b in raw[:4096] if 32 <= b < 127 or b in (9, 10, 13))
+    return printable >= 0.85 * min(len(raw), 4096)
+
+
+def decode_base64(run: bytes) -> bytes | None:
+    body = run.rstrip(b"=")
+    if len(body) < MIN_RUN:
+        return None
+    for candidate in (body, body[: len(body) - len(body) % 4]):
+        padded = candidate + b"=" * (-len(candidate) % 4)
+        urlsafe = b"-" in padded or b"_" in padded
+        try:
+            raw = base64.urlsafe_b64decode(padded) if urlsafe else base64.b64decode(padded, validate=True)
+        except (binascii.Error, ValueError):
+            continue
+        if _mostly_text(raw):
+            return raw
+    return None
+
+
+def decode_hex(run: bytes) -> bytes | None:
+    if len(run) < MIN_RUN:
+        return None
+    even = run[: len(run) - len(run) % 2]
+    try:
+        raw = bytes.fromhex(even.decode("ascii"))
+    except ValueError:
+        return None
+    return raw if _mostly_text(raw) else None
+
+
+def decode_percent(line: bytes) -> bytes | None:
+    raw = unquote_to_bytes(line)
+    return raw if raw != line else None

@@ -1,0 +1,151 @@
+"""Entropy and the named checks a rule may require. Pure functions of the secret."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+import zlib
+from collections import Counter
+from collections.abc import Callable
+
+_BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+def shannon_entropy(text: str) -> float:
+    if not text:
+        return 0.0
+    n = len(text)
+    return -sum(c / n * math.log2(c / n) for c in Counter(text).values())
+
+
+def _encode(number: int, alphabet: str, width: int) -> str:
+    base = len(alphabet)
+    out = []
+    while number:
+        number, rem = divmod(number, base)
+        out.append(alphabet[rem])
+    return "".join(reversed(out)).rjust(width, alphabet[0])
+
+
+def base62_crc32(body: str) -> str:
+    """GitHub/npm token checksum: CRC32 of the random body, base62, left-padded to 6."""
+    return _encode(zlib.crc32(body.encode()), _BASE62, 6)
+
+
+def base36_crc32(text: str) -> str:
+    """GitLab routable token checksum: CRC32 of everything before it, lowercase base36, padded to 7."""
+    return _encode(zlib.crc32(text.encode()), _BASE36, 7)
+
+
+def _prefixed_crc(secret: str, _arg: str) -> bool:
+    # <prefix>_<30 random><6 checksum>; the checksum covers the random part only.
+    _, sep, tail = secret.rpartition("_")
+    if not sep or len(tail) < 7:
+        return False
+    body, checksum = tail[:-6], tail[-6:]
+    return base62_crc32(body) == checksum
+
+
+def _gitlab_routable(secret: str, _arg: str) -> bool:
+    if len(secret) < 8:
+        return False
+    body, checksum = secret[:-7], secret[-7:]
+    if "." not in body:
+        return True  # legacy 20-char tokens carry no checksum
+    return base36_crc32(body) == checksum
+
+
+def _b64url_json(part: str) -> object:
+    padded = part + "=" * (-len(part) % 4)
+    return json.loads(base64.urlsafe_b64decode(padded))
+
+
+def _jwt(secret: str, _arg: str) -> bool:
+    pieces = secret.split(".")
+    if len(pieces) != 3:
+        return False
+    try:
+        header = _b64url_json(pieces[0])
+        claims = _b64url_json(pieces[1])
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return False
+    return isinstance(header, dict) and "alg" in header and isinstance(claims, dict)
+
+
+def _pem(secret: str, _arg: str) -> bool:
+    lines = [ln.strip() for ln in secret.replace("\\n", "\n").splitlines()]
+    body = "".join(ln for ln in lines if ln and not ln.startswith("-----") and ":" not in ln)
+    body = body.replace('"', "").replace("'", "").replace("\\", "")
+    if len(body) < 64:
+        return False
+    try:
+        base64.b64decode(body + "=" * (-len(body) % 4), validate=False)
+    except (ValueError, binascii.Error):
+        return False
+    return True
+
+
+def _min_digits(secret: str, arg: str) -> bool:
+    return sum(c.isdigit() for c in secret) >= int(arg or 1)
+
+
+def _min_letters(secret: str, arg: str) -> bool:
+    return sum(c.isalpha() for c in secret) >= int(arg or 1)
+
+
+def _mixed_case(secret: str, _arg: str) -> bool:
+    return any(c.islower() for c in secret) and any(c.isupper() for c in secret)
+
+
+def _not_all_same_class(secret: str, _arg: str) -> bool:
+    """Rejects values made of one character class only, e.g. all letters (words) or all digits."""
+    classes = sum(
+        (
+            any(c.isdigit() for c in secret),
+            any(c.islower() for c in secret),
+            any(c.isupper() for c in secret),
+            any(not c.isalnum() for c in secret),
+        )
+    )
+    return classes >= 2
+
+
+def _base64_decodes(secret: str, _arg: str) -> bool:
+    try:
+        base64.b64decode(secret + "=" * (-len(secret) % 4), validate=True)
+    except (ValueError, binascii.Error):
+        return False
+    return True
+
+
+Check = Callable[[str, str], bool]
+
+CHECKS: dict[str, Check] = {
+    "github-crc32": _prefixed_crc,
+    "npm-crc32": _prefixed_crc,
+    "gitlab-routable-crc": _gitlab_routable,
+    "jwt": _jwt,
+    "pem": _pem,
+    "min-digits": _min_digits,
+    "min-letters": _min_letters,
+    "mixed-case": _mixed_case,
+    "mixed-classes": _not_all_same_class,
+    "base64": _base64_decodes,
+}
+
+
+def parse_check(spec: str) -> tuple[str, str]:
+    """'min-digits:2' → ('min-digits', '2')."""
+    name, _, arg = spec.partition(":")
+    return name, arg
+
+
+def run_checks(checks: tuple[str, ...], secret: str) -> bool:
+    for spec in checks:
+        name, arg = parse_check(spec)
+        if not CHECKS[name](secret, arg):
+            return False
+    return True

@@ -1,0 +1,308 @@
+"""Rules are data: YAML records → validated, immutable Rule objects.
+
+Errors always name the file and the rule id, so a user's broken rule file is a one-line message, not a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import regex
+
+from nhiguard import _yaml
+from nhiguard.engine.score import CHECKS, parse_check
+from nhiguard.errors import RuleError
+from nhiguard.model import (
+    CONFIDENCES,
+    SEVERITIES,
+    Allow,
+    Confidence,
+    Dependency,
+    Examples,
+    PositiveExample,
+    Rule,
+    Severity,
+)
+
+_ID = regex.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_NHI = regex.compile(r"^NHI(?:[1-9]|10)$")
+_RULE_KEYS = frozenset(
+    {
+        "id", "name", "provider", "severity", "confidence", "keywords", "pattern", "entropy", "checks",
+        "multiline", "generic", "report", "depends_on", "allow", "nhi", "verify", "revoke", "examples",
+        "aliases", "description", "references", "rotation_guide",
+    }
+)
+_FILE_KEYS = frozenset({"provider", "rules"})
+_ALLOW_KEYS = frozenset({"values", "regexes", "stopwords", "paths"})
+
+
+def builtin_rules_dir() -> Path:
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "_rules", here.parent / "rules"):
+        if candidate.is_dir():
+            return candidate
+    raise RuleError(f"built-in rules not found (looked in {here / '_rules'} and {here.parent / 'rules'})")
+
+
+def rule_files(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.iterdir() if p.suffix in (".yml", ".yaml") and p.is_file())
+
+
+class _Ctx:
+    def __init__(self, source: str, rule_id: str) -> None:
+        self.source = source
+        self.rule_id = rule_id
+
+    def fail(self, message: str) -> RuleError:
+        return RuleError(f"{self.source}: rule {self.rule_id!r}: {message}")
+
+
+def _str_list(ctx: _Ctx, raw: Any, key: str) -> tuple[str, ...]:
+    if raw is None:
+        return ()
+    if isinstance(raw, str):
+        raw = [raw]
+    if not isinstance(raw, list) or not all(isinstance(x, str) and x for x in raw):
+        raise ctx.fail(f"{key!r} must be a list of non-empty strings")
+    return tuple(raw)
+
+
+def _positive(ctx: _Ctx, raw: Any) -> PositiveExample:
+    if isinstance(raw, str) and raw:
+        return PositiveExample(text=raw, secret=raw, bare=True)
+    if isinstance(raw, Mapping) and isinstance(raw.get("text"), str) and isinstance(raw.get("secret"), str):
+        extra = set(raw) - {"text", "secret"}
+        if extra:
+            raise ctx.fail(f"positive example has unknown keys {sorted(extra)}")
+        text, secret = raw["text"], raw["secret"]
+        if secret not in text:
+            raise ctx.fail(f"positive example secret is not inside its text: {secret[:12]!r}…")
+        return PositiveExample(text=text, secret=secret, bare=False)
+    raise ctx.fail("a positive example is a bare token string or {text, secret}")
+
+
+def _examples(ctx: _Ctx, raw: Any) -> Examples:
+    if raw is None:
+        return Examples()
+    if not isinstance(raw, Mapping) or set(raw) - {"positive", "negative"}:
+        raise ctx.fail("'examples' takes 'positive' and 'negative' lists")
+    pos = raw.get("positive") or []
+    neg = raw.get("negative") or []
+    if not isinstance(pos, list) or not isinstance(neg, list):
+        raise ctx.fail("'examples.positive' and 'examples.negative' must be lists")
+    if not all(isinstance(n, str) for n in neg):
+        raise ctx.fail("negative examples must be strings")
+    return Examples(positive=tuple(_positive(ctx, p) for p in pos), negative=tuple(neg))
+
+
+def _allow(ctx: _Ctx, raw: Any) -> Allow:
+    if raw is None:
+        return Allow()
+    if not isinstance(raw, Mapping):
+        raise ctx.fail("'allow' must be a mapping")
+    unknown = set(raw) - _ALLOW_KEYS
+    if unknown:
+        raise ctx.fail(f"'allow' has unknown keys {sorted(unknown)} (known: {sorted(_ALLOW_KEYS)})")
+    regexes = _str_list(ctx, raw.get("regexes"), "allow.regexes")
+    for pattern in regexes:
+        _compile(ctx, pattern, "allow.regexes")
+    return Allow(
+        values=frozenset(_str_list(ctx, raw.get("values"), "allow.values")),
+        regexes=regexes,
+        stopwords=tuple(s.lower() for s in _str_list(ctx, raw.get("stopwords"), "allow.stopwords")),
+        paths=_str_list(ctx, raw.get("paths"), "allow.paths"),
+    )
+
+
+def _compile(ctx: _Ctx, pattern: str, key: str) -> regex.Pattern[str]:
+    try:
+        return regex.compile(pattern, regex.ASCII)
+    except (regex.error, TypeError, ValueError) as exc:
+        raise ctx.fail(f"{key} does not compile: {exc}") from None
+
+
+def _dependencies(ctx: _Ctx, raw: Any) -> tuple[Dependency, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise ctx.fail("'depends_on' must be a list of {rule, within_lines, part}")
+    deps = []
+    for item in raw:
+        if not isinstance(item, Mapping) or not isinstance(item.get("rule"), str):
+            raise ctx.fail("each 'depends_on' entry needs a 'rule' id")
+        within = item.get("within_lines", 5)
+        if not isinstance(within, int) or within < 0:
+            raise ctx.fail("'depends_on.within_lines' must be a non-negative integer")
+        part = item.get("part", item["rule"])
+        deps.append(Dependency(rule=item["rule"], within_lines=within, part=str(part)))
+    return tuple(deps)
+
+
+def parse_rule(raw: Any, *, source: str, default_provider: str | None = None) -> Rule:
+    rule_id = raw.get("id") if isinstance(raw, Mapping) else None
+    ctx = _Ctx(source, str(rule_id))
+    if not isinstance(raw, Mapping):
+        raise ctx.fail("a rule must be a mapping")
+    if not isinstance(rule_id, str) or not _ID.match(rule_id):
+        raise ctx.fail("'id' must be kebab-case like 'github-pat-classic'")
+    unknown = set(raw) - _RULE_KEYS
+    if unknown:
+        raise ctx.fail(f"unknown keys {sorted(unknown)}")
+    for key in ("name", "pattern"):
+        if not isinstance(raw.get(key), str) or not raw[key]:
+            raise ctx.fail(f"{key!r} is required and must be a string")
+    provider = raw.get("provider", default_provider)
+    if not isinstance(provider, str) or not provider:
+        raise ctx.fail("'provider' is required (in the rule or at the top of the file)")
+    severity = raw.get("severity", "high")
+    if severity not in SEVERITIES:
+        raise ctx.fail(f"'severity' must be one of {', '.join(SEVERITIES)}")
+    confidence = raw.get("confidence", "medium")
+    if confidence not in CONFIDENCES:
+        raise ctx.fail(f"'confidence' must be one of {', '.join(CONFIDENCES)}")
+    keywords = _str_list(ctx, raw.get("keywords"), "keywords")
+    if not keywords:
+        raise ctx.fail("'keywords' needs at least one literal for the prefilter")
+    if any(k != k.lower() or not k.isascii() for k in keywords):
+        raise ctx.fail("keywords must be lowercase ASCII literals")
+    compiled = _compile(ctx, raw["pattern"], "pattern")
+    if "secret" not in compiled.groupindex:
+        raise ctx.fail("pattern needs a named group 'secret'")
+    entropy = raw.get("entropy")
+    if entropy is not None and (not isinstance(entropy, int | float) or not 0 <= entropy <= 8):
+        raise ctx.fail("'entropy' must be a number of bits per character between 0 and 8")
+    checks = _str_list(ctx, raw.get("checks"), "checks")
+    for check in checks:
+        name, _ = parse_check(check)
+        if name not in CHECKS:
+            raise ctx.fail(f"unknown check {check!r} (known: {', '.join(sorted(CHECKS))})")
+    nhi = _str_list(ctx, raw.get("nhi"), "nhi") or ("NHI2",)
+    if not all(_NHI.match(n) for n in nhi):
+        raise ctx.fail("'nhi' ids look like NHI1 … NHI10")
+    for key in ("verify", "revoke"):
+        if raw.get(key) is not None and not isinstance(raw[key], Mapping):
+            raise ctx.fail(f"{key!r} must be a mapping")
+    flags = {}
+    for key, default in (("multiline", False), ("generic", False), ("report", True)):
+        value = raw.get(key, default)
+        if not isinstance(value, bool):
+            raise ctx.fail(f"{key!r} must be true or false")
+        flags[key] = value
+    aliases = _str_list(ctx, raw.get("aliases"), "aliases")
+    return Rule(
+        id=rule_id,
+        name=raw["name"],
+        provider=provider,
+        severity=_as_severity(severity),
+        confidence=_as_confidence(confidence),
+        keywords=keywords,
+        pattern=raw["pattern"],
+        entropy=float(entropy) if entropy is not None else None,
+        checks=checks,
+        multiline=flags["multiline"],
+        generic=flags["generic"],
+        report=flags["report"],
+        depends_on=_dependencies(ctx, raw.get("depends_on")),
+        allow=_allow(ctx, raw.get("allow")),
+        nhi=nhi,
+        verify=raw.get("verify"),
+        revoke=raw.get("revoke"),
+        examples=_examples(ctx, raw.get("examples")),
+        aliases=aliases,
+        description=str(raw.get("description", "")),
+        references=_str_list(ctx, raw.get("references"), "references"),
+        rotation_guide=str(raw.get("rotation_guide", "")),
+        source=source,
+    )
+
+
+def _as_severity(value: str) -> Severity:
+    for s in SEVERITIES:
+        if s == value:
+            return s
+    raise AssertionError(value)
+
+
+def _as_confidence(value: str) -> Confidence:
+    for c in CONFIDENCES:
+        if c == value:
+            return c
+    raise AssertionError(value)
+
+
+def parse_file(path: Path) -> list[Rule]:
+    source = str(path)
+    try:
+        data = _yaml.load(path.read_bytes())
+    except OSError as exc:
+        raise RuleError(f"{source}: cannot read: {exc.strerror or exc}") from None
+    except _yaml.YAMLError as exc:
+        raise RuleError(f"{source}: not valid YAML: {exc}") from None
+    if isinstance(data, list):
+        data = {"rules": data}
+    if not isinstance(data, Mapping) or not isinstance(data.get("rules"), list):
+        raise RuleError(f"{source}: a rule file is a mapping with a 'rules' list")
+    unknown = set(data) - _FILE_KEYS
+    if unknown:
+        raise RuleError(f"{source}: unknown top-level keys {sorted(unknown)}")
+    provider = data.get("provider")
+    return [parse_rule(r, source=source, default_provider=provider) for r in data["rules"]]
+
+
+def check_references(rules: Sequence[Rule]) -> None:
+    """Duplicate ids or aliases and dangling depends_on targets are errors."""
+    seen: dict[str, str] = {}
+    for rule in rules:
+        for name in (rule.id, *rule.aliases):
+            if name in seen:
+                raise RuleError(f"{rule.source}: rule {rule.id!r}: id {name!r} already defined in {seen[name]}")
+            seen[name] = rule.source
+    ids = {r.id for r in rules}
+    for rule in rules:
+        for dep in rule.depends_on:
+            if dep.rule not in ids:
+                raise RuleError(f"{rule.source}: rule {rule.id!r}: depends_on names unknown rule {dep.rule!r}")
+
+
+def load_paths(paths: Iterable[Path]) -> list[Rule]:
+    rules: list[Rule] = []
+    for path in paths:
+        if path.is_dir():
+            for file in rule_files(path):
+                rules.extend(parse_file(file))
+        else:
+            rules.extend(parse_file(path))
+    return rules
+
+
+def _relative_source(rules: list[Rule], base: Path) -> list[Rule]:
+    out = []
+    for rule in rules:
+        try:
+            out.append(replace(rule, source=os.path.relpath(rule.source, base.parent)))
+        except ValueError:
+            out.append(rule)
+    return out
+
+
+def load_builtin() -> list[Rule]:
+    directory = builtin_rules_dir()
+    rules = _relative_source(load_paths([directory]), directory)
+    check_references(rules)
+    return rules
+
+
+def merge(base: Sequence[Rule], extra: Sequence[Rule], disabled: Iterable[str] = ()) -> list[Rule]:
+    """User rules replace built-ins with the same id; disabled ids (or aliases) are dropped."""
+    off = set(disabled)
+    by_id = {r.id: r for r in base}
+    for rule in extra:
+        by_id[rule.id] = rule
+    rules = [r for r in by_id.values() if r.id not in off and not off.intersection(r.aliases)]
+    check_references(rules)
+    return rules

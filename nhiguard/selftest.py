@@ -1,0 +1,147 @@
+"""Runs a rule's own examples through the whole engine. Shared by the test suite and `nhiguard rules check`.
+
+For every rule: each positive yields exactly its secret in every seeded context, a keyword of the rule is in
+every positive, each negative yields nothing from the rule, no other rule claims the secret, and the pattern
+finishes within its time bound on adversarial input.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import regex
+
+from nhiguard.engine import Engine
+from nhiguard.model import Chunk, Origin, PositiveExample, Rule
+
+ADVERSARIAL_SIZE = 1 << 20
+ADVERSARIAL_SECONDS = 5.0
+EXAMPLE_PATH = "src/app/settings.txt"
+
+Context = Callable[[str], str]
+
+# Each context puts a bare token where real code and config put credentials.
+CONTEXTS: dict[str, Context] = {
+    "raw": lambda t: t,
+    "env": lambda t: f"NHIGUARD_EXAMPLE={t}\n",
+    "yaml": lambda t: f"service:\n  value: {t}\n  region: eu-west-1\n",
+    "json": lambda t: f'{{"name": "svc", "value": "{t}", "retries": 3}}\n',
+    "python": lambda t: f'import os\n\nVALUE = "{t}"\nprint(len(VALUE))\n',
+    "shell": lambda t: f"#!/bin/sh\nexport NHIGUARD_EXAMPLE='{t}'\n./run.sh\n",
+}
+
+_FILLER = (
+    "# configuration follows\n",
+    "timeout = 30\n",
+    "def handler(event):\n    return event\n",
+    "<!-- generated -->\n",
+    "name: build\n",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    rule_id: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.rule_id}: {self.message}"
+
+
+def _seeded(rule: Rule, text: str, salt: int) -> str:
+    rng = random.Random(f"{rule.id}:{salt}")
+    return rng.choice(_FILLER) + text + ("\n" if not text.endswith("\n") else "") + rng.choice(_FILLER)
+
+
+def _scan(engine: Engine, text: str) -> list[tuple[str, str, int, int]]:
+    data = text.encode("utf-8")
+    chunk = Chunk(data=data, origin=Origin(path=EXAMPLE_PATH))
+    return [(m.rule_id, m.secret, m.start, m.end) for m in engine.scan(chunk)]
+
+
+def _contexts(example: PositiveExample) -> list[tuple[str, str]]:
+    if not example.bare:
+        return [("text", example.text)]
+    usable = {"raw", "env"} if any(q in example.secret for q in "\"'\n") else set(CONTEXTS)
+    return [(name, CONTEXTS[name](example.secret)) for name in CONTEXTS if name in usable]
+
+
+def check_positive(rule: Rule, engine: Engine, index: int, example: PositiveExample) -> list[Problem]:
+    problems: list[Problem] = []
+    label = f"positive #{index + 1}"
+    if not any(k in example.text.lower() for k in rule.keywords):
+        problems.append(Problem(rule.id, f"{label} contains none of the keywords {list(rule.keywords)}"))
+        return problems
+    allowed_neighbours = {d.rule for d in rule.depends_on}
+    for salt, (context, text) in enumerate(_contexts(example)):
+        seeded = _seeded(rule, text, salt)
+        found = _scan(engine, seeded)
+        own = [m for m in found if m[0] == rule.id]
+        secrets = {m[1] for m in own}
+        if secrets != {example.secret}:
+            got = ", ".join(sorted(repr(s[:40]) for s in secrets)) or "nothing"
+            problems.append(Problem(rule.id, f"{label} in {context} context: expected exactly the secret, got {got}"))
+            continue
+        spans = [(s, e) for r, _, s, e in own]
+        for other, _, s, e in found:
+            if other == rule.id or other in allowed_neighbours:
+                continue
+            if any(s < oe and os_ < e for os_, oe in spans):
+                problems.append(Problem(rule.id, f"{label} in {context} context is also claimed by rule {other!r}"))
+    return problems
+
+
+def check_negative(rule: Rule, engine: Engine, index: int, text: str) -> list[Problem]:
+    for context in ("raw", "python", "env"):
+        found = _scan(engine, CONTEXTS[context](text))
+        if any(m[0] == rule.id for m in found):
+            return [Problem(rule.id, f"negative #{index + 1} matched in {context} context")]
+    return []
+
+
+def adversarial_inputs(rule: Rule) -> list[str]:
+    keyword = rule.keywords[0]
+    half = ADVERSARIAL_SIZE // 2
+    return [
+        (keyword + "a" * 61 + " ") * (ADVERSARIAL_SIZE // (len(keyword) + 62)),
+        keyword + "A1_-+/=" * (ADVERSARIAL_SIZE // 7),
+        (keyword + "=") * (half // (len(keyword) + 1)) + "\t" * half,
+        (keyword + ':"' + "x" * 40 + '"\n') * (ADVERSARIAL_SIZE // (len(keyword) + 44)),
+    ]
+
+
+def check_bounded(rule: Rule) -> list[Problem]:
+    pattern = regex.compile(rule.pattern, regex.ASCII)
+    for text in adversarial_inputs(rule):
+        try:
+            for _ in pattern.finditer(text, timeout=ADVERSARIAL_SECONDS):
+                pass
+        except TimeoutError:
+            return [Problem(rule.id, f"pattern did not finish within {ADVERSARIAL_SECONDS}s on 1 MiB of input")]
+    return []
+
+
+def check_rule(rule: Rule, engine: Engine, *, bounded: bool = True) -> list[Problem]:
+    """Every problem with one rule; empty means the rule is sound. `engine` holds the whole rule set."""
+    problems: list[Problem] = []
+    if not rule.examples.positive:
+        problems.append(Problem(rule.id, "has no positive examples"))
+    if not rule.examples.negative:
+        problems.append(Problem(rule.id, "has no negative examples"))
+    for i, example in enumerate(rule.examples.positive):
+        problems.extend(check_positive(rule, engine, i, example))
+    for i, text in enumerate(rule.examples.negative):
+        problems.extend(check_negative(rule, engine, i, text))
+    if bounded:
+        problems.extend(check_bounded(rule))
+    return problems
+
+
+def check_rules(rules: Sequence[Rule], engine: Engine | None = None) -> list[Problem]:
+    engine = engine or Engine(rules)
+    problems: list[Problem] = []
+    for rule in rules:
+        problems.extend(check_rule(rule, engine))
+    return problems

@@ -1,0 +1,40 @@
+"""Every built-in rule runs its own examples through the whole engine (selftest.check_rule)."""
+
+from __future__ import annotations
+
+import pytest
+
+from nhiguard import ruleset, selftest
+from nhiguard.engine import Engine
+from nhiguard.model import Rule
+
+RULES = ruleset.load_builtin()
+
+
+@pytest.mark.parametrize("rule", RULES, ids=[r.id for r in RULES])
+def test_rule_examples(rule: Rule, engine: Engine) -> None:
+    problems = selftest.check_rule(rule, engine, bounded=False)
+    assert not problems, "\n".join(map(str, problems))
+
+
+@pytest.mark.parametrize("rule", RULES, ids=[r.id for r in RULES])
+def test_rule_pattern_is_bounded(rule: Rule) -> None:
+    problems = selftest.check_bounded(rule)
+    assert not problems, "\n".join(map(str, problems))
+
+
+def test_catalogue_size() -> None:
+    providers = {r.provider for r in RULES}
+    assert len(RULES) >= 150, len(RULES)
+    assert len(providers) >= 80, len(providers)
+
+
+def test_every_rule_has_both_kinds_of_example() -> None:
+    missing = [r.id for r in RULES if not r.examples.positive or not r.examples.negative]
+    assert not missing
+
+
+def test_keywords_are_in_every_positive() -> None:
+    for rule in RULES:
+        for example in rule.examples.positive:
+            assert any(k in example.text.lower() for k in rule.keywords), rule.id
