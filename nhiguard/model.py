@@ -172,3 +172,31 @@ class Finding:
     @property
     def first_location(self) -> Location:
         return min(self.locations, key=Location.sort_key)
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """Something the run did not scan, or scanned only in part, said out loud (never silent)."""
+
+    path: str
+    reason: str
+
+
+@dataclass(slots=True)
+class Stats:
+    files: int = 0
+    bytes: int = 0
+    skipped: int = 0
+    seconds: float = 0.0
+    baselined: int = 0
+
+
+@dataclass(slots=True)
+class Report:
+    """What one run produced, ready for any reporter. `findings` holds new findings only."""
+
+    findings: list[Finding] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
+    stats: Stats = field(default_factory=Stats)
+    target: str = ""
+    tool_version: str = ""
