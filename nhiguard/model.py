@@ -14,10 +14,10 @@ SEVERITIES: tuple[Severity, ...] = ("critical", "high", "medium", "low")
 CONFIDENCES: tuple[Confidence, ...] = ("high", "medium", "low")
 
 
-def severity_rank(severity: str) -> int:
+def severity_rank(severity: Severity | str) -> int:
     """0 for critical … 3 for low; unknown names sort last."""
     try:
-        return SEVERITIES.index(severity)  # type: ignore[arg-type]
+        return SEVERITIES.index(severity)
     except ValueError:
         return len(SEVERITIES)
 

@@ -6,14 +6,14 @@ Errors always name the file and the rule id, so a user's broken rule file is a o
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import regex
-
 from nhiguard import _yaml
+from nhiguard.engine.matcher import PatternError, compile_pattern
 from nhiguard.engine.score import CHECKS, parse_check
 from nhiguard.errors import RuleError
 from nhiguard.model import (
@@ -28,8 +28,8 @@ from nhiguard.model import (
     Severity,
 )
 
-_ID = regex.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-_NHI = regex.compile(r"^NHI(?:[1-9]|10)$")
+_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_NHI = re.compile(r"^NHI(?:[1-9]|10)$")
 _RULE_KEYS = frozenset(
     {
         "id", "name", "provider", "severity", "confidence", "keywords", "pattern", "entropy", "checks",
@@ -119,10 +119,10 @@ def _allow(ctx: _Ctx, raw: Any) -> Allow:
     )
 
 
-def _compile(ctx: _Ctx, pattern: str, key: str) -> regex.Pattern[str]:
+def _compile(ctx: _Ctx, pattern: str, key: str) -> Any:
     try:
-        return regex.compile(pattern, regex.ASCII)
-    except (regex.error, TypeError, ValueError) as exc:
+        return compile_pattern(pattern)
+    except (PatternError, TypeError, ValueError, RecursionError) as exc:
         raise ctx.fail(f"{key} does not compile: {exc}") from None
 
 

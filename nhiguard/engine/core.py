@@ -14,10 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import regex
-
 from nhiguard.constants import INLINE_ALLOW_MARKERS, MAX_DECODE_DEPTH, REGEX_TIMEOUT_SECONDS
 from nhiguard.engine import decode, filters
+from nhiguard.engine.matcher import compile_pattern, compile_plain, finditer
 from nhiguard.engine.prefilter import Prefilter, make_prefilter
 from nhiguard.engine.score import run_checks, shannon_entropy
 from nhiguard.model import Allow, Chunk, Match, Rule
@@ -66,8 +65,8 @@ class Engine:
             for keyword in rule.keywords:
                 needles[keyword.encode()].append(index)
         if self.options.max_decode_depth > 0:
-            for keyword in list(needles):
-                for needle, kind in decode.encoded_needles(keyword, self.options.max_decode_depth):
+            for plain in [k for k in needles if needles[k] and needles[k][0] >= 0]:
+                for needle, kind in decode.encoded_needles(plain, self.options.max_decode_depth):
                     needles[needle].append(_DECODERS[kind])
             for needle, kind in decode.percent_needles():
                 needles[needle].append(_DECODERS[kind])
@@ -76,7 +75,7 @@ class Engine:
         self._prefilter: Prefilter | None = None
         self._patterns: list[Any] = [None] * len(self.rules)
         self._allow_patterns: list[tuple[Any, ...] | None] = [None] * len(self.rules)
-        self._global_allow = tuple(regex.compile(p) for p in self.options.allow.regexes)
+        self._global_allow = tuple(compile_plain(p) for p in self.options.allow.regexes)
         self._cache: dict[tuple[int, bytes], list[_Candidate]] = {}
         self._dependents = any(r.depends_on for r in self.rules)
 
@@ -90,14 +89,14 @@ class Engine:
     def _pattern(self, index: int) -> Any:
         compiled = self._patterns[index]
         if compiled is None:
-            compiled = self._patterns[index] = regex.compile(self.rules[index].pattern, regex.ASCII)
+            compiled = self._patterns[index] = compile_pattern(self.rules[index].pattern)
         return compiled
 
     def _rule_allow(self, index: int) -> tuple[Any, ...]:
         compiled = self._allow_patterns[index]
         if compiled is None:
             compiled = self._allow_patterns[index] = tuple(
-                regex.compile(p) for p in self.rules[index].allow.regexes
+                compile_plain(p) for p in self.rules[index].allow.regexes
             )
         return compiled
 
@@ -201,7 +200,7 @@ class Engine:
         text = data[lo:hi].decode("latin-1")
         found: list[_Candidate] = []
         try:
-            for m in self._pattern(rule_index).finditer(text, timeout=self.options.regex_timeout):
+            for m in finditer(self._pattern(rule_index), text, self.options.regex_timeout):
                 s, e = m.span("secret")
                 if s < 0 or e <= s:
                     continue

@@ -1,0 +1,176 @@
+"""`.nhiguard.yml` (or `[tool.nhiguard]` in pyproject.toml) → an immutable Config.
+
+Unknown keys are errors that name the file and the key, so a typo never silently disables a setting.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nhiguard import _yaml
+from nhiguard.constants import CONFIG_FILE, CONFIG_FILE_ALT, DEFAULT_MAX_FILE_SIZE
+from nhiguard.errors import ConfigError
+from nhiguard.model import Allow
+
+_KNOWN = {
+    "rules": "extra rule files or folders, relative to the config file",
+    "disable": "rule ids to turn off",
+    "allow": "paths, regexes, stopwords, fingerprints that are not findings",
+    "max_file_size": "skip files larger than this (bytes, or '10MB')",
+    "baseline": "baseline file applied to every scan",
+    # Sections read by later stages; kept as raw mappings here.
+    "verify": "verification settings",
+    "remediate": "remediation policy",
+    "policy": "governance policy",
+    "owners": "owner mapping",
+    "inventory": "inventory settings",
+}
+_ALLOW_KEYS = ("paths", "regexes", "stopwords", "fingerprints")
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg]i?b?|b)?\s*$", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    root: Path
+    source: Path | None = None
+    rule_paths: tuple[Path, ...] = ()
+    disabled: tuple[str, ...] = ()
+    allow: Allow = Allow()
+    allow_fingerprints: frozenset[str] = frozenset()
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE
+    baseline: Path | None = None
+    sections: Mapping[str, Any] = field(default_factory=dict)
+
+
+def parse_size(value: object, *, where: str = "max_file_size") -> int:
+    if isinstance(value, bool):
+        raise ConfigError(f"{where}: expected a size such as 10MB, got {value!r}")
+    if isinstance(value, int) and value > 0:
+        return value
+    m = _SIZE.match(str(value))
+    if not m:
+        raise ConfigError(f"{where}: expected a size such as 1048576, 512KB or 10MB, got {value!r}")
+    number = float(m.group(1))
+    unit = (m.group(2) or "b").lower()
+    scale = {"k": 1024, "m": 1024**2, "g": 1024**3, "b": 1}[unit[0]]
+    size = int(number * scale)
+    if size <= 0:
+        raise ConfigError(f"{where}: size must be positive")
+    return size
+
+
+def _strings(source: str, key: str, raw: Any) -> tuple[str, ...]:
+    if raw is None:
+        return ()
+    if isinstance(raw, str):
+        raw = [raw]
+    if not isinstance(raw, list) or not all(isinstance(x, str) for x in raw):
+        raise ConfigError(f"{source}: {key!r} must be a list of strings")
+    return tuple(raw)
+
+
+def from_mapping(data: Any, *, root: Path, source: Path | None) -> Config:
+    label = str(source) if source else "configuration"
+    if data is None:
+        data = {}
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{label}: the configuration must be a mapping of settings")
+    unknown = sorted(set(data) - set(_KNOWN))
+    if unknown:
+        known = ", ".join(sorted(_KNOWN))
+        raise ConfigError(f"{label}: unknown key {unknown[0]!r} (known keys: {known})")
+    allow_raw = data.get("allow") or {}
+    if not isinstance(allow_raw, Mapping):
+        raise ConfigError(f"{label}: 'allow' must be a mapping with {', '.join(_ALLOW_KEYS)}")
+    bad = sorted(set(allow_raw) - set(_ALLOW_KEYS))
+    if bad:
+        raise ConfigError(f"{label}: unknown key 'allow.{bad[0]}' (known: {', '.join(_ALLOW_KEYS)})")
+    regexes = _strings(label, "allow.regexes", allow_raw.get("regexes"))
+    for pattern in regexes:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ConfigError(f"{label}: allow.regexes: {pattern!r} does not compile: {exc}") from None
+    allow = Allow(
+        regexes=regexes,
+        stopwords=tuple(s.lower() for s in _strings(label, "allow.stopwords", allow_raw.get("stopwords"))),
+        paths=_strings(label, "allow.paths", allow_raw.get("paths")),
+    )
+    baseline = data.get("baseline")
+    if baseline is not None and not isinstance(baseline, str):
+        raise ConfigError(f"{label}: 'baseline' must be a path")
+    for key in ("verify", "remediate", "policy", "owners", "inventory"):
+        if data.get(key) is not None and not isinstance(data[key], Mapping):
+            raise ConfigError(f"{label}: {key!r} must be a mapping")
+    return Config(
+        root=root,
+        source=source,
+        rule_paths=tuple(root / p for p in _strings(label, "rules", data.get("rules"))),
+        disabled=_strings(label, "disable", data.get("disable")),
+        allow=allow,
+        allow_fingerprints=frozenset(_strings(label, "allow.fingerprints", allow_raw.get("fingerprints"))),
+        max_file_size=parse_size(data["max_file_size"], where=f"{label}: max_file_size")
+        if "max_file_size" in data
+        else DEFAULT_MAX_FILE_SIZE,
+        baseline=root / baseline if baseline else None,
+        sections={k: data[k] for k in ("verify", "remediate", "policy", "owners", "inventory") if k in data},
+    )
+
+
+def load_file(path: Path) -> Config:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    root = path.resolve().parent
+    if path.name == "pyproject.toml":
+        try:
+            doc = tomllib.loads(raw.decode("utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        return from_mapping(doc.get("tool", {}).get("nhiguard", {}), root=root, source=path)
+    try:
+        data = _yaml.load(raw)
+    except _yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    return from_mapping(data, root=root, source=path)
+
+
+def _has_tool_section(pyproject: Path) -> bool:
+    try:
+        return b"[tool.nhiguard" in pyproject.read_bytes()
+    except OSError:
+        return False
+
+
+def discover(start: Path) -> Path | None:
+    """The nearest config file at or above `start`, stopping at a repository root."""
+    here = start.resolve()
+    if here.is_file():
+        here = here.parent
+    for directory in (here, *here.parents):
+        for name in (CONFIG_FILE, CONFIG_FILE_ALT):
+            if (directory / name).is_file():
+                return directory / name
+        if _has_tool_section(directory / "pyproject.toml"):
+            return directory / "pyproject.toml"
+        if (directory / ".git").exists():
+            return None
+    return None
+
+
+def load(explicit: Path | None, start: Path) -> Config:
+    if explicit is not None:
+        if not explicit.exists():
+            raise ConfigError(f"{explicit}: config file not found")
+        return load_file(explicit)
+    found = discover(start)
+    if found is None:
+        root = start.resolve()
+        return Config(root=root if root.is_dir() else root.parent)
+    return load_file(found)

@@ -1,0 +1,132 @@
+"""Text: what a person reads in a terminal or a CI log.
+
+Findings are grouped by severity (critical first), then by rule. Every string that came from outside (paths,
+commit authors, provider answers) has its control characters escaped, so a crafted file name cannot move the
+cursor or inject colour codes. ANSI colours appear only when `color=True`.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+from nhiguard import redact
+from nhiguard.model import Finding, Location, Report, Verdict
+from nhiguard.reporters.json import ordered_findings, ordered_locations, ordered_notices, scrub
+
+FINGERPRINT_CHARS = 17  # "nhg1:" + 12 hex digits: enough to tell findings apart and to grep a baseline
+
+_RESET = "\033[0m"
+_BOLD = "1"
+_DIM = "2"
+_SEVERITY_STYLE = {"critical": "1;31", "high": "31", "medium": "33", "low": "36"}
+_STATUS_STYLE = {"live": "1;31", "invalid": "32", "unknown": "33"}
+
+
+def _paint(text: str, style: str, color: bool) -> str:
+    return f"\033[{style}m{text}{_RESET}" if color and style else text
+
+
+def clean(text: str) -> str:
+    """Escape control characters (ESC, CR, BEL, …) and other non-printables so output cannot drive the terminal."""
+    out = []
+    for ch in text:
+        if ch.isprintable():  # False for C* categories and for every separator except the plain space
+            out.append(ch)
+        elif ord(ch) <= 0xFF:
+            out.append(f"\\x{ord(ch):02x}")
+        else:
+            out.append(f"\\u{ord(ch):04x}" if ord(ch) <= 0xFFFF else f"\\U{ord(ch):08x}")
+    return "".join(out)
+
+
+def _plural(n: int, word: str, plural: str | None = None) -> str:
+    return f"{n:,} {word if n == 1 else (plural or word + 's')}"
+
+
+def _verdict(verdict: Verdict, finding: Finding, *, show: bool, color: bool) -> str:
+    bits = [_paint(verdict.status, _STATUS_STYLE.get(verdict.status, ""), color)]
+    if verdict.identity:
+        bits.append("identity " + clean(scrub(verdict.identity, finding, show=show)))
+    if verdict.scopes:
+        bits.append("scopes " + clean(", ".join(sorted(verdict.scopes))))
+    if verdict.expiry:
+        bits.append("expires " + clean(verdict.expiry))
+    if verdict.detail:
+        bits.append(clean(scrub(verdict.detail, finding, show=show)))
+    return "; ".join(bits)
+
+
+def _location(location: Location) -> str:
+    text = clean(f"{location.path}:{location.line}:{location.column}")
+    extra = []
+    if location.commit:
+        extra.append("commit " + clean(location.commit[:12]))
+    if location.author or location.email:
+        who = location.author or ""
+        if location.email:
+            who = f"{who} <{location.email}>" if who else f"<{location.email}>"
+        extra.append("by " + clean(who))
+    if location.date:
+        extra.append(clean(location.date))
+    if extra:
+        text += " (" + ", ".join(extra) + ")"
+    if location.decoded:
+        text += " (decoded: " + clean(" > ".join(location.decoded)) + ")"
+    return text
+
+
+def _finding(finding: Finding, *, show: bool, color: bool) -> list[str]:
+    rule = finding.rule
+    severity = _paint(rule.severity.upper(), _SEVERITY_STYLE.get(rule.severity, ""), color)
+    lines = [f"{severity} {_paint(clean(rule.name), _BOLD, color)} [{clean(rule.id)}]"]
+    fields: list[tuple[str, str]] = [
+        ("secret", clean(redact.preview(finding.secret, show=show))),
+        ("fingerprint", _paint(clean(finding.fingerprint[:FINGERPRINT_CHARS]), _DIM, color)),
+    ]
+    fields.extend(
+        (f"part {clean(name)}", clean(redact.preview(value, show=show))) for name, value in sorted(finding.parts)
+    )
+    if finding.verdict.status != "not_checked":
+        fields.append(("verdict", _verdict(finding.verdict, finding, show=show, color=color)))
+    for i, location in enumerate(ordered_locations(finding.locations)):
+        fields.append(("location" if i == 0 else "", _location(location)))
+    width = max(len(label) for label, _ in fields)
+    lines.extend(f"  {label:<{width}}  {value}".rstrip() for label, value in fields)
+    return lines
+
+
+def _summary(report: Report) -> str:
+    stats = report.stats
+    found = (
+        f"{_plural(len(report.findings), 'finding')} "
+        f"({_plural(sum(len(f.locations) for f in report.findings), 'location')})"
+        if report.findings
+        else "No secrets found"
+    )
+    scanned = f"{_plural(stats.files, 'file')}, {_plural(stats.bytes, 'byte')} in {stats.seconds:.2f} s"
+    text = f"{found}. Scanned {scanned}"
+    if stats.baselined:
+        text += f"; {stats.baselined:,} baselined {'finding' if stats.baselined == 1 else 'findings'} not shown"
+    if stats.skipped:
+        text += f"; {_plural(stats.skipped, 'file')} skipped"
+    return text + "."
+
+
+def render(report: Report, *, show_secrets: bool = False, color: bool = False) -> str:
+    lines: list[str] = []
+    findings = ordered_findings(report.findings)
+    for severity, in_severity in itertools.groupby(findings, key=lambda f: f.rule.severity):
+        group = list(in_severity)
+        heading = clean(f"{severity.upper()} ({_plural(len(group), 'finding')})")
+        lines.append(_paint(heading, _SEVERITY_STYLE.get(severity, _BOLD), color))
+        lines.append("")
+        for finding in group:  # already ordered by rule id, then fingerprint
+            lines.extend(_finding(finding, show=show_secrets, color=color))
+            lines.append("")
+    if report.notices:
+        lines.append(f"Not scanned or scanned in part ({_plural(len(report.notices), 'notice')}):")
+        lines.extend(f"  {clean(n.path)}: {clean(n.reason)}" for n in ordered_notices(report.notices))
+        lines.append("")
+    summary = _summary(report)
+    lines.append(_paint(summary, _BOLD, color) if findings else summary)
+    return "\n".join(lines) + "\n"

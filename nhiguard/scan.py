@@ -1,0 +1,254 @@
+"""Wiring one run: config → rules → engine → source → findings → baseline → Report.
+
+Work is spread over processes for large file sets (the engine is CPU-bound Python around C matchers); small
+runs, such as a pre-commit hook, stay in-process so start-up stays small.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from nhiguard import __version__, baseline, ruleset
+from nhiguard.config import Config
+from nhiguard.engine import Engine, EngineOptions
+from nhiguard.fingerprint import fingerprint
+from nhiguard.model import Chunk, Finding, Location, Match, Notice, Origin, Report, Rule
+from nhiguard.sources import files
+
+PARALLEL_MIN_BYTES = 8 << 20
+_BATCH_BYTES = 4 << 20
+_BATCH_FILES = 512
+
+
+@dataclass(frozen=True, slots=True)
+class ScanSettings:
+    show_secrets: bool = False
+    jobs: int | None = None
+    prefilter: str | None = None
+    extra_rules: tuple[Path, ...] = ()
+    disabled: tuple[str, ...] = ()
+    baseline_path: Path | None = None
+    max_file_size: int | None = None
+    use_baseline: bool = True
+
+
+@dataclass(slots=True)
+class Collector:
+    """Groups matches into findings: one per (rule, secret), every location kept."""
+
+    rules: dict[str, Rule]
+    allow_fingerprints: frozenset[str] = frozenset()
+    findings: dict[tuple[str, str], Finding] = field(default_factory=dict)
+
+    def add(self, origin: Origin, match: Match) -> None:
+        key = (match.rule_id, match.secret)
+        finding = self.findings.get(key)
+        if finding is None:
+            rule = self.rules[match.rule_id]
+            finding = Finding(
+                rule=rule,
+                fingerprint=fingerprint(rule, match.secret),
+                secret=match.secret,
+                parts=match.parts,
+                entropy=match.entropy,
+            )
+            self.findings[key] = finding
+        finding.locations.append(
+            Location(
+                path=origin.path,
+                line=match.line,
+                column=match.column,
+                commit=origin.commit,
+                author=origin.author,
+                email=origin.email,
+                date=origin.date,
+                decoded=match.decoded,
+                kind=origin.kind,
+            )
+        )
+
+    def result(self) -> list[Finding]:
+        out = []
+        for finding in self.findings.values():
+            if finding.fingerprint in self.allow_fingerprints:
+                continue
+            finding.locations = sorted(set(finding.locations), key=Location.sort_key)
+            out.append(finding)
+        out.sort(key=lambda f: (f.first_location.sort_key(), f.rule.id))
+        return out
+
+
+def load_rules(config: Config, settings: ScanSettings) -> list[Rule]:
+    base = ruleset.load_builtin()
+    extra = ruleset.load_paths([*config.rule_paths, *settings.extra_rules])
+    return ruleset.merge(base, extra, disabled=[*config.disabled, *settings.disabled])
+
+
+def make_engine(rules: Sequence[Rule], config: Config, settings: ScanSettings) -> Engine:
+    return Engine(rules, EngineOptions(prefilter=settings.prefilter, allow=config.allow))
+
+
+def load_baseline(config: Config, settings: ScanSettings) -> baseline.Baseline | None:
+    if not settings.use_baseline:
+        return None
+    path = settings.baseline_path or config.baseline
+    return baseline.load(path) if path is not None else None
+
+
+# -- workers --------------------------------------------------------------------------------------------------
+_ENGINE: Engine | None = None
+
+
+def _init_worker(rules: Sequence[Rule] | None, options: EngineOptions | None) -> None:
+    global _ENGINE
+    if rules is not None and options is not None:
+        _ENGINE = Engine(rules, options)
+
+
+def _scan_batch(batch: list[files.FileRef]) -> tuple[list[tuple[Origin, list[Match]]], list[Notice], int, int]:
+    engine = _ENGINE
+    assert engine is not None
+    found: list[tuple[Origin, list[Match]]] = []
+    notices: list[Notice] = []
+    scanned = nbytes = 0
+    for ref in batch:
+        chunk = files.read(ref)
+        if isinstance(chunk, Notice):
+            notices.append(chunk)
+            continue
+        scanned += 1
+        nbytes += len(chunk.data)
+        matches = engine.scan(chunk)
+        if matches:
+            found.append((chunk.origin, matches))
+    return found, notices, scanned, nbytes
+
+
+def _batches(refs: list[files.FileRef]) -> Iterator[list[files.FileRef]]:
+    batch: list[files.FileRef] = []
+    size = 0
+    for ref in refs:
+        batch.append(ref)
+        size += ref.size
+        if size >= _BATCH_BYTES or len(batch) >= _BATCH_FILES:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
+def _jobs(requested: int | None) -> int:
+    if requested and requested > 0:
+        return requested
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def scan_files(
+    refs: list[files.FileRef], engine: Engine, collector: Collector, report: Report, jobs: int | None
+) -> None:
+    total = sum(r.size for r in refs)
+    workers = min(_jobs(jobs), max(1, len(refs)))
+    global _ENGINE
+    if workers <= 1 or total < PARALLEL_MIN_BYTES:
+        _ENGINE = engine
+        results: Iterable[tuple[list[tuple[Origin, list[Match]]], list[Notice], int, int]] = map(
+            _scan_batch, _batches(refs)
+        )
+        _consume(results, collector, report)
+        return
+    # Larger batches first so no worker is left with a big file at the end.
+    ordered = sorted(refs, key=lambda r: -r.size)
+    context: multiprocessing.context.BaseContext
+    if multiprocessing.get_start_method(allow_none=True) in (None, "fork") and hasattr(os, "fork"):
+        _ENGINE = engine
+        context = multiprocessing.get_context("fork")
+        init_args: tuple[Sequence[Rule] | None, EngineOptions | None] = (None, None)
+    else:  # pragma: no cover - spawn platforms
+        context = multiprocessing.get_context("spawn")
+        init_args = (engine.rules, engine.options)
+    with context.Pool(workers, initializer=_init_worker, initargs=init_args) as pool:
+        _consume(pool.imap_unordered(_scan_batch, _batches(ordered)), collector, report)
+
+
+def _consume(
+    results: Iterable[tuple[list[tuple[Origin, list[Match]]], list[Notice], int, int]],
+    collector: Collector,
+    report: Report,
+) -> None:
+    for found, notices, scanned, nbytes in results:
+        report.notices.extend(notices)
+        report.stats.files += scanned
+        report.stats.bytes += nbytes
+        report.stats.skipped += len(notices)
+        for origin, matches in found:
+            for match in matches:
+                collector.add(origin, match)
+
+
+def scan_chunks(chunks: Iterable[Chunk | Notice], engine: Engine, collector: Collector, report: Report) -> None:
+    for chunk in chunks:
+        if isinstance(chunk, Notice):
+            report.notices.append(chunk)
+            report.stats.skipped += 1
+            continue
+        report.stats.files += 1
+        report.stats.bytes += len(chunk.data)
+        for match in engine.scan(chunk):
+            collector.add(chunk.origin, match)
+
+
+def finish(
+    report: Report,
+    collector: Collector,
+    engine: Engine,
+    known: baseline.Baseline | None,
+    started: float,
+) -> Report:
+    for rule_id, path in engine.stats.timeouts:
+        report.notices.append(Notice(path, f"rule {rule_id} hit its time bound; part of the file was not checked"))
+    findings, baselined = baseline.split(collector.result(), known)
+    report.findings = findings
+    report.stats.baselined = baselined
+    report.stats.seconds = time.monotonic() - started
+    report.notices.sort(key=lambda n: (n.path, n.reason))
+    return report
+
+
+def run_paths(targets: list[Path], config: Config, settings: ScanSettings, *, stdin: bool = False) -> Report:
+    started = time.monotonic()
+    rules = load_rules(config, settings)
+    engine = make_engine(rules, config, settings)
+    known = load_baseline(config, settings)
+    collector = Collector({r.id: r for r in rules}, config.allow_fingerprints)
+    report = Report(target=" ".join(str(t) for t in targets) or "-", tool_version=__version__)
+    max_size = settings.max_file_size or config.max_file_size
+    if stdin:
+        scan_chunks([files.read_stdin(max_size=max_size)], engine, collector, report)
+    if targets:
+        refs: list[files.FileRef] = []
+        for item in files.walk(
+            targets,
+            allow_paths=config.allow.paths,
+            max_size=max_size,
+            display_base=_display_base(targets),
+            allow_root=config.root,
+        ):
+            if isinstance(item, Notice):
+                report.notices.append(item)
+                report.stats.skipped += 1
+            else:
+                refs.append(item)
+        scan_files(refs, engine, collector, report, settings.jobs)
+    return finish(report, collector, engine, known, started)
+
+
+def _display_base(targets: list[Path]) -> Path | None:
+    """Paths are shown relative to the single directory scanned, else as given."""
+    if len(targets) == 1 and targets[0].is_dir():
+        return targets[0]
+    return None

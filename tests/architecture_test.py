@@ -1,0 +1,95 @@
+"""The import arrows of DESIGN.md, checked on the source: a module imports only its own layer or a lower one,
+plugin folders never import each other, and each third-party library lives in one place."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent.parent / "nhiguard"
+
+LAYERS: dict[str, int] = {
+    "nhiguard": 0, "errors": 0, "constants": 0, "_yaml": 0,
+    "model": 1, "config": 1,
+    "ruleset": 2, "selftest": 2, "engine": 2, "fingerprint": 2, "redact": 2, "baseline": 2,
+    "sources": 3, "http": 3, "verifiers": 3, "remediators": 3, "reporters": 3, "inventory": 3,
+    "scan": 4, "plugins": 4, "demo": 4, "history": 4,
+    "cli": 5, "__main__": 5, "hook": 5,
+}
+PLUGIN_FOLDERS = {"sources", "verifiers", "remediators", "reporters", "inventory"}
+THIRD_PARTY_HOMES = {
+    "yaml": {"_yaml"},
+    "click": {"cli"},
+    "requests": {"http"},
+    "git": {"sources"},
+    "regex": {"engine.matcher"},
+    "ahocorasick": {"engine.prefilter"},
+    "hyperscan": {"engine.prefilter"},
+}
+
+
+def _modules() -> list[tuple[str, Path]]:
+    out = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        rel = path.relative_to(PACKAGE).with_suffix("")
+        parts = [p for p in rel.parts if p != "__init__"]
+        out.append((".".join(parts) or "nhiguard", path))
+    return out
+
+
+def _top(module: str) -> str:
+    return module.split(".", 1)[0] if module else "nhiguard"
+
+
+def _imports(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.extend(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.append(node.module)
+            if node.module == "nhiguard":
+                names.extend(f"nhiguard.{a.name}" for a in node.names)
+    return names
+
+
+def test_every_module_has_a_layer() -> None:
+    missing = sorted({_top(m) for m, _ in _modules()} - set(LAYERS))
+    assert not missing, f"add these to LAYERS: {missing}"
+
+
+def test_imports_point_down() -> None:
+    wrong = []
+    for module, path in _modules():
+        mine = _top(module)
+        for name in _imports(path):
+            if not name.startswith("nhiguard.") or name == "nhiguard":
+                continue
+            target = _top(name.removeprefix("nhiguard."))
+            if target not in LAYERS:
+                continue
+            if LAYERS[target] > LAYERS[mine]:
+                wrong.append(f"{module} (L{LAYERS[mine]}) imports {name} (L{LAYERS[target]})")
+            if target in PLUGIN_FOLDERS and mine in PLUGIN_FOLDERS and target != mine:
+                wrong.append(f"{module} imports another plugin folder: {name}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_third_party_libraries_live_in_one_place() -> None:
+    wrong = []
+    for module, path in _modules():
+        for name in _imports(path):
+            root = name.split(".", 1)[0]
+            homes = THIRD_PARTY_HOMES.get(root)
+            if homes is not None and not any(module == h or module.startswith(h + ".") for h in homes):
+                wrong.append(f"{module} imports {root} (allowed only in {sorted(homes)})")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_no_shell_true_and_no_unsafe_yaml() -> None:
+    for _, path in _modules():
+        text = path.read_text(encoding="utf-8")
+        assert "shell=True" not in text, path
+        if path.name != "_yaml.py":
+            assert "import yaml" not in text and " yaml.load(" not in text, path
