@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from nhiguard import redact
+from nhiguard import __version__, redact
 from nhiguard.model import Finding, Location, Notice, Report, severity_rank
 
 VERSION = 1
@@ -47,7 +47,7 @@ def scrub(text: str, finding: Finding, *, show: bool) -> str:
 
 
 def tool_version(report: Report) -> str:
-    return report.tool_version or "unknown"
+    return report.tool_version or __version__
 
 
 # -- the document --------------------------------------------------------------------------------------------
@@ -75,9 +75,7 @@ def finding_document(finding: Finding, *, show_secrets: bool = False) -> dict[st
         "confidence": rule.confidence,
         "fingerprint": finding.fingerprint,
         "secret": redact.preview(finding.secret, show=show_secrets),
-        "parts": {
-            name: redact.preview(value, show=show_secrets) for name, value in sorted(finding.parts)
-        },
+        "parts": {name: redact.preview(value, show=show_secrets) for name, value in sorted(finding.parts)},
         "entropy": round(finding.entropy, 3),
         "verdict": {
             "status": verdict.status,

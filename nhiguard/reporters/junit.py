@@ -80,13 +80,16 @@ def render(report: Report, *, show_secrets: bool = False, color: bool = False) -
         secret = redact.preview(finding.secret, show=show_secrets)
         for location in ordered_locations(finding.locations):
             case = _element(
-                suite, "testcase", classname=location.path, name=rule.id, file=location.path,
-                line=str(location.line), time="0",
-            )  # fmt: skip
-            _element(
-                case, "failure", _details(finding, location, show_secrets),
-                message=f"{rule.name}: {secret}", type=rule.severity,
-            )  # fmt: skip
+                suite,
+                "testcase",
+                classname=location.path,
+                name=rule.id,
+                file=location.path,
+                line=str(location.line),
+                time="0",
+            )
+            details = _details(finding, location, show_secrets)
+            _element(case, "failure", details, message=f"{rule.name}: {secret}", type=rule.severity)
     for notice in notices:
         case = _element(suite, "testcase", classname=notice.path, name="not scanned", file=notice.path, time="0")
         _element(case, "skipped", message=notice.reason)

@@ -64,8 +64,8 @@ def _help_uri(rule: Rule) -> str | None:
 
 def _descriptor(rule: Rule) -> dict[str, Any]:
     full = rule.description.strip() or (
-        f"A {rule.name} ({rule.provider}) was found. Treat it as compromised: revoke or rotate it, then "
-        "remove it from the code and its history."
+        f"{rule.name} ({rule.provider}). A leaked credential must be treated as compromised: revoke or rotate "
+        "it, then remove it from the code and its history."
     )
     descriptor: dict[str, Any] = {
         "id": rule.id,

@@ -8,6 +8,7 @@ cursor or inject colour codes. ANSI colours appear only when `color=True`.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 
 from nhiguard import redact
 from nhiguard.model import Finding, Location, Report, Verdict
@@ -117,7 +118,7 @@ def render(report: Report, *, show_secrets: bool = False, color: bool = False) -
     findings = ordered_findings(report.findings)
     for severity, in_severity in itertools.groupby(findings, key=lambda f: f.rule.severity):
         group = list(in_severity)
-        heading = clean(f"{severity.upper()} ({_plural(len(group), 'finding')})")
+        heading = clean(f"== {severity.upper()}: {_plural(len(group), 'finding')} ==")
         lines.append(_paint(heading, _SEVERITY_STYLE.get(severity, _BOLD), color))
         lines.append("")
         for finding in group:  # already ordered by rule id, then fingerprint
@@ -125,8 +126,28 @@ def render(report: Report, *, show_secrets: bool = False, color: bool = False) -
             lines.append("")
     if report.notices:
         lines.append(f"Not scanned or scanned in part ({_plural(len(report.notices), 'notice')}):")
-        lines.extend(f"  {clean(n.path)}: {clean(n.reason)}" for n in ordered_notices(report.notices))
+        lines.extend(_notice_lines(report, clean))
         lines.append("")
     summary = _summary(report)
     lines.append(_paint(summary, _BOLD, color) if findings else summary)
     return "\n".join(lines) + "\n"
+
+
+# Skipping binaries is routine: a tree of images should not bury the one file that hit a time bound.
+_QUIET_REASONS = ("binary",)
+_QUIET_SHOWN = 3
+
+
+def _notice_lines(report: Report, clean: Callable[[str], str]) -> list[str]:
+    lines: list[str] = []
+    quiet: dict[str, list[str]] = {}
+    for notice in ordered_notices(report.notices):
+        if notice.reason in _QUIET_REASONS:
+            quiet.setdefault(notice.reason, []).append(notice.path)
+        else:
+            lines.append(f"  {clean(notice.path)}: {clean(notice.reason)}")
+    for reason, paths in quiet.items():
+        shown = ", ".join(clean(p) for p in paths[:_QUIET_SHOWN])
+        more = f" and {len(paths) - _QUIET_SHOWN} more" if len(paths) > _QUIET_SHOWN else ""
+        lines.append(f"  {_plural(len(paths), 'file')} skipped as {reason}: {shown}{more}")
+    return lines

@@ -8,8 +8,7 @@ real credential: every value is drawn from a seeded `random.Random`.
 
 from __future__ import annotations
 
-from tests.corpus.files import Corpus, Decoy, Planted, build_corpus
-from tests.corpus.measure import Measurement, measure
+from tests.corpus.files import Corpus, Decoy, Found, Measurement, Planted, build_corpus, measure
 from tests.corpus.tokens import GENERATORS, Token
 
-__all__ = ["GENERATORS", "Corpus", "Decoy", "Measurement", "Planted", "Token", "build_corpus", "measure"]
+__all__ = ["GENERATORS", "Corpus", "Decoy", "Found", "Measurement", "Planted", "Token", "build_corpus", "measure"]

@@ -1,0 +1,171 @@
+"""The engine's mechanics on small, exact inputs: windows, decoding, inline ignores, pairing, time bounds."""
+
+from __future__ import annotations
+
+import base64
+from urllib.parse import quote
+
+import pytest
+
+from nhiguard.engine import Engine, EngineOptions
+from nhiguard.model import Allow, Chunk, Dependency, Examples, Origin, Rule
+from tests.support.tokens import github_classic, github_classic_bad_checksum
+
+MARK = "nhiguard" + ":allow"  # split so this file does not ignore its own lines
+
+
+def _scan(engine: Engine, text: str | bytes, path: str = "src/a.py") -> list[tuple[str, str, int, int, tuple[str, ...]]]:
+    data = text.encode() if isinstance(text, str) else text
+    return [(m.rule_id, m.secret, m.line, m.column, m.decoded) for m in engine.scan(Chunk(data, Origin(path)))]
+
+
+def _rule(rule_id: str, keyword: str, pattern: str, **kw: object) -> Rule:
+    return Rule(
+        id=rule_id, name=rule_id, provider="test", severity="high", confidence="high",
+        keywords=(keyword,), pattern=pattern, examples=Examples(), **kw,  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture(scope="module")
+def token() -> str:
+    return github_classic("core")
+
+
+def test_finds_token_with_line_and_column(engine: Engine, token: str) -> None:
+    text = f"a = 1\nb = 2\n    TOKEN = '{token}'\n"
+    assert _scan(engine, text) == [("github-pat-classic", token, 3, 14, ())]
+
+
+def test_wrong_checksum_is_not_reported(engine: Engine) -> None:
+    assert _scan(engine, f"TOKEN = '{github_classic_bad_checksum('x')}'\n") == []
+
+
+@pytest.mark.parametrize(
+    ("encode", "kind"),
+    [
+        (lambda s: base64.b64encode(s.encode()).decode(), ("base64",)),
+        (lambda s: base64.urlsafe_b64encode(s.encode()).decode().rstrip("="), ("base64",)),
+        (lambda s: s.encode().hex(), ("hex",)),
+        (lambda s: s.encode().hex().upper(), ("hex",)),
+        (lambda s: base64.b64encode(base64.b64encode(s.encode())).decode(), ("base64", "base64")),
+    ],
+)
+@pytest.mark.parametrize("prefix", ["", "=", "k:", "key=", "export A="])
+def test_encoded_secrets_point_at_the_encoded_text(engine: Engine, token: str, encode, kind, prefix: str) -> None:  # type: ignore[no-untyped-def]
+    encoded = encode(prefix + token)
+    text = f"first line\nvalue: {encoded}\n"
+    assert _scan(engine, text) == [("github-pat-classic", token, 2, 8, kind)]
+
+
+def test_percent_encoded(engine: Engine, token: str) -> None:
+    text = "url = https://example.org/cb?state=" + quote(f'{{"t": "{token}"}}') + "\n"
+    found = _scan(engine, text)
+    assert [(r, s, d) for r, s, _, _, d in found] == [("github-pat-classic", token, ("percent",))]
+
+
+def test_decoding_depth_is_bounded(token: str) -> None:
+    from nhiguard import ruleset
+
+    shallow = Engine(ruleset.load_builtin(), EngineOptions(max_decode_depth=1))
+    twice = base64.b64encode(base64.b64encode(token.encode())).decode()
+    assert _scan(shallow, twice) == []
+    assert _scan(shallow, base64.b64encode(token.encode()).decode())[0][4] == ("base64",)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "T = '{t}'  # " + MARK,
+        "T = '{t}'  # gitleaks" + ":allow",
+        "T = '{t}'  # pragma: allowlist" + " secret",
+        "T = '{t}'  // trufflehog" + ":ignore",
+    ],
+)
+def test_inline_ignores(engine: Engine, token: str, line: str) -> None:
+    assert _scan(engine, line.format(t=token) + "\n") == []
+
+
+def test_nextline_pragma(engine: Engine, token: str) -> None:
+    text = "# pragma: allowlist nextline" + f" secret\nT = '{token}'\nU = '{token}'\n"
+    assert [m[2] for m in _scan(engine, text)] == [3]
+
+
+def test_crlf_and_invalid_utf8(engine: Engine, token: str) -> None:
+    data = b"\xff\xfe\x00garbage\r\nT = '" + token.encode() + b"'\r\n\xc3\x28"
+    assert _scan(engine, data) == [("github-pat-classic", token, 2, 6, ())]
+
+
+def test_same_line_many_times_is_cached_and_exact(engine: Engine, token: str) -> None:
+    text = "".join(f"T = '{token}'\n" for _ in range(500))
+    found = _scan(engine, text)
+    assert [m[2] for m in found] == list(range(1, 501))
+
+
+def test_one_line_minified_file(engine: Engine, token: str) -> None:
+    filler = "var a=function(b){return b+1};" * 200_000
+    found = _scan(engine, filler + f"t='{token}';" + filler)
+    assert [(m[0], m[1], m[2]) for m in found] == [("github-pat-classic", token, 1)]
+
+
+def test_rule_allow_values_stopwords_regexes_and_paths(token: str) -> None:
+    base = _rule("t-tok", "tok_", r"(?P<secret>tok_[a-z0-9]{12})")
+    text = "a = tok_abcdef123456\nb = tok_zzzzzz987654\nc = tok_qqqqqq555555\n"
+    assert len(_scan(Engine([base]), text)) == 3
+    allow = Allow(values=frozenset({"tok_abcdef123456"}), stopwords=("zzz",), regexes=("555$",))
+    assert _scan(Engine([Rule(**{**_fields(base), "allow": allow})]), text) == []
+    by_path = Rule(**{**_fields(base), "allow": Allow(paths=("fixtures/**",))})
+    assert _scan(Engine([by_path]), text, path="fixtures/x.txt") == []
+    assert len(_scan(Engine([by_path]), text, path="src/x.txt")) == 3
+
+
+def _fields(rule: Rule) -> dict[str, object]:
+    return {name: getattr(rule, name) for name in rule.__slots__}  # type: ignore[attr-defined]
+
+
+def test_global_allow_from_config(token: str) -> None:
+    from nhiguard import ruleset
+
+    engine = Engine(ruleset.load_builtin(), EngineOptions(allow=Allow(regexes=(token[-6:] + "$",))))
+    assert _scan(engine, f"T = '{token}'\n") == []
+
+
+def test_depends_on_pairs_within_lines() -> None:
+    key_id = _rule("t-id", "kid_", r"(?P<secret>kid_[A-Z0-9]{8})", report=False)
+    secret = _rule(
+        "t-secret", "ksec=", r"ksec=(?P<secret>[a-z0-9]{16})",
+        depends_on=(Dependency(rule="t-id", within_lines=2, part="key_id"),),
+    )
+    engine = Engine([key_id, secret])
+    near = "kid_ABCD1234\n\nksec=0123456789abcdef\n"
+    found = engine.scan(Chunk(near.encode(), Origin("x")))
+    assert [(m.rule_id, m.secret, m.parts) for m in found] == [
+        ("t-secret", "0123456789abcdef", (("key_id", "kid_ABCD1234"),))
+    ]
+    far = "kid_ABCD1234\n\n\n\nksec=0123456789abcdef\n"
+    assert engine.scan(Chunk(far.encode(), Origin("x"))) == []
+
+
+def test_specific_rule_wins_over_generic() -> None:
+    specific = _rule("t-specific", "tok_", r"(?P<secret>tok_[a-z0-9]{12})")
+    generic = _rule("t-generic", "secret", r"secret\s*=\s*'(?P<secret>[^']{8,})'", generic=True)
+    engine = Engine([specific, generic])
+    assert [m[0] for m in _scan(engine, "secret = 'tok_q8w7e6r5t4y3'\n")] == ["t-specific"]
+    assert [m[0] for m in _scan(engine, "secret = 'Qz8w7e6R5t4y3uL'\n")] == ["t-generic"]
+
+
+def test_pathological_pattern_hits_its_time_bound() -> None:
+    evil = _rule("t-evil", "aaaa", r"(?P<secret>(a|aa)+b)", multiline=True)
+    engine = Engine([evil], EngineOptions(regex_timeout=0.05))
+    assert engine.scan(Chunk(b"a" * 60_000, Origin("evil.txt"))) == []
+    assert engine.stats.timeouts == [("t-evil", "evil.txt")]
+
+
+def test_multiline_pem_block(engine: Engine) -> None:
+    import random
+
+    rng = random.Random(3)
+    body = base64.b64encode(rng.randbytes(900)).decode()
+    lines = "\n".join(body[i : i + 64] for i in range(0, len(body), 64))
+    pem = f"-----BEGIN RSA PRIVATE KEY-----\n{lines}\n-----END RSA PRIVATE KEY-----"
+    found = _scan(engine, f"# key\n{pem}\n")
+    assert len(found) == 1 and found[0][2] == 2 and found[0][1].startswith("-----BEGIN")
