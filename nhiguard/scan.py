@@ -6,6 +6,7 @@ runs, such as a pre-commit hook, stay in-process so start-up stays small.
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import os
 import time
@@ -129,7 +130,7 @@ def _scan_batch(batch: list[files.FileRef]) -> tuple[list[tuple[Origin, list[Mat
     return found, notices, scanned, nbytes
 
 
-def _batches(refs: list[files.FileRef]) -> Iterator[list[files.FileRef]]:
+def _batches(refs: Iterable[files.FileRef]) -> Iterator[list[files.FileRef]]:
     batch: list[files.FileRef] = []
     size = 0
     for ref in refs:
@@ -149,20 +150,28 @@ def _jobs(requested: int | None) -> int:
 
 
 def scan_files(
-    refs: list[files.FileRef], engine: Engine, collector: Collector, report: Report, jobs: int | None
+    items: Iterable[files.FileRef | Notice], engine: Engine, collector: Collector, report: Report, jobs: int | None
 ) -> None:
-    total = sum(r.size for r in refs)
-    workers = min(_jobs(jobs), max(1, len(refs)))
+    """Scan what a walk yields. The walk is streamed into the workers, so reading the tree and scanning it
+    overlap; a small tree (under PARALLEL_MIN_BYTES) is scanned in this process."""
+    stream = iter(items)
+    head: list[files.FileRef] = []
+    size = 0
+    for item in stream:
+        if isinstance(item, Notice):
+            _notice(report, item)
+            continue
+        head.append(item)
+        size += item.size
+        if size >= PARALLEL_MIN_BYTES:
+            break
+    workers = _jobs(jobs)
     global _ENGINE
-    if workers <= 1 or total < PARALLEL_MIN_BYTES:
+    if workers <= 1 or size < PARALLEL_MIN_BYTES:
         _ENGINE = engine
-        results: Iterable[tuple[list[tuple[Origin, list[Match]]], list[Notice], int, int]] = map(
-            _scan_batch, _batches(refs)
-        )
-        _consume(results, collector, report)
+        rest = [r for r in (_keep(report, item) for item in stream) if r is not None]
+        _consume(map(_scan_batch, _batches(itertools.chain(head, rest))), collector, report)
         return
-    # Larger batches first so no worker is left with a big file at the end.
-    ordered = sorted(refs, key=lambda r: -r.size)
     context: multiprocessing.context.BaseContext
     if multiprocessing.get_start_method(allow_none=True) in (None, "fork") and hasattr(os, "fork"):
         _ENGINE = engine
@@ -171,8 +180,21 @@ def scan_files(
     else:  # pragma: no cover - spawn platforms
         context = multiprocessing.get_context("spawn")
         init_args = (engine.rules, engine.options)
+    refs = itertools.chain(head, (r for r in (_keep(report, item) for item in stream) if r is not None))
     with context.Pool(workers, initializer=_init_worker, initargs=init_args) as pool:
-        _consume(pool.imap_unordered(_scan_batch, _batches(ordered)), collector, report)
+        _consume(pool.imap_unordered(_scan_batch, _batches(refs)), collector, report)
+
+
+def _notice(report: Report, notice: Notice) -> None:
+    report.notices.append(notice)
+    report.stats.skipped += 1
+
+
+def _keep(report: Report, item: files.FileRef | Notice) -> files.FileRef | None:
+    if isinstance(item, Notice):
+        _notice(report, item)
+        return None
+    return item
 
 
 def _consume(
@@ -181,10 +203,10 @@ def _consume(
     report: Report,
 ) -> None:
     for found, notices, scanned, nbytes in results:
-        report.notices.extend(notices)
+        for notice in notices:
+            _notice(report, notice)
         report.stats.files += scanned
         report.stats.bytes += nbytes
-        report.stats.skipped += len(notices)
         for origin, matches in found:
             for match in matches:
                 collector.add(origin, match)
@@ -193,8 +215,7 @@ def _consume(
 def scan_chunks(chunks: Iterable[Chunk | Notice], engine: Engine, collector: Collector, report: Report) -> None:
     for chunk in chunks:
         if isinstance(chunk, Notice):
-            report.notices.append(chunk)
-            report.stats.skipped += 1
+            _notice(report, chunk)
             continue
         report.stats.files += 1
         report.stats.bytes += len(chunk.data)
@@ -230,20 +251,14 @@ def run_paths(targets: list[Path], config: Config, settings: ScanSettings, *, st
     if stdin:
         scan_chunks([files.read_stdin(max_size=max_size)], engine, collector, report)
     if targets:
-        refs: list[files.FileRef] = []
-        for item in files.walk(
+        walk = files.walk(
             targets,
             allow_paths=config.allow.paths,
             max_size=max_size,
             display_base=_display_base(targets),
             allow_root=config.root,
-        ):
-            if isinstance(item, Notice):
-                report.notices.append(item)
-                report.stats.skipped += 1
-            else:
-                refs.append(item)
-        scan_files(refs, engine, collector, report, settings.jobs)
+        )
+        scan_files(walk, engine, collector, report, settings.jobs)
     return finish(report, collector, engine, known, started)
 
 

@@ -78,6 +78,8 @@ class Engine:
         self._global_allow = tuple(compile_plain(p) for p in self.options.allow.regexes)
         self._cache: dict[tuple[int, bytes], list[_Candidate]] = {}
         self._dependents = any(r.depends_on for r in self.rules)
+        self._path_allows = [(i, r.allow.paths) for i, r in enumerate(self.rules) if r.allow.paths]
+        self._generic = frozenset(i for i, r in enumerate(self.rules) if r.generic)
 
     # -- lazy state -----------------------------------------------------------------------------------------
     @property
@@ -129,11 +131,11 @@ class Engine:
         return matches
 
     def _rules_off_for_path(self, path: str) -> frozenset[int]:
-        if not path:
+        if not path or not (self._path_allows or self._generic):
             return frozenset()
-        off = {i for i, r in enumerate(self.rules) if r.allow.paths and filters.path_matches(path, r.allow.paths)}
-        if filters.is_lockfile(path):
-            off.update(i for i, r in enumerate(self.rules) if r.generic)
+        off = {i for i, paths in self._path_allows if filters.path_matches(path, paths)}
+        if self._generic and filters.is_lockfile(path):
+            off.update(self._generic)
         return frozenset(off)
 
     # -- the loop -------------------------------------------------------------------------------------------

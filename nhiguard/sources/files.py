@@ -128,10 +128,20 @@ def _walk_dir(
 
 def read(ref: FileRef) -> Chunk | Notice:
     try:
-        with open(ref.real, "rb") as handle:
-            data = handle.read()
+        # O_NONBLOCK: should a path turn into a FIFO after the walk, opening it must not hang the scan.
+        fd = os.open(ref.real, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        try:
+            parts = []
+            while True:
+                part = os.read(fd, max(ref.size + 1, 65536))
+                if not part:
+                    break
+                parts.append(part)
+        finally:
+            os.close(fd)
     except OSError as exc:
         return Notice(ref.path, f"unreadable: {exc.strerror or exc}")
+    data = parts[0] if len(parts) == 1 else b"".join(parts)
     prepared = prepare(data)
     if prepared is None:
         return Notice(ref.path, "binary")
