@@ -5,6 +5,8 @@ Errors always name the file and the rule id, so a user's broken rule file is a o
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -100,7 +102,7 @@ def _examples(ctx: _Ctx, raw: Any) -> Examples:
     return Examples(positive=tuple(_positive(ctx, p) for p in pos), negative=tuple(neg))
 
 
-def _allow(ctx: _Ctx, raw: Any) -> Allow:
+def _allow(ctx: _Ctx, raw: Any, validate: bool = True) -> Allow:
     if raw is None:
         return Allow()
     if not isinstance(raw, Mapping):
@@ -109,7 +111,7 @@ def _allow(ctx: _Ctx, raw: Any) -> Allow:
     if unknown:
         raise ctx.fail(f"'allow' has unknown keys {sorted(unknown)} (known: {sorted(_ALLOW_KEYS)})")
     regexes = _str_list(ctx, raw.get("regexes"), "allow.regexes")
-    for pattern in regexes:
+    for pattern in regexes if validate else ():
         _compile(ctx, pattern, "allow.regexes")
     return Allow(
         values=frozenset(_str_list(ctx, raw.get("values"), "allow.values")),
@@ -143,7 +145,8 @@ def _dependencies(ctx: _Ctx, raw: Any) -> tuple[Dependency, ...]:
     return tuple(deps)
 
 
-def parse_rule(raw: Any, *, source: str, default_provider: str | None = None) -> Rule:
+def parse_rule(raw: Any, *, source: str, default_provider: str | None = None, validate: bool = True) -> Rule:
+    """`validate=False` skips compiling the patterns: only for records this module validated before (cache)."""
     rule_id = raw.get("id") if isinstance(raw, Mapping) else None
     ctx = _Ctx(source, str(rule_id))
     if not isinstance(raw, Mapping):
@@ -170,8 +173,7 @@ def parse_rule(raw: Any, *, source: str, default_provider: str | None = None) ->
         raise ctx.fail("'keywords' needs at least one literal for the prefilter")
     if any(k != k.lower() or not k.isascii() for k in keywords):
         raise ctx.fail("keywords must be lowercase ASCII literals")
-    compiled = _compile(ctx, raw["pattern"], "pattern")
-    if "secret" not in compiled.groupindex:
+    if validate and "secret" not in _compile(ctx, raw["pattern"], "pattern").groupindex:
         raise ctx.fail("pattern needs a named group 'secret'")
     entropy = raw.get("entropy")
     if entropy is not None and (not isinstance(entropy, int | float) or not 0 <= entropy <= 8):
@@ -208,7 +210,7 @@ def parse_rule(raw: Any, *, source: str, default_provider: str | None = None) ->
         generic=flags["generic"],
         report=flags["report"],
         depends_on=_dependencies(ctx, raw.get("depends_on")),
-        allow=_allow(ctx, raw.get("allow")),
+        allow=_allow(ctx, raw.get("allow"), validate),
         nhi=nhi,
         verify=raw.get("verify"),
         revoke=raw.get("revoke"),
@@ -235,7 +237,7 @@ def _as_confidence(value: str) -> Confidence:
     raise AssertionError(value)
 
 
-def parse_file(path: Path) -> list[Rule]:
+def _read_records(path: Path) -> tuple[str | None, list[Any]]:
     source = str(path)
     try:
         data = _yaml.load(path.read_bytes())
@@ -251,7 +253,12 @@ def parse_file(path: Path) -> list[Rule]:
     if unknown:
         raise RuleError(f"{source}: unknown top-level keys {sorted(unknown)}")
     provider = data.get("provider")
-    return [parse_rule(r, source=source, default_provider=provider) for r in data["rules"]]
+    return (provider if isinstance(provider, str) else None), list(data["rules"])
+
+
+def parse_file(path: Path) -> list[Rule]:
+    provider, records = _read_records(path)
+    return [parse_rule(r, source=str(path), default_provider=provider) for r in records]
 
 
 def check_references(rules: Sequence[Rule]) -> None:
@@ -290,9 +297,54 @@ def _relative_source(rules: list[Rule], base: Path) -> list[Rule]:
     return out
 
 
+def _cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "nhiguard"
+
+
+def _cache_key(files: list[Path]) -> str:
+    from nhiguard import __version__
+
+    digest = hashlib.sha256(__version__.encode())
+    for file in files:
+        st = file.stat()
+        digest.update(f"{file.resolve()}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:24]
+
+
+def _load_cached(directory: Path) -> list[Rule]:
+    """Built-in rules, validated once and then cached as JSON records: validation compiles every pattern,
+    which would otherwise cost a pre-commit hook most of its time budget."""
+    files = rule_files(directory)
+    cache = _cache_dir() / f"rules-{_cache_key(files)}.json"
+    try:
+        cached = json.loads(cache.read_text(encoding="utf-8"))
+        return [
+            parse_rule(record, source=source, default_provider=provider, validate=False)
+            for source, provider, record in cached
+        ]
+    except (OSError, ValueError, TypeError, RuleError):
+        pass
+    rows: list[tuple[str, str | None, Any]] = []
+    rules: list[Rule] = []
+    for file in files:
+        provider, records = _read_records(file)
+        for record in records:
+            rules.append(parse_rule(record, source=str(file), default_provider=provider))
+            rows.append((str(file), provider, record))
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(rows), encoding="utf-8")
+        os.replace(tmp, cache)
+    except (OSError, TypeError, ValueError):
+        pass  # a read-only home or an unserialisable record only costs speed
+    return rules
+
+
 def load_builtin() -> list[Rule]:
     directory = builtin_rules_dir()
-    rules = _relative_source(load_paths([directory]), directory)
+    rules = _relative_source(_load_cached(directory), directory)
     check_references(rules)
     return rules
 

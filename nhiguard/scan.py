@@ -7,7 +7,6 @@ runs, such as a pre-commit hook, stay in-process so start-up stays small.
 from __future__ import annotations
 
 import itertools
-import multiprocessing
 import os
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -172,6 +171,8 @@ def scan_files(
         rest = [r for r in (_keep(report, item) for item in stream) if r is not None]
         _consume(map(_scan_batch, _batches(itertools.chain(head, rest))), collector, report)
         return
+    import multiprocessing  # only large runs pay for it
+
     context: multiprocessing.context.BaseContext
     if multiprocessing.get_start_method(allow_none=True) in (None, "fork") and hasattr(os, "fork"):
         _ENGINE = engine
