@@ -116,6 +116,50 @@ def scan(paths: tuple[Path, ...], **opts: Any) -> int:
     return exit_code(report)
 
 
+@cli.command("git")
+@click.argument("repo", required=False, default=".", type=click.Path(path_type=Path))
+@click.option("--staged", is_flag=True, help="Scan the lines the next commit would add (pre-commit).")
+@click.option("--range", "revision_range", metavar="BASE..HEAD",
+              help="Scan the lines added by the commits of HEAD that BASE lacks (an all-zero BASE: a new branch).")
+@click.option("--since-commit", metavar="SHA", help="Same as --range SHA..HEAD.")
+@click.option("--pre-push", is_flag=True,
+              help="Scan the commits being pushed (pre-commit's PRE_COMMIT_FROM_REF/TO_REF, or git's hook input).")
+@click.option("--remote", metavar="NAME", help="With --pre-push: the remote pushed to (default: from the hook).")
+@scan_options
+def git_cmd(repo: Path, staged: bool, revision_range: str | None, since_commit: str | None, pre_push: bool,
+            remote: str | None, **opts: Any) -> int:
+    """Scan only what git changes add: staged lines, a commit range, or a push. Findings name the commit,
+    author, date, path and new line number that added them."""
+    chosen = [name for name, on in (("--staged", staged), ("--range", revision_range is not None),
+                                    ("--since-commit", since_commit is not None), ("--pre-push", pre_push)) if on]
+    if len(chosen) != 1:
+        raise click.UsageError("give exactly one of --staged, --range, --since-commit, --pre-push"
+                               + (f" (got {', '.join(chosen)})" if chosen else ""))
+    from nhiguard import hook
+
+    found = hook.open_repo(repo)
+    config = hook.load_config(found, opts["config_path"])
+    if staged:
+        report = hook.run_git(found, config, settings_from(opts), staged=True, target=f"staged changes in {repo}")
+    else:
+        if revision_range is not None:
+            walks = [hook.range_revisions(found, revision_range)]
+        elif since_commit is not None:
+            walks = [hook.since_revisions(found, since_commit)]
+        else:
+            framework = hook.under_pre_commit(os.environ)
+            if not framework and (sys.stdin is None or sys.stdin.isatty()):
+                raise click.UsageError("--pre-push runs as a pre-push hook: it reads pre-commit's PRE_COMMIT_FROM_REF/"
+                                       "PRE_COMMIT_TO_REF or git's '<local ref> <oid> <remote ref> <oid>' lines on "
+                                       "standard input (to scan commits by hand, use --range)")
+            lines = [] if framework or sys.stdin is None else sys.stdin.read().splitlines()
+            walks = hook.pre_push_revisions(found, os.environ, lines, remote)
+        target = ", ".join(w.label for w in walks) or "nothing to push"
+        report = hook.run_git(found, config, settings_from(opts), revisions=walks, target=target)
+    emit(report, opts["fmt"], opts["output"], show_secrets=opts["show_secrets"], color=opts["color"])
+    return exit_code(report)
+
+
 @cli.group()
 def rules() -> None:
     """List the rules, or check rule files."""
@@ -210,6 +254,43 @@ def demo(keep: Path | None) -> int:
     from nhiguard.demo import run_demo
 
     return run_demo(keep, echo=click.echo)
+
+
+@cli.command()
+@click.argument("repo", required=False, default=".", type=click.Path(path_type=Path))
+@scan_options
+@click.option("--since", metavar="DATE", help="Only commits after DATE (e.g. 2024-01-01, '6 months ago').")
+@click.option("--branch", "branches", multiple=True, metavar="REF",
+              help="Sweep these branches, tags or commits only (repeatable; default: every ref).")
+@click.option("--exclude-path", "exclude_paths", multiple=True, metavar="GLOB",
+              help="Skip files at paths matching GLOB (repeatable).")
+@click.option("--max-blob-size", metavar="SIZE", help="Skip larger blobs, e.g. 5MB (default: --max-file-size).")
+@click.option("--stashes", is_flag=True, help="Also sweep stashed changes.")
+@click.option("--progress/--no-progress", "show_progress", default=None,
+              help="Progress line on stderr (default: on a terminal, never in CI).")
+@click.option("--resume", is_flag=True, help="Go on from where an interrupted sweep of the same repository stopped.")
+def history(repo: Path, since: str | None, branches: tuple[str, ...], exclude_paths: tuple[str, ...],
+            max_blob_size: str | None, stashes: bool, show_progress: bool | None, resume: bool,
+            **opts: Any) -> int:
+    """Sweep every blob ever committed (all refs) once; attribute findings to the commits that introduced them."""
+    from nhiguard import config as config_mod
+    from nhiguard.config import parse_size
+    from nhiguard.history import HistoryOptions, Interrupted, run_history, summary
+
+    options = HistoryOptions(
+        branches=branches, since=since, exclude_paths=exclude_paths, stashes=stashes, resume=resume,
+        max_blob_size=parse_size(max_blob_size, where="--max-blob-size") if max_blob_size else None,
+        progress=show_progress,
+    )
+    config = config_mod.load(opts["config_path"], repo if repo.is_dir() else Path("."))
+    try:
+        result = run_history(repo, config, settings_from(opts), options)
+    except Interrupted as exc:
+        click.echo(f"nhiguard: {exc} (state in {exc.state})", err=True)
+        return 130
+    emit(result.report, opts["fmt"], opts["output"], show_secrets=opts["show_secrets"], color=opts["color"])
+    click.echo(summary(result), err=True)
+    return exit_code(result.report)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from nhiguard import _yaml
+from nhiguard._paths import cache_dir
 from nhiguard.engine.matcher import PatternError, compile_pattern
 from nhiguard.engine.score import CHECKS, parse_check
 from nhiguard.errors import RuleError
@@ -297,11 +298,6 @@ def _relative_source(rules: list[Rule], base: Path) -> list[Rule]:
     return out
 
 
-def _cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "nhiguard"
-
-
 def _cache_key(files: list[Path]) -> str:
     from nhiguard import __version__
 
@@ -316,7 +312,7 @@ def _load_cached(directory: Path) -> list[Rule]:
     """Built-in rules, validated once and then cached as JSON records: validation compiles every pattern,
     which would otherwise cost a pre-commit hook most of its time budget."""
     files = rule_files(directory)
-    cache = _cache_dir() / f"rules-{_cache_key(files)}.json"
+    cache = cache_dir() / f"rules-{_cache_key(files)}.json"
     try:
         cached = json.loads(cache.read_text(encoding="utf-8"))
         return [

@@ -90,7 +90,9 @@ def load_rules(config: Config, settings: ScanSettings) -> list[Rule]:
 
 
 def make_engine(rules: Sequence[Rule], config: Config, settings: ScanSettings) -> Engine:
-    return Engine(rules, EngineOptions(prefilter=settings.prefilter, allow=config.allow))
+    from nhiguard.cache import default_store
+
+    return Engine(rules, EngineOptions(prefilter=settings.prefilter, allow=config.allow), store=default_store())
 
 
 def load_baseline(config: Config, settings: ScanSettings) -> baseline.Baseline | None:

@@ -96,7 +96,7 @@ def test_baseline_is_stable(project: Path, tmp_path: Path) -> None:
 def test_config_file_allows_paths_and_disables_rules(project: Path) -> None:
     (project / ".nhiguard.yml").write_text("allow:\n  paths: ['src/**']\n")
     assert run_cli("scan", project).returncode == 0
-    (project / ".nhiguard.yml").write_text("disable: [github-pat-classic]\n")
+    (project / ".nhiguard.yml").write_text("disable: [github-pat-classic, generic-token]\n")
     assert run_cli("scan", project).returncode == 0
 
 

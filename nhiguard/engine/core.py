@@ -9,15 +9,18 @@ pass entropy, checks, allow lists, generic filters and inline ignores.
 from __future__ import annotations
 
 import bisect
+import hashlib
+import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
+from nhiguard import __version__
 from nhiguard.constants import INLINE_ALLOW_MARKERS, MAX_DECODE_DEPTH, REGEX_TIMEOUT_SECONDS
 from nhiguard.engine import decode, filters
 from nhiguard.engine.matcher import compile_pattern, compile_plain, finditer
-from nhiguard.engine.prefilter import Prefilter, make_prefilter
+from nhiguard.engine.prefilter import Prefilter, backend_name, make_prefilter
 from nhiguard.engine.score import run_checks, shannon_entropy
 from nhiguard.model import Allow, Chunk, Match, Rule
 
@@ -47,6 +50,7 @@ class _Candidate:
     parts: tuple[tuple[str, str], ...]
     entropy: float
     decoded: tuple[str, ...] = ()
+    rejected: bool = False
 
 
 @dataclass
@@ -54,24 +58,22 @@ class EngineStats:
     timeouts: list[tuple[str, str]] = field(default_factory=list)
 
 
+class BlobStore(Protocol):
+    """Where a compiled prefilter can be kept between runs (the engine itself does no I/O)."""
+
+    def get(self, key: str) -> bytes | None: ...
+
+    def put(self, key: str, data: bytes) -> None: ...
+
+
 class Engine:
-    def __init__(self, rules: Sequence[Rule], options: EngineOptions | None = None) -> None:
+    def __init__(
+        self, rules: Sequence[Rule], options: EngineOptions | None = None, store: BlobStore | None = None
+    ) -> None:
         self.rules = list(rules)
         self.options = options or EngineOptions()
         self.by_id = {r.id: i for i, r in enumerate(self.rules)}
         self.stats = EngineStats()
-        needles: dict[bytes, list[int]] = defaultdict(list)
-        for index, rule in enumerate(self.rules):
-            for keyword in rule.keywords:
-                needles[keyword.encode()].append(index)
-        if self.options.max_decode_depth > 0:
-            for plain in [k for k in needles if needles[k] and needles[k][0] >= 0]:
-                for needle, kind in decode.encoded_needles(plain, self.options.max_decode_depth):
-                    needles[needle].append(_DECODERS[kind])
-            for needle, kind in decode.percent_needles():
-                needles[needle].append(_DECODERS[kind])
-        self._needles = list(needles)
-        self._targets = [tuple(sorted(set(needles[n]))) for n in self._needles]
         self._prefilter: Prefilter | None = None
         self._patterns: list[Any] = [None] * len(self.rules)
         self._allow_patterns: list[tuple[Any, ...] | None] = [None] * len(self.rules)
@@ -80,6 +82,57 @@ class Engine:
         self._dependents = any(r.depends_on for r in self.rules)
         self._path_allows = [(i, r.allow.paths) for i, r in enumerate(self.rules) if r.allow.paths]
         self._generic = frozenset(i for i, r in enumerate(self.rules) if r.generic)
+        self._needles: list[bytes] = []
+        self._targets: list[tuple[int, ...]] = []
+        if store is None:
+            self._build_needles()
+            return
+        key = self._store_key()
+        blob = store.get(key)
+        if blob is not None and self._load(blob):
+            return
+        self._build_needles()
+        compiled = self.prefilter.serialize()
+        store.put(key, _pack(self._needles, self._targets, compiled))
+
+    def _build_needles(self) -> None:
+        needles: dict[bytes, list[int]] = defaultdict(list)
+        for index, rule in enumerate(self.rules):
+            for keyword in rule.keywords:
+                needles[keyword.encode()].append(index)
+        if self.options.max_decode_depth > 0:
+            # Encodings are case-sensitive: encode each keyword as tokens really spell it (AKIA, CCIPAT_, ghp_).
+            variants = {v for rule in self.rules for v in _keyword_spellings(rule)}
+            for plain in sorted(variants):
+                for needle, kind in decode.encoded_needles(plain, self.options.max_decode_depth):
+                    needles[needle].append(_DECODERS[kind])
+            for needle, kind in decode.percent_needles():
+                needles[needle].append(_DECODERS[kind])
+        self._needles = list(needles)
+        self._targets = [tuple(sorted(set(needles[n]))) for n in self._needles]
+
+    def _store_key(self) -> str:
+        digest = hashlib.sha256(f"{__version__}|{backend_name(self.options.prefilter)}|".encode())
+        digest.update(str(self.options.max_decode_depth).encode())
+        for rule in self.rules:
+            digest.update(rule.id.encode() + b"\0" + "\0".join(rule.keywords).encode() + b"\1")
+            for example in rule.examples.positive:
+                digest.update(example.text.encode("utf-8", "replace") + b"\2")
+        return digest.hexdigest()[:32]
+
+    def _load(self, blob: bytes) -> bool:
+        try:
+            header, _, compiled = blob.partition(b"\n")
+            doc = json.loads(header)
+            self._needles = [n.encode("latin-1") for n in doc["needles"]]
+            self._targets = [tuple(t) for t in doc["targets"]]
+            self._prefilter = make_prefilter(
+                self._needles, self.options.prefilter, compiled if doc["compiled"] and compiled else None
+            )
+        except (ValueError, KeyError, TypeError, UnicodeError, RuntimeError):
+            self._prefilter = None
+            return False
+        return True
 
     # -- lazy state -----------------------------------------------------------------------------------------
     @property
@@ -103,10 +156,11 @@ class Engine:
         return compiled
 
     # -- public ---------------------------------------------------------------------------------------------
-    def scan(self, chunk: Chunk) -> list[Match]:
-        """Matches in a chunk, with real line numbers."""
+    def scan(self, chunk: Chunk, *, include_helpers: bool = False) -> list[Match]:
+        """Matches in a chunk, with real line numbers. Helper rules (`report: false`) are only paired with
+        their dependents, unless `include_helpers` (the self-test checks helpers' own examples)."""
         skip = self._rules_off_for_path(chunk.origin.path)
-        candidates = self._scan_bytes(chunk.data, skip, 0, chunk.origin.path)
+        candidates = self._scan_bytes(chunk.data, skip, 0, chunk.origin.path, include_helpers)
         if not candidates:
             return []
         candidates.sort(key=lambda c: (c.start, c.rule))
@@ -139,7 +193,9 @@ class Engine:
         return frozenset(off)
 
     # -- the loop -------------------------------------------------------------------------------------------
-    def _scan_bytes(self, data: bytes, skip: frozenset[int], depth: int, path: str) -> list[_Candidate]:
+    def _scan_bytes(
+        self, data: bytes, skip: frozenset[int], depth: int, path: str, helpers: bool = False
+    ) -> list[_Candidate]:
         hits = self.prefilter.scan(data)
         if not hits:
             return []
@@ -173,14 +229,16 @@ class Engine:
         for rule_index, starts in multi_hits.items():
             windows = []
             for s in starts:
-                lo = data.rfind(b"\n", max(0, s - MULTILINE_BEFORE), s) + 1 or max(0, s - MULTILINE_BEFORE)
+                reach = max(0, s - MULTILINE_BEFORE)
+                lo = data.rfind(b"\n", max(0, reach - LINE_REACH), reach) + 1 if reach else 0
                 windows.append((lo, min(n, s + MULTILINE_AFTER)))
             for lo, hi in _merge(sorted(windows)):
                 out.extend(self._match_window(rule_index, data, lo, hi, path))
         if decode_hits and depth < self.options.max_decode_depth:
-            out.extend(self._decoded(data, decode_hits, skip, depth, path))
-        out = [c for c in out if self._accept(c, data)]
-        return self._resolve(out, data)
+            out.extend(self._decoded(data, decode_hits, skip, depth, path, helpers))
+        claimed = [(c.start, c.end, c.decoded) for c in out if c.rule not in self._generic]
+        out = [c for c in out if not c.rejected and self._accept(c, data)]
+        return self._resolve(out, data, claimed, helpers)
 
     def _match_line(self, rule_index: int, data: bytes, lo: int, hi: int, path: str) -> list[_Candidate]:
         line = data[lo:hi]
@@ -194,7 +252,8 @@ class Engine:
         if lo == 0:
             return list(cached)
         return [
-            _Candidate(c.rule, c.start + lo, c.end + lo, c.secret, c.parts, c.entropy, c.decoded) for c in cached
+            _Candidate(c.rule, c.start + lo, c.end + lo, c.secret, c.parts, c.entropy, c.decoded, c.rejected)
+            for c in cached
         ]
 
     def _match_window(self, rule_index: int, data: bytes, lo: int, hi: int, path: str) -> list[_Candidate]:
@@ -212,9 +271,13 @@ class Engine:
                 if not secret:
                     continue
                 entropy = shannon_entropy(secret)
-                if rule.entropy is not None and entropy < rule.entropy:
-                    continue
-                if rule.checks and not run_checks(rule.checks, secret):
+                if (rule.entropy is not None and entropy < rule.entropy) or (
+                    rule.checks and not run_checks(rule.checks, secret)
+                ):
+                    if not rule.generic:
+                        # A provider's shape that fails its own checks (a wrong checksum, a test token) is
+                        # still that provider's: generic rules must not report it either.
+                        found.append(_Candidate(rule_index, lo + s, lo + e, secret, (), entropy, rejected=True))
                     continue
                 parts = tuple(
                     (name, value)
@@ -227,7 +290,13 @@ class Engine:
         return found
 
     def _decoded(
-        self, data: bytes, decode_hits: dict[int, list[int]], skip: frozenset[int], depth: int, path: str
+        self,
+        data: bytes,
+        decode_hits: dict[int, list[int]],
+        skip: frozenset[int],
+        depth: int,
+        path: str,
+        helpers: bool,
     ) -> list[_Candidate]:
         out: list[_Candidate] = []
         done: list[tuple[int, int]] = []
@@ -252,7 +321,7 @@ class Engine:
                 done.append((lo, hi))
                 if raw is None:
                     continue
-                for inner in self._scan_bytes(raw, skip, depth + 1, path):
+                for inner in self._scan_bytes(raw, skip, depth + 1, path, helpers):
                     out.append(
                         _Candidate(
                             inner.rule, lo, hi, inner.secret, inner.parts, inner.entropy, (kind, *inner.decoded)
@@ -278,24 +347,34 @@ class Engine:
             return False
         return not _inline_allowed(data, c.start)
 
-    def _resolve(self, found: list[_Candidate], data: bytes) -> list[_Candidate]:
-        """Pair dependent parts, drop helper-only matches, let specific rules win over generic ones."""
+    def _resolve(
+        self,
+        found: list[_Candidate],
+        data: bytes,
+        specific: list[tuple[int, int, tuple[str, ...]]],
+        helpers: bool = False,
+    ) -> list[_Candidate]:
+        """Pair dependent parts, drop helper-only matches, let specific rules (even ones that rejected the
+        candidate) win over generic ones on the same span."""
         if not found:
             return found
         rules = self.rules
         if self._dependents:
             found = self._pair(found, data)
-        specific = [(c.start, c.end, c.decoded) for c in found if not rules[c.rule].generic]
+        # A secret seen in clear needs no second location from a decoded copy of the same line (percent).
+        plain = {(c.rule, c.secret): (c.start, c.end) for c in found if not c.decoded}
         seen: set[tuple[int, int, int, str]] = set()
         out = []
         for c in found:
             rule = rules[c.rule]
-            if not rule.report:
+            if not rule.report and not helpers:
                 continue
-            if rule.generic and any(
-                s < c.end and c.start < e and d == c.decoded for s, e, d in specific
-            ):
+            if rule.generic and any(s < c.end and c.start < e for s, e, _ in specific):
                 continue
+            if c.decoded:
+                twin = plain.get((c.rule, c.secret))
+                if twin is not None and c.start <= twin[0] and twin[1] <= c.end:
+                    continue
             key = (c.rule, c.start, c.end, c.secret)
             if key in seen:
                 continue
@@ -328,6 +407,26 @@ class Engine:
 
 
 # -- helpers ------------------------------------------------------------------------------------------------
+def _pack(needles: list[bytes], targets: list[tuple[int, ...]], compiled: bytes | None) -> bytes:
+    header = {"needles": [n.decode("latin-1") for n in needles], "targets": targets, "compiled": compiled is not None}
+    return json.dumps(header).encode() + b"\n" + (compiled or b"")
+
+
+def _keyword_spellings(rule: Rule) -> set[bytes]:
+    """Each keyword as lower, UPPER and Capitalised, plus every spelling its positive examples use."""
+    out: set[bytes] = set()
+    texts = [e.text for e in rule.examples.positive]
+    for keyword in rule.keywords:
+        out.update(v.encode() for v in (keyword, keyword.upper(), keyword.capitalize()))
+        for text in texts:
+            low = text.lower()
+            at = low.find(keyword)
+            while at >= 0:
+                out.add(text[at : at + len(keyword)].encode("utf-8", "replace"))
+                at = low.find(keyword, at + 1)
+    return out
+
+
 def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     merged: list[tuple[int, int]] = []
     for lo, hi in spans:

@@ -1,7 +1,13 @@
 """Small pure predicates that turn a candidate into a non-finding.
 
-`looks_fake` applies to every rule (placeholders inside an otherwise well-formed token); `is_not_secret`
-adds the stronger heuristics used for generic (prefix-less) rules, where false positives live.
+`looks_fake` applies to every rule, prefixed provider tokens included, so it only rejects what no random token
+contains: placeholder words, long runs of one character, templates. `is_not_secret` adds the stronger heuristics
+used for generic (prefix-less) rules, where false positives live: placeholder vocabulary, references to
+variables and environment, identifiers and calls, hashes and ids, numbers and versions, paths, plain URLs,
+e-mail addresses, masked values and prose.
+
+Everything here is a pure function of the candidate string, compiled once at import and cheap enough to run on
+every candidate.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ import fnmatch
 import re
 from functools import lru_cache
 
+# -- looks_fake: every rule ----------------------------------------------------------------------------------
 _FAKE_MARKERS = (
     "example",
     "xxxxxx",
@@ -34,110 +41,346 @@ _FAKE_MARKERS = (
     "0000000000",
 )
 
+# Templates: a value that is filled in later. Unanchored forms need their closing delimiter, so a password that
+# merely contains "${" or "$(" is not taken for a template.
 _TEMPLATE = re.compile(
     r"""(
-        \$\{[^}]*\}?            # ${VAR}
-      | \$\([^)]*\)?            # $(cmd)
-      | \{\{.*?\}\}             # {{ secrets.X }} / jinja
-      | \{%.*?%\}
-      | <%.*?%>
-      | ^\$[A-Za-z_][A-Za-z0-9_]*$   # $VAR
-      | ^%[A-Za-z_][A-Za-z0-9_]*%$   # %VAR%
-      | ^<[^>]*>$               # <TOKEN>
-      | ^\[[^\]]*\]$            # [TOKEN]
-      | ^\{[A-Za-z_][\w.-]*\}$  # {token}
-      | ^\#\{.*\}$              # ruby interpolation
-      | ^@[A-Za-z_][\w.]*@?$    # @placeholder@
-      | ^__[A-Z0-9_]+__$        # __TOKEN__
+        \$\{[^{}\s]{0,200}\}           # ${VAR}, ${VAR:-default}
+      | \$\([^()]{0,200}\)             # $(cmd)
+      | \{\{.*?\}\}                    # {{ secrets.X }}, ${{ … }}, jinja, mustache
+      | \{%.*?%\}                      # jinja blocks
+      | <%.*?%>                        # erb / asp
+      | \#\{[^{}]{1,200}\}             # ruby interpolation
+      | ^\$[A-Za-z_][A-Za-z0-9_]*$     # $VAR
+      | ^%[A-Za-z_][A-Za-z0-9_]*%$     # %VAR%
+      | ^<[^<>]*>$                     # <TOKEN>
+      | ^\[[^\[\]]*\]$                 # [TOKEN]
+      | ^\{[A-Za-z_][\w.-]*\}$         # {token}
+      | ^@[A-Za-z_][\w.]*@$            # @placeholder@
+      | ^__[A-Z0-9_]+__$               # __TOKEN__
     )""",
     re.VERBOSE,
 )
-_REFERENCE = re.compile(
-    r"""(
-        os\.environ | os\.getenv | getenv\( | process\.env | ENV\[ | System\.getenv | env\( | Environment\.
-      | secrets\. | vars\. | config\. | settings\. | self\. | this\. | props\. | params\. | args\.
-      | \( | \)$ | ^[A-Za-z_][\w.]*\(.*\)?$      # a call
-      | ^[A-Za-z_]+(\.[A-Za-z_]\w*)+$            # dotted attribute path
-      | ^[A-Z][A-Z0-9_]{2,}$                     # CONSTANT_NAME
-      | ^[a-z]+(_[a-z]+)+$                       # snake_case_identifier
-      | ^[a-z]+([A-Z][a-z]+)+$                   # camelCaseIdentifier
-      | ^(true|false|null|none|nil|undefined|yes|no|on|off)$
-    )""",
-    re.VERBOSE | re.IGNORECASE,
-)
-_HASH_LIKE = re.compile(
-    r"""^(
-        [0-9a-f]{7,40} | [0-9A-F]{32} | [0-9a-f]{64} | [0-9a-f]{96} | [0-9a-f]{128}   # git SHAs, digests
-      | [0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}   # UUID
-      | (sha1|sha256|sha384|sha512|md5)[-:][A-Za-z0-9+/=]+                          # SRI / digests
-      | \d+(\.\d+)*                                                                 # numbers, versions
-    )$""",
-    re.VERBOSE,
-)
-_PATH_OR_URL = re.compile(
-    r"""^(
-        [a-z][a-z0-9+.-]*://[^\s:@/]+(/[^\s]*)?$       # URL without userinfo
-      | \.{0,2}/[\w./-]+                               # unix path
-      | [A-Za-z]:\\[\w\\. -]+                          # windows path
-      | [\w.-]+/[\w./-]+\.(py|js|ts|json|ya?ml|pem|key|crt|txt|sh|cfg|conf|ini|env|xml)
-      | [\w-]+\.(py|js|ts|json|ya?ml|pem|key|crt|txt|cfg|conf|ini|xml|p12|jks)
-    )$""",
-    re.VERBOSE | re.IGNORECASE,
-)
-_LOCKFILES = (
-    "package-lock.json",
-    "yarn.lock",
-    "pnpm-lock.yaml",
-    "poetry.lock",
-    "Pipfile.lock",
-    "Cargo.lock",
-    "go.sum",
-    "composer.lock",
-    "Gemfile.lock",
-    "uv.lock",
-    "pdm.lock",
-    "packages.lock.json",
-    "npm-shrinkwrap.json",
-    "bun.lock",
-    "flake.lock",
-    "mix.lock",
-    "Podfile.lock",
-    "gradle.lockfile",
-)
+
+
+# Markers are matched as people write them (lower, UPPER or Capitalised), not in any mixed case: a random
+# base64 token contains "vfAKE_" now and then, a placeholder never does.
+_FAKE_VARIANTS = tuple(sorted({v for m in _FAKE_MARKERS for v in (m, m.upper(), m.capitalize())}))
 
 
 def looks_fake(secret: str) -> bool:
+    """A placeholder inside an otherwise well-formed token. Never true for a random token."""
+    if any(marker in secret for marker in _FAKE_VARIANTS):
+        return True
+    return len(set(secret.lower())) <= 2 or _TEMPLATE.search(secret) is not None
+
+
+# -- is_not_secret: generic rules ----------------------------------------------------------------------------
+# Documented example credentials that are not caught by a marker word.
+_DOCUMENTED = frozenset(
+    {
+        # jwt.io's default token (HS256, "your-256-bit-secret")
+        "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2"
+        "MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
+        # Google reCAPTCHA v2 test keys (always pass verification, documented in the reCAPTCHA FAQ)
+        "6LeIxAcTAAAAAJcZVRqyHh71UMIEGNQ_MXjiZKhI",
+        "6LeIxAcTAAAAAGG-vFI1TnRWxMZNFuojJ4WifJWe",
+        # RFC 7617 Basic credentials ("Aladdin:open sesame")
+        "QWxhZGRpbjpvcGVuIHNlc2FtZQ==",
+        # RFC 6749 (OAuth 2.0) example access token, refresh token, code and client secret
+        "2YotnFZFEjr1zCsicMWpAA",
+        "tGzv3JOkF0XG5Qx2TlKWIA",
+        "SplxlOBeZQQYbYS6WxSbIA",
+        "7Fjfp0ZBr1KtDRbnfVdmIw",
+    }
+)
+
+# Masked or elided values: ****, •••, ..., …, xxxx, ####.
+_MASKED = re.compile(r"\*{3}|•{2}|\.{3}|…|x{4}|X{4}|#{4}|_{4}|\?{3}")
+
+# Environment and configuration look-ups written as the value.
+_REFERENCE = re.compile(
+    r"""^(?:
+        os\.environ | os\.getenv | os\.Getenv | process\.env | import\.meta\.env | Deno\.env | Bun\.env
+      | System\.getenv | System\.getProperty | Environment\.GetEnvironmentVariable | Environment\.
+      | ENV\s*[\[.] | \$_ENV | \$_SERVER | \$env: | getenv\s*\( | env\s*\( | env\s*\. | secrets\s*\.
+      | vars\s*\. | inputs\s*\. | needs\s*\. | steps\s*\. | github\s*\. | matrix\s*\.
+      | !(?:Ref|Sub|GetAtt|ImportValue|FindInMap|Join|Select|Base64|Split|If|Cidr|GetAZs)\b | !vault\b | !!\w+$
+      | ENC\[ | \$ANSIBLE_VAULT | vault: | arn:aws | arn:aws-[a-z-]+: | ref\+ | sops:
+      | %\(\w+\)[sd] | %[sd]$ | \{\d*\}$ | :[a-z_]\w*$
+    )""",
+    re.VERBOSE,
+)
+
+# Identifier pieces: a run of capitals not followed by a lower-case letter (an acronym), a capitalised or
+# lower-case word, or digits.
+_CAMEL = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+")
+_IDENT_SEP = re.compile(r"(?:\.|::|->|[-_/$:])+")
+_LETTERS_THEN_DIGITS = re.compile(r"^([A-Za-z]*)(\d*)$")
+_IDENT = re.compile(r"^[$@&*:!]?[A-Za-z_][\w$]*(?:(?:\.|::|->|-|/)[\w$]+){0,12}$")
+_CALL_OR_INDEX = re.compile(r"^[$@&*]?[A-Za-z_][\w$]*(?:(?:\.|::|->)[A-Za-z_$][\w$]*)*\s*[(\[]")
+_VOWELS = frozenset("aeiouy")
+_CONSONANT_RUN = re.compile(r"[b-df-hj-np-tv-xz]{4}")
+_MAX_WORD_PIECE = 12
+_ACRONYMS = frozenset(
+    "db id pw pwd url uri jwt ssh tls ssl http https xml sql sms smtp gcp dns cdn cli sdk mfa otp rsa dsa hmac "
+    "sha md cfg env tmp usr src dst pk sk rds ttl msg ctx req res cb fn str num obj val vm k s3 js ts rb php "
+    "gh gl pg nt ftp ldap crm erp qa bq".split()
+)
+_SHORT_WORDS = frozenset("of to in on at by up is it me my no or ok io ui os go do if as an be we us".split())
+
+_HASH = re.compile(
+    r"""^(?:
+        [0-9a-f]{7,12} | [0-9A-F]{7,12} | [0-9a-f]{40} | [0-9A-F]{40}                 # git commit ids
+      | \{?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\}?   # UUID / GUID
+      | (?:sha1|sha224|sha256|sha384|sha512|sha3-\d{3}|md5|blake2[bs]?|blake3|xxh\d*|crc32|argon2(?:id|i|d)?)
+        [-:=$].*                                                                        # SRI / prefixed digests
+      | \$(?:2[abxy]?|1|5|6|y|gy|7|argon2(?:id|i|d)|scrypt|pbkdf2(?:-sha\d+)?|sha\d+)\$.*   # crypt(3) hashes
+      | (?:pbkdf2_sha\d+|bcrypt(?:_sha256)?|scrypt|unsalted_md5|unsalted_sha1)\$.*        # django hashers
+      | \{(?:SSHA|SHA|MD5|SMD5|CRYPT|SSHA256|SSHA512|PBKDF2[-\w]*|ARGON2)\}.*            # LDAP userPassword
+    )$""",
+    re.VERBOSE,
+)
+
+_NUMBERISH = re.compile(
+    r"""^(?:
+        [+-]?\d+(?:[.,_]\d+)*                                                  # numbers
+      | v?\d+(?:\.\d+){1,3}(?:[-.]?(?:alpha|beta|rc|dev|pre|post|snapshot|release|final|ga|lts|stable)
+            [.-]?\d*)?(?:\+[\w.]+)?                                            # versions
+      | \d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?   # dates
+      | \d{1,3}(?:\.\d{1,3}){3}(?::\d{1,5}|/\d{1,2})?                         # IPv4, :port, /cidr
+      | \d+(?:\.\d+)?(?:ms|us|ns|s|m|h|d|w|y|k|kb|mb|gb|tb|ki|mi|gi|ti|%|px|em)
+      | \#[0-9a-fA-F]{3,8}                                                     # colours
+    )$""",
+    re.VERBOSE | re.IGNORECASE,
+)
+
+_URL = re.compile(r"^(?:[a-zA-Z][a-zA-Z0-9+.-]{1,20}://|www\.)")
+_URL_USERINFO = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]{1,20}://[^/@\s:]*:[^/@\s]+@")
+_DOMAIN = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,24}\.?(?::\d{1,5})?$")
+_EMAIL = re.compile(r"^[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63})+$")
+_PATH = re.compile(
+    r"""^(?:
+        (?:~|\.{1,2}|\$\w+|%\w+%)?/[\w.@~+, -]*(?:/[\w.@~+, -]*)*       # unix, ~/x, ./x, $HOME/x
+      | [A-Za-z]:[\\/][\w\\/.@~+, -]*                                  # C:\x, C:/x
+      | \\\\[\w.$-]+\\[\w\\.$ -]*                                      # \\server\share
+      | file:.*
+      | [\w.-]+(?:[\\/][\w.-]+){2,}                                     # a/b/c
+      | [\w.-]+(?:[\\/][\w.-]+)+\.[A-Za-z0-9]{1,10}                       # a/b.ext
+    )$""",
+    re.VERBOSE,
+)
+_FILE_NAME = re.compile(
+    r"^[\w.-]+\.(?:py|js|ts|json|ya?ml|toml|pem|key|crt|cer|der|p12|pfx|jks|keystore|txt|sh|cfg|conf|ini|env|"
+    r"xml|properties|gpg|asc|pub|csv|log|db|sqlite|html?)$",
+    re.IGNORECASE,
+)
+
+_PATH_SEP = re.compile(r"[\\/]+")
+_PLAIN_SEGMENT = re.compile(r"^[a-z0-9._@+~, -]+$|^[A-Z0-9._@+~, -]+$|^\$\w+$|^%\w+%$")
+
+_SEQUENCES = (
+    "123456",
+    "234567",
+    "345678",
+    "456789",
+    "987654",
+    "876543",
+    "765432",
+    "654321",
+    "abcdef",
+    "bcdefg",
+    "qwerty",
+    "qwertz",
+    "azerty",
+    "asdfgh",
+    "zxcvbn",
+)
+
+# Words placeholder values are made of ("my_api_key_here", "test-token-1", "P@ssw0rd!", "admin123"). A value that
+# is nothing but these words (after leet-speak folding and dropping digits and separators) is no secret.
+_PLACEHOLDER_WORDS = frozenset(
+    """
+    password passwd passwort pass pwd pw passphrase secret secrets token tokens key keys api apikey access
+    auth authorization authentication bearer basic oauth jwt client private public app application service
+    account user username usr login admin administrator root guest default test tests testing tester example
+    examples sample samples dummy fake mock demo foo bar baz qux quux foobar hello world hunter letmein welcome
+    qwerty asdf changeme change me my your our the this that here there insert replace enter put set get value
+    values string str text none null nil empty undefined true false yes no on off todo fixme tbd placeholder
+    redacted hidden masked secure insecure super new old temp tmp local localhost dev devel develop development
+    prod production stage staging qa env environment db database mysql postgres postgresql pg redis mongo
+    mongodb rabbit rabbitmq sql session cookie signing encryption master required optional invalid wrong bad
+    good valid some any abc xyz open sesame trustno iloveyou monkey dragon shadow secretkey mysecret mypassword
+    topsecret confidential sensitive credential credentials creds config configuration setting settings option
+    variable var generated random unknown unset missing not provided supplied goes real actual live base
+    encoded encode decoded plain
+    """.split()
+)
+_MAX_WORD = max(map(len, _PLACEHOLDER_WORDS))
+_LEET = str.maketrans("@4310$57!|", "aaeiosstil")
+_EDGE_NOISE = re.compile(r"^[\W\d_]+|[\W\d_]+$")
+_NON_LETTERS = re.compile(r"[^a-z]+")
+
+
+def _made_of_words(letters: str) -> bool:
+    """True when `letters` (lower-case a-z) splits entirely into placeholder words."""
+    n = len(letters)
+    if not n or n > 64:
+        return False
+    reach = [False] * (n + 1)
+    reach[0] = True
+    for i in range(n):
+        if not reach[i]:
+            continue
+        for j in range(i + 2, min(n, i + _MAX_WORD) + 1):
+            if letters[i:j] in _PLACEHOLDER_WORDS:
+                reach[j] = True
+    return reach[n]
+
+
+def _is_placeholder_words(secret: str) -> bool:
     low = secret.lower()
-    if any(marker in low for marker in _FAKE_MARKERS):
+    letters = _NON_LETTERS.sub("", low)
+    if 2 * len(letters) >= sum(c.isalnum() for c in low) and _made_of_words(letters):
         return True
-    return len(set(low)) <= 2 or _TEMPLATE.search(secret) is not None
+    core = _EDGE_NOISE.sub("", low)
+    return 2 * len(core) >= len(low) and _made_of_words(_NON_LETTERS.sub("", core.translate(_LEET)))
 
 
-def is_repetitive(secret: str) -> bool:
-    """Few distinct characters, or a short unit repeated (abcabcabc)."""
-    if len(set(secret)) <= max(3, len(secret) // 8):
+def _wordy(piece: str) -> bool:
+    """One identifier piece that reads like a word or a common abbreviation."""
+    low = piece.lower()
+    if low in _ACRONYMS or low in _SHORT_WORDS:
         return True
-    for size in range(1, 5):
-        unit = secret[:size]
-        if unit * (len(secret) // size) == secret[: size * (len(secret) // size)] and len(secret) >= 3 * size:
-            return True
-    return False
-
-
-def is_not_secret(secret: str) -> bool:
-    """The generic-rule filter list: placeholders, templates, references, hashes, ids, paths and plain URLs."""
     return (
-        looks_fake(secret)
-        or is_repetitive(secret)
-        or _TEMPLATE.search(secret) is not None
-        or _REFERENCE.search(secret) is not None
-        or _HASH_LIKE.match(secret) is not None
-        or _PATH_OR_URL.match(secret) is not None
+        3 <= len(low) <= _MAX_WORD_PIECE and not _VOWELS.isdisjoint(low) and _CONSONANT_RUN.search(low) is None
     )
 
 
+def _is_identifier(secret: str) -> bool:
+    """Variable and attribute names, dotted paths, kebab-case words, calls and subscripts: what code writes
+    where a literal could be. Pieces are split at separators and case changes; every piece must read as a word,
+    digits may only end a piece, so random tokens (which break into consonant clusters) do not pass."""
+    if _CALL_OR_INDEX.match(secret):
+        return True
+    if not _IDENT.match(secret):
+        return False
+    digits = singles = words = 0
+    for part in _IDENT_SEP.split(secret.lstrip("$@&*:!")):
+        if not part:
+            continue
+        split = _LETTERS_THEN_DIGITS.match(part)
+        if split is None:
+            return False
+        letters, tail = split.groups()
+        digits += len(tail)
+        mixed = letters != letters.upper() and letters != letters.lower()
+        for piece in _CAMEL.findall(letters):
+            if len(piece) == 1:
+                singles += 1
+            elif mixed and piece.isupper() and piece.lower() not in _ACRONYMS:
+                return False  # "MUFWrlni": a capital run inside a mixed-case word is an acronym or noise
+            elif _wordy(piece):
+                words += 1
+            else:
+                return False
+    return words >= 1 and singles <= 1 and digits <= 3
+
+
+def _is_prose(secret: str) -> bool:
+    words = secret.split()
+    if len(words) < 2 or any(len(w) > 24 for w in words):
+        return False  # sentences are made of words; key material and tokens are long unbroken runs
+    wordish = sum(1 for w in words if w.strip(".,:;!?'\"()[]-").isalpha())
+    return wordish * 5 >= len(words) * 3
+
+
+def _name_like_segment(segment: str) -> bool:
+    return (
+        not segment
+        or segment in (".", "..", "~")
+        or _PLAIN_SEGMENT.match(segment) is not None
+        or _FILE_NAME.match(segment) is not None
+        or _is_identifier(segment)
+    )
+
+
+def _is_path_or_url(secret: str) -> bool:
+    if _URL.match(secret):
+        return _URL_USERINFO.match(secret) is None
+    if _FILE_NAME.match(secret) or _DOMAIN.match(secret) or _EMAIL.match(secret):
+        return True
+    if ("/" in secret or "\\" in secret) and _PATH.match(secret):
+        rest = secret[2:] if secret[1:2] == ":" else secret  # C:\ drive
+        return all(_name_like_segment(s) for s in _PATH_SEP.split(rest))
+    return False
+
+
+def is_repetitive(secret: str) -> bool:
+    """Few distinct characters, a short unit repeated (abcabcabc), or a keyboard / counting sequence."""
+    n = len(secret)
+    distinct = len(set(secret))
+    if distinct <= 3 or (n >= 16 and distinct <= 5):
+        return True
+    for size in range(1, 9):
+        if n >= 3 * size and (secret[:size] * (n // size + 1))[:n] == secret:
+            return True
+    return any(seq in secret or seq.upper() in secret for seq in _SEQUENCES)
+
+
+def is_not_secret(secret: str) -> bool:
+    """The generic-rule filter list: placeholders, templates, references, identifiers, hashes, ids, numbers,
+    paths, plain URLs, masked values and prose."""
+    if looks_fake(secret) or secret in _DOCUMENTED or _MASKED.search(secret):
+        return True
+    if any(c.isspace() for c in secret) and _is_prose(secret):
+        return True
+    return (
+        _REFERENCE.match(secret) is not None
+        or _HASH.match(secret) is not None
+        or _NUMBERISH.match(secret) is not None
+        or is_repetitive(secret)
+        or _is_path_or_url(secret)
+        or _is_identifier(secret)
+        or _is_placeholder_words(secret)
+    )
+
+
+# -- paths ----------------------------------------------------------------------------------------------------
+_LOCKFILES = frozenset(
+    {
+        "package-lock.json",
+        "yarn.lock",
+        "pnpm-lock.yaml",
+        "poetry.lock",
+        "Pipfile.lock",
+        "Cargo.lock",
+        "go.sum",
+        "go.work.sum",
+        "composer.lock",
+        "Gemfile.lock",
+        "uv.lock",
+        "pdm.lock",
+        "packages.lock.json",
+        "npm-shrinkwrap.json",
+        "bun.lock",
+        "flake.lock",
+        "mix.lock",
+        "Podfile.lock",
+        "gradle.lockfile",
+        "pubspec.lock",
+        "Package.resolved",
+        "conan.lock",
+        "deno.lock",
+        "shard.lock",
+        "Manifest.toml",
+        ".terraform.lock.hcl",
+    }
+)
+
+
 def is_lockfile(path: str) -> bool:
-    name = path.rsplit("/", 1)[-1]
+    name = path.replace("\\", "/").rsplit("/", 1)[-1]
     return name in _LOCKFILES
 
 
@@ -165,5 +408,7 @@ def _glob_regex(pattern: str) -> re.Pattern[str]:
 
 
 def path_matches(path: str, patterns: tuple[str, ...]) -> bool:
-    normalized = path.replace("\\", "/").lstrip("./") if path.startswith("./") else path.replace("\\", "/")
+    normalized = path.replace("\\", "/")
+    while normalized.startswith("./"):
+        normalized = normalized[2:]
     return any(_glob_regex(p.lstrip("/")).match(normalized) for p in patterns)

@@ -1,22 +1,27 @@
 """Keyword prefilter: one pass over a chunk finds every needle, case-insensitively.
 
 Two back-ends behind one interface, same answers: Hyperscan (a SIMD literal database, x86-64 wheels) where it
-imports, pyahocorasick everywhere else. `NHIGUARD_PREFILTER=ahocorasick|hyperscan` forces one.
+imports, pyahocorasick everywhere else. `NHIGUARD_PREFILTER=ahocorasick|hyperscan` forces one. Needles are
+unique; a hit is (needle index, offset just past the needle).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
-Hit = tuple[int, int]  # (needle index, offset just past the needle's end)
+Hit = tuple[int, int]
 
 
 class Prefilter(Protocol):
     name: str
 
     def scan(self, data: bytes) -> list[Hit]: ...
+
+    def serialize(self) -> bytes | None:
+        """A compiled form that `make_prefilter(..., compiled=...)` can reload, if the back-end has one."""
+        ...
 
 
 class AhoCorasickPrefilter:
@@ -27,7 +32,6 @@ class AhoCorasickPrefilter:
 
         self._automaton = ahocorasick.Automaton()
         for index, needle in enumerate(needles):
-            # One needle may stand for several ids; keep the first, the caller maps duplicates.
             key = needle.decode("latin-1")
             if key not in self._automaton:
                 self._automaton.add_word(key, index)
@@ -42,18 +46,24 @@ class AhoCorasickPrefilter:
         text = data.lower().decode("latin-1")
         return [(index, end + 1) for end, index in self._automaton.iter(text)]
 
+    def serialize(self) -> bytes | None:
+        return None
+
 
 class HyperscanPrefilter:
     name = "hyperscan"
 
-    def __init__(self, needles: Sequence[bytes]) -> None:
+    def __init__(self, needles: Sequence[bytes], compiled: bytes | None = None) -> None:
         import hyperscan
 
-        unique: dict[bytes, int] = {}
-        for index, needle in enumerate(needles):
-            unique.setdefault(needle, index)
-        self._db: object | None = None
-        if unique:
+        self._db: Any = None
+        self._scratch: Any = None
+        if compiled is not None:
+            self._db = hyperscan.loadb(compiled, hyperscan.HS_MODE_BLOCK)
+        elif needles:
+            unique: dict[bytes, int] = {}
+            for index, needle in enumerate(needles):
+                unique.setdefault(needle, index)
             db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
             exprs = list(unique)
             db.compile(
@@ -64,7 +74,8 @@ class HyperscanPrefilter:
                 literal=True,
             )
             self._db = db
-            self._scratch = hyperscan.Scratch(db)
+        if self._db is not None:
+            self._scratch = hyperscan.Scratch(self._db)
 
     def scan(self, data: bytes) -> list[Hit]:
         if self._db is None or not data:
@@ -75,8 +86,16 @@ class HyperscanPrefilter:
         def on_match(index: int, _start: int, end: int, _flags: int, _ctx: object) -> None:
             append((index, end))
 
-        self._db.scan(data, match_event_handler=on_match, scratch=self._scratch)  # type: ignore[attr-defined]
+        self._db.scan(data, match_event_handler=on_match, scratch=self._scratch)
         return hits
+
+    def serialize(self) -> bytes | None:
+        if self._db is None:
+            return None
+        import hyperscan
+
+        data: bytes = hyperscan.dumpb(self._db)
+        return data
 
 
 def hyperscan_available() -> bool:
@@ -87,10 +106,16 @@ def hyperscan_available() -> bool:
     return True
 
 
-def make_prefilter(needles: Sequence[bytes], backend: str | None = None) -> Prefilter:
+def backend_name(backend: str | None = None) -> str:
     choice = backend or os.environ.get("NHIGUARD_PREFILTER", "auto")
-    if choice == "hyperscan" or (choice == "auto" and hyperscan_available()):
-        return HyperscanPrefilter(needles)
-    if choice not in ("auto", "ahocorasick"):
+    if choice not in ("auto", "hyperscan", "ahocorasick"):
         raise ValueError(f"unknown prefilter back-end {choice!r} (auto, hyperscan, ahocorasick)")
+    if choice == "auto":
+        return "hyperscan" if hyperscan_available() else "ahocorasick"
+    return choice
+
+
+def make_prefilter(needles: Sequence[bytes], backend: str | None = None, compiled: bytes | None = None) -> Prefilter:
+    if backend_name(backend) == "hyperscan":
+        return HyperscanPrefilter(needles, compiled)
     return AhoCorasickPrefilter(needles)

@@ -63,6 +63,43 @@ def _b64url_json(part: str) -> object:
     return json.loads(base64.urlsafe_b64decode(padded))
 
 
+def _atlassian_crc(secret: str, _arg: str) -> bool:
+    """Atlassian API tokens end in '=' + 8 upper-case hex: the CRC32 of everything before them, '=' included."""
+    if len(secret) < 10 or secret[-9] != "=":
+        return False
+    return f"{zlib.crc32(secret[:-8].encode()):08X}" == secret[-8:]
+
+
+def _grafana_crc(secret: str, _arg: str) -> bool:
+    """Grafana service-account tokens: glsa_<32 body>_<8 lower-case hex CRC32 of the body>."""
+    _, _, rest = secret.partition("_")
+    body, sep, checksum = rest.rpartition("_")
+    return bool(sep) and len(checksum) == 8 and f"{zlib.crc32(body.encode()):08x}" == checksum
+
+
+_BECH32 = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
+
+
+def _bech32(secret: str, _arg: str) -> bool:
+    """BIP-173 bech32 checksum (age secret keys are bech32 with the AGE-SECRET-KEY- human-readable part)."""
+    text = secret.lower()
+    sep = text.rfind("1")
+    if sep < 1 or len(text) - sep < 7:
+        return False
+    hrp, data = text[:sep], text[sep + 1 :]
+    if any(c not in _BECH32 for c in data):
+        return False
+    values = [ord(c) >> 5 for c in hrp] + [0] + [ord(c) & 31 for c in hrp] + [_BECH32.index(c) for c in data]
+    generator = (0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3)
+    chk = 1
+    for value in values:
+        top = chk >> 25
+        chk = (chk & 0x1FFFFFF) << 5 ^ value
+        for i in range(5):
+            chk ^= generator[i] if (top >> i) & 1 else 0
+    return chk == 1
+
+
 def _jwt(secret: str, _arg: str) -> bool:
     pieces = secret.split(".")
     if len(pieces) != 3:
@@ -127,6 +164,9 @@ CHECKS: dict[str, Check] = {
     "github-crc32": _prefixed_crc,
     "npm-crc32": _prefixed_crc,
     "gitlab-routable-crc": _gitlab_routable,
+    "atlassian-crc32": _atlassian_crc,
+    "grafana-crc32": _grafana_crc,
+    "bech32": _bech32,
     "jwt": _jwt,
     "pem": _pem,
     "min-digits": _min_digits,

@@ -1,0 +1,601 @@
+"""A full-history sweep: every blob reachable from the refs, scanned once, findings attributed afterwards.
+
+    index    git log --raw (no patches) → reachable blobs, each with the commits and paths that introduced it
+    sizes    cat-file --batch-check over the object database → pack order and size of every blob
+    plan     drop excluded paths, oversized and already-done (resume) blobs; cut the rest, in pack order, into
+             batches of a few MB
+    scan     N worker processes (forked before the index is built, so they stay small), each with its own
+             `git cat-file --batch` and its own Engine; a bounded number of batches in flight; every finished
+             batch is appended to the resume log (blob ids and outcomes, never a secret)
+    attribute  per (rule, secret, path): the earliest commit that introduced a blob holding it; author, email
+             and date looked up for those commits only; "head" locations where the secret is still in HEAD's tree
+
+Findings then go through the shared Collector and `scan.finish`, so baselines and allow lists apply.
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import json
+import multiprocessing
+import multiprocessing.pool
+import os
+import signal
+import sys
+import time
+from collections import deque
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import TextIO
+
+from nhiguard import __version__
+from nhiguard.config import Config
+from nhiguard.engine import Engine, EngineOptions
+from nhiguard.engine.filters import is_lockfile, path_matches
+from nhiguard.model import Chunk, Match, Notice, Origin, Report, Rule
+from nhiguard.scan import Collector, ScanSettings, finish, load_baseline, load_rules, make_engine
+from nhiguard.sources import history as git
+from nhiguard.sources.text import prepare
+
+PARALLEL_MIN_BYTES = 8 << 20
+PARALLEL_MIN_STORED = 2 << 20
+BATCH_BYTES = 4 << 20
+BATCH_BLOBS = 2000
+IN_FLIGHT_PER_WORKER = 3
+
+BatchResult = tuple[list[tuple[bytes, int, list[Match], str]], int]  # (id, outcome, matches, reason), bytes read
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryOptions:
+    branches: tuple[str, ...] = ()
+    since: str | None = None
+    exclude_paths: tuple[str, ...] = ()
+    max_blob_size: int | None = None
+    stashes: bool = False
+    resume: bool = False
+    progress: bool | None = None  # None: on a terminal only, never in CI
+
+
+@dataclass(slots=True)
+class HistoryResult:
+    report: Report
+    present_at_head: dict[str, bool] = field(default_factory=dict)  # fingerprint → still in HEAD's tree
+    blobs: int = 0  # reachable blobs to scan
+    resumed: int = 0  # of those, done by an earlier interrupted run
+    state: Path | None = None  # the resume state, while it exists
+
+
+class Interrupted(Exception):
+    """The sweep stopped before the end; its state is saved."""
+
+    def __init__(self, done: int, total: int, state: Path) -> None:
+        super().__init__(f"interrupted after {done:,} of {total:,} blobs; run again with --resume to go on")
+        self.done, self.total, self.state = done, total, state
+
+
+# -- workers --------------------------------------------------------------------------------------------------
+@dataclass(slots=True)
+class _Worker:
+    engine: Engine
+    reader: git.BlobReader
+
+
+_WORKER: _Worker | None = None
+
+
+def _init_worker(git_dir: str, rules: Sequence[Rule] | None, options: EngineOptions | None) -> None:
+    global _WORKER
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what an interrupt means
+    engine = _WORKER.engine if _WORKER is not None else Engine(rules or (), options)
+    _WORKER = _Worker(engine, git.BlobReader(git_dir))
+
+
+def _scan_batch(batch: list[tuple[bytes, str]]) -> BatchResult:
+    worker = _WORKER
+    assert worker is not None
+    paths = dict(batch)
+    out: list[tuple[bytes, int, list[Match], str]] = []
+    nbytes = 0
+    scan = worker.engine.scan
+    for oid, status, payload in worker.reader.read([oid for oid, _ in batch]):
+        if status != git.CLEAN or isinstance(payload, str):
+            out.append((oid, status, [], str(payload)))
+            continue
+        nbytes += len(payload)
+        data = prepare(payload)
+        if data is None:
+            out.append((oid, git.BINARY, [], ""))
+            continue
+        matches = scan(Chunk(data=data, origin=Origin(path=paths[oid], kind="history")))
+        out.append((oid, git.MATCHED if matches else git.CLEAN, matches, ""))
+    return out, nbytes
+
+
+# -- progress -------------------------------------------------------------------------------------------------
+class Progress:
+    """One status line on stderr, redrawn at most five times a second: blobs, bytes, findings, ETA."""
+
+    def __init__(self, stream: TextIO, blobs: int, nbytes: int) -> None:
+        self.stream, self.blobs, self.nbytes = stream, blobs, nbytes
+        self.done_blobs = self.done_bytes = self.findings = 0
+        self.started = time.monotonic()
+        self._last = 0.0
+        self._width = 0
+
+    def update(self, blobs: int, nbytes: int, findings: int) -> None:
+        self.done_blobs += blobs
+        self.done_bytes += nbytes
+        self.findings = findings
+        now = time.monotonic()
+        if now - self._last >= 0.2:
+            self._last = now
+            self._draw(now)
+
+    def _draw(self, now: float) -> None:
+        share = self.done_bytes / self.nbytes if self.nbytes else 1.0
+        elapsed = now - self.started
+        eta = "--:--" if share <= 0 else _clock(elapsed / share - elapsed)
+        bar = "#" * int(share * 24)
+        line = (f"history [{bar:<24}] {self.done_blobs:,}/{self.blobs:,} blobs  {_mb(self.done_bytes)}/"
+                f"{_mb(self.nbytes)}  {self.findings:,} finding(s)  ETA {eta}")
+        self.stream.write("\r" + line + " " * max(0, self._width - len(line)))
+        self.stream.flush()
+        self._width = len(line)
+
+    def close(self) -> None:
+        if self._width:
+            self.stream.write("\r" + " " * self._width + "\r")
+            self.stream.flush()
+
+
+def _mb(n: int) -> str:
+    return f"{n / (1 << 30):.2f} GB" if n >= 1 << 30 else f"{n / (1 << 20):.1f} MB"
+
+
+def _clock(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+def _want_progress(option: bool | None, stream: TextIO) -> bool:
+    if option is not None:
+        return option
+    return stream.isatty() and not os.environ.get("CI")
+
+
+# -- the sweep ------------------------------------------------------------------------------------------------
+def _jobs(requested: int | None) -> int:
+    if requested and requested > 0:
+        return requested
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def _state_key(repo: git.Repository, rules: Sequence[Rule], config: Config, options: HistoryOptions,
+               max_size: int) -> dict[str, object]:
+    rules_digest = hashlib.sha256(
+        json.dumps(sorted((r.id, r.pattern, r.keywords, r.checks, r.entropy) for r in rules)).encode()
+    ).hexdigest()
+    return {
+        "version": 1,
+        "repository": os.path.realpath(repo.git_dir),
+        "branches": list(options.branches),
+        "since": options.since,
+        "exclude": list(options.exclude_paths),
+        "allow_paths": list(config.allow.paths),
+        "max_blob_size": max_size,
+        "stashes": options.stashes,
+        "rules": rules_digest,
+    }
+
+
+def state_folder(meta: dict[str, object]) -> Path:
+    digest = hashlib.sha256(json.dumps(meta, sort_keys=True).encode()).hexdigest()[:24]
+    return git.cache_dir() / digest
+
+
+def run_history(
+    path: Path,
+    config: Config,
+    settings: ScanSettings,
+    options: HistoryOptions,
+    *,
+    stream: TextIO | None = None,
+    stop_after: int | None = None,
+) -> HistoryResult:
+    """Sweep the repository at `path`. `stop_after` (for tests) interrupts after that many batches."""
+    started = time.monotonic()
+    err = stream or sys.stderr
+    repo = git.open_repository(path)
+    report = Report(target=str(path), tool_version=__version__)
+    rules = load_rules(config, settings)
+    engine = make_engine(rules, config, settings)
+    known = load_baseline(config, settings)
+    collector = Collector({r.id: r for r in rules}, config.allow_fingerprints)
+    result = HistoryResult(report)
+    if not repo.has_refs:
+        report.notices.append(Notice(repo.shown, "empty repository (no commits): nothing to scan"))
+        result.report = finish(report, collector, engine, known, started)
+        return result
+
+    max_size = options.max_blob_size or settings.max_file_size or config.max_file_size
+    excludes = tuple(options.exclude_paths)
+    allow_paths = config.allow.paths
+
+    def excluded(p: str) -> bool:
+        return bool(excludes and path_matches(p, excludes)) or bool(allow_paths and path_matches(p, allow_paths))
+
+    revs = git.revisions(repo, options.branches, options.stashes)
+    log = git.SweepLog(state_folder(meta := _state_key(repo, rules, config, options, max_size)), meta)
+    done = log.load() if options.resume else {}
+    jobs = _jobs(settings.jobs)
+
+    # Fork the workers before the index exists: they stay small, and none of them copies it.
+    engine.prefilter  # noqa: B018 - compile once, before forking, so every worker shares it
+    # (a repository stored in under a few MB is swept in-process: forking would cost more than it saves)
+    pool = _start_pool(repo, engine, jobs) if jobs > 1 and git.stored_bytes(repo) >= PARALLEL_MIN_STORED else None
+    try:
+        index = git.index_history(repo, revs, since=options.since, excluded=excluded)
+        sizes = git.blob_sizes(repo, index.first.__contains__)
+        plan, total_bytes, missing = _plan(index, sizes, done, max_size, report)
+        result.blobs = len(index.first)
+        result.resumed = sum(1 for oid in index.first if oid in done)
+        _notices(repo, index, report, options)
+        outcomes, late = _absent(repo, missing)
+        if late:
+            plan.append([(oid, index.primary_path(oid)) for oid in late])
+        _replay(done, index, sizes, engine, repo, outcomes, report)
+        log.start(keep=options.resume)
+        result.state = log.folder
+        progress = Progress(err, len(plan), total_bytes) if _want_progress(options.progress, err) else None
+        use_pool = pool if pool is not None and total_bytes >= PARALLEL_MIN_BYTES else None
+        try:
+            _sweep(plan, index, engine, repo, use_pool, jobs, outcomes, log, report, progress, stop_after)
+        finally:
+            if progress is not None:
+                progress.close()
+    except KeyboardInterrupt:
+        log.close()
+        scanned = sum(1 for _ in log.load()) if log.log_path.exists() else 0
+        raise Interrupted(scanned, len(index.first) if "index" in locals() else 0, log.folder) from None
+    finally:
+        if pool is not None:
+            pool.terminate()
+            pool.join()
+    log.close()
+
+    _attribute(repo, index, outcomes, collector, engine)
+    _outcome_notices(index, outcomes, report)
+    report.stats.files = sum(1 for status, _, _ in outcomes.values() if status in (git.CLEAN, git.MATCHED))
+    result.report = finish(report, collector, engine, known, started)
+    result.present_at_head = {
+        f.fingerprint: any(loc.kind == "head" for loc in f.locations) for f in result.report.findings
+    }
+    log.remove()
+    result.state = None
+    return result
+
+
+def _start_pool(repo: git.Repository, engine: Engine, jobs: int) -> multiprocessing.pool.Pool:
+    global _WORKER
+    context: multiprocessing.context.BaseContext
+    if multiprocessing.get_start_method(allow_none=True) in (None, "fork") and hasattr(os, "fork"):
+        _WORKER = _Worker(engine, git.BlobReader(repo.git_dir))
+        context = multiprocessing.get_context("fork")
+        init: tuple[str, Sequence[Rule] | None, EngineOptions | None] = (repo.git_dir, None, None)
+        gc.freeze()  # forked workers never touch the parent's objects: keep their pages shared
+    else:  # pragma: no cover - spawn platforms
+        context = multiprocessing.get_context("spawn")
+        init = (repo.git_dir, engine.rules, engine.options)
+    try:
+        return context.Pool(jobs, initializer=_init_worker, initargs=init)
+    finally:
+        gc.unfreeze()
+
+
+def _absent(
+    repo: git.Repository, missing: list[bytes]
+) -> tuple[dict[bytes, tuple[int, list[Match], str]], list[bytes]]:
+    """Reachable blobs the object listing lacks: missing, or present but unreadable (git says which). A partial
+    clone's are not asked for, since asking would fetch them."""
+    if repo.partial:
+        return {oid: (git.MISSING, [], "not fetched into this partial clone") for oid in missing}, []
+    out: dict[bytes, tuple[int, list[Match], str]] = {}
+    late: list[bytes] = []
+    reader = git.BlobReader(repo.git_dir)
+    try:
+        for oid, status, payload in reader.read(missing):
+            if status == git.CLEAN:  # readable after all (written while we listed): scanned with the rest
+                late.append(oid)
+                continue
+            out[oid] = (status, [], "not in the object database" if status == git.MISSING else str(payload))
+    finally:
+        reader.close()
+    return out, late
+
+
+def _plan(
+    index: git.BlobIndex,
+    sizes: dict[bytes, tuple[int, int]],
+    done: dict[bytes, int],
+    max_size: int,
+    report: Report,
+) -> tuple[list[list[tuple[bytes, str]]], int, list[bytes]]:
+    """Batches of (blob id, path to scan it as), in pack order; blobs the database lacks are recorded missing."""
+    todo: list[tuple[int, bytes, int]] = []
+    missing: list[bytes] = []
+    too_big: dict[str, list[int]] = {}
+    for oid in index.first:
+        if oid in done:
+            continue
+        found = sizes.get(oid)
+        if found is None:
+            missing.append(oid)
+            continue
+        position, size = found
+        if size > max_size:
+            too_big.setdefault(index.primary_path(oid), []).append(size)
+            continue
+        todo.append((position, oid, size))
+    for path, skipped in too_big.items():
+        versions = f"{len(skipped)} versions" if len(skipped) > 1 else "1 version"
+        report.notices.append(Notice(path, f"{versions} larger than the size limit ({max(skipped):,} > "
+                                           f"{max_size:,} bytes) not scanned"))
+        report.stats.skipped += len(skipped)
+    todo.sort()
+    batches: list[list[tuple[bytes, str]]] = []
+    batch: list[tuple[bytes, str]] = []
+    size_sum = total = 0
+    for _, oid, size in todo:
+        batch.append((oid, index.primary_path(oid)))
+        size_sum += size
+        total += size
+        if size_sum >= BATCH_BYTES or len(batch) >= BATCH_BLOBS:
+            batches.append(batch)
+            batch, size_sum = [], 0
+    if batch:
+        batches.append(batch)
+    return batches, total, missing
+
+
+def _sweep(
+    plan: list[list[tuple[bytes, str]]],
+    index: git.BlobIndex,
+    engine: Engine,
+    repo: git.Repository,
+    pool: multiprocessing.pool.Pool | None,
+    jobs: int,
+    outcomes: dict[bytes, tuple[int, list[Match], str]],
+    log: git.SweepLog,
+    report: Report,
+    progress: Progress | None,
+    stop_after: int | None,
+) -> None:
+    keys: set[tuple[str, str]] = {(m.rule_id, m.secret) for _, ms, _ in outcomes.values() for m in ms}
+
+    def take(result: BatchResult, batch: list[tuple[bytes, str]]) -> None:
+        items, nbytes = result
+        for oid, status, matches, reason in items:
+            outcomes[oid] = (status, matches, reason)
+            keys.update((m.rule_id, m.secret) for m in matches)
+        log.append((oid, status) for oid, status, _, _ in items)
+        report.stats.bytes += nbytes
+        if progress is not None:
+            progress.update(len(batch), nbytes, len(keys))
+
+    previous = signal.getsignal(signal.SIGTERM)
+    if _is_main_thread():
+        signal.signal(signal.SIGTERM, _terminate)
+    try:
+        if pool is None:
+            global _WORKER
+            _WORKER = _Worker(engine, git.BlobReader(repo.git_dir))
+            try:
+                for number, batch in enumerate(plan):
+                    if stop_after is not None and number >= stop_after:
+                        raise KeyboardInterrupt
+                    take(_scan_batch(batch), batch)
+            finally:
+                _WORKER.reader.close()
+            return
+        window: deque[tuple[multiprocessing.pool.AsyncResult[BatchResult], list[tuple[bytes, str]]]] = deque()
+        batches: Iterator[list[tuple[bytes, str]]] = iter(plan)
+        taken = 0
+        while True:
+            while len(window) < jobs * IN_FLIGHT_PER_WORKER:
+                batch_or_none = next(batches, None)
+                if batch_or_none is None:
+                    break
+                window.append((pool.apply_async(_scan_batch, (batch_or_none,)), batch_or_none))
+            if not window:
+                break
+            pending, batch = window.popleft()
+            take(pending.get(), batch)
+            taken += 1
+            if stop_after is not None and taken >= stop_after:
+                raise KeyboardInterrupt
+    finally:
+        if _is_main_thread():
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _is_main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def _replay(
+    done: dict[bytes, int],
+    index: git.BlobIndex,
+    sizes: dict[bytes, tuple[int, int]],
+    engine: Engine,
+    repo: git.Repository,
+    outcomes: dict[bytes, tuple[int, list[Match], str]],
+    report: Report,
+) -> None:
+    """Outcomes of an interrupted run, back in memory: matched blobs are read and scanned again (the log holds no
+    secrets), the others are taken as recorded."""
+    if not done:
+        return
+    rescan: list[tuple[bytes, str]] = []
+    for oid, status in done.items():
+        if oid not in index.first:
+            continue  # no longer in the plan (a different ref set): ignored
+        if status == git.MATCHED:
+            rescan.append((oid, index.primary_path(oid)))
+            continue
+        outcomes[oid] = (status, [], "recorded by the interrupted run" if status == git.CORRUPT else "")
+        if status in (git.CLEAN, git.BINARY):
+            report.stats.bytes += sizes.get(oid, (0, 0))[1]
+    if rescan:
+        global _WORKER
+        saved = _WORKER
+        _WORKER = _Worker(engine, git.BlobReader(repo.git_dir))
+        try:
+            items, nbytes = _scan_batch(rescan)
+        finally:
+            _WORKER.reader.close()
+            _WORKER = saved
+        report.stats.bytes += nbytes
+        for oid, status, matches, reason in items:
+            outcomes[oid] = (status, matches, reason)
+
+
+# -- attribution ----------------------------------------------------------------------------------------------
+def _rule_off(rule: Rule, path: str) -> bool:
+    return bool(rule.allow.paths and path_matches(path, rule.allow.paths)) or (rule.generic and is_lockfile(path))
+
+
+def _attribute(
+    repo: git.Repository,
+    index: git.BlobIndex,
+    outcomes: dict[bytes, tuple[int, list[Match], str]],
+    collector: Collector,
+    engine: Engine,
+) -> None:
+    """Each (rule, secret, path) once, at the earliest commit that introduced a blob holding it there."""
+    earliest: dict[tuple[str, str, str], tuple[int, Match]] = {}
+    rules = collector.rules
+    matched = [(oid, matches) for oid, (status, matches, _) in outcomes.items() if matches]
+    for oid, matches in matched:
+        for path, commit in index.introductions(oid):
+            for match in matches:
+                if path != index.primary_path(oid) and _rule_off(rules[match.rule_id], path):
+                    continue
+                key = (match.rule_id, match.secret, path)
+                seen = earliest.get(key)
+                if seen is None or commit < seen[0] or (commit == seen[0] and _before(match, seen[1])):
+                    earliest[key] = (commit, match)
+    people = git.authors(repo, {index.commits[c] for c, _ in earliest.values()})
+    for (_, _, path), (commit, match) in sorted(earliest.items(), key=lambda kv: (kv[1][0], kv[0])):
+        sha = index.commits[commit]
+        who = people.get(sha)
+        origin = Origin(path=path, commit=sha.decode(), author=who.name if who else None,
+                        email=who.email if who else None, date=who.date if who else None, kind="history")
+        collector.add(origin, match)
+    _at_head(repo, matched, collector, engine)
+
+
+def _before(a: Match, b: Match) -> bool:
+    return (a.line, a.column) < (b.line, b.column)
+
+
+def _at_head(
+    repo: git.Repository, matched: list[tuple[bytes, list[Match]]], collector: Collector, engine: Engine
+) -> None:
+    """A "head" location wherever a found secret is still in HEAD's tree. HEAD's blobs that the sweep did not
+    scan (other branches chosen, --since) are scanned now, for the secrets already found only."""
+    if repo.head is None or not matched:
+        return
+    tree = git.head_tree(repo)
+    scanned = dict(matched)
+    keys = set(collector.findings)
+    head = repo.head
+    for oid, matches in scanned.items():
+        for path in tree.get(oid, ()):
+            for match in matches:
+                if not _rule_off(collector.rules[match.rule_id], path):
+                    collector.add(Origin(path=path, commit=head, kind="head"), match)
+    # HEAD blobs outside the swept set: only when the sweep did not cover HEAD
+    unseen = [oid for oid in tree if oid not in scanned]
+    if not unseen or not keys:
+        return
+    reader = git.BlobReader(repo.git_dir)
+    try:
+        wanted_secrets = {secret for _, secret in keys}
+        for oid, status, payload in reader.read(unseen):
+            if status != git.CLEAN or isinstance(payload, str):
+                continue
+            if not any(s.encode("utf-8", "surrogatepass") in payload for s in wanted_secrets):
+                continue
+            data = prepare(payload)
+            if data is None:
+                continue
+            for path in tree[oid]:
+                for match in engine.scan(Chunk(data=data, origin=Origin(path=path, kind="head"))):
+                    if (match.rule_id, match.secret) in keys and not _rule_off(collector.rules[match.rule_id], path):
+                        collector.add(Origin(path=path, commit=head, kind="head"), match)
+    finally:
+        reader.close()
+
+
+# -- notices --------------------------------------------------------------------------------------------------
+def _notices(repo: git.Repository, index: git.BlobIndex, report: Report, options: HistoryOptions) -> None:
+    if repo.shallow:
+        shown = ", ".join(s[:12] for s in repo.shallow[:5]) + (" …" if len(repo.shallow) > 5 else "")
+        report.notices.append(Notice(repo.shown, (
+            f"shallow clone: history behind {len(repo.shallow)} boundary commit(s) ({shown}) is not in this clone "
+            "and was not scanned; blobs first seen at a boundary commit are attributed to it, though they may be "
+            "older (run `git fetch --unshallow` for a complete sweep)")))
+    for path, commit in sorted(index.gitlinks.items()):
+        report.notices.append(Notice(path, (
+            f"submodule (first seen in commit {index.commits[commit][:12].decode()}) skipped: its history lives in "
+            "another repository; sweep that repository on its own")))
+    if index.excluded_blobs:
+        report.notices.append(Notice(repo.shown, (
+            f"{len(index.excluded_blobs):,} blob(s) seen only at excluded or allowed paths were not scanned")))
+    if not index.first and not index.gitlinks:
+        what = "since " + options.since if options.since else "on the selected refs"
+        report.notices.append(Notice(repo.shown, f"no files in the history {what}: nothing to scan"))
+
+
+def _outcome_notices(
+    index: git.BlobIndex, outcomes: dict[bytes, tuple[int, list[Match], str]], report: Report
+) -> None:
+    binary: dict[str, int] = {}
+    for oid in index.first:
+        found = outcomes.get(oid)
+        if found is None:
+            continue
+        status, _, reason = found
+        if status == git.BINARY:
+            path = index.primary_path(oid)
+            binary[path] = binary.get(path, 0) + 1
+        elif status in (git.MISSING, git.CORRUPT):
+            what = "missing" if status == git.MISSING else "unreadable"
+            report.notices.append(Notice(index.primary_path(oid), (
+                f"blob {oid.decode()} is {what} ({reason}); that version was not scanned")))
+            report.stats.skipped += 1
+    for path, count in binary.items():
+        versions = f"{count} versions" if count > 1 else "1 version"
+        report.notices.append(Notice(path, f"binary ({versions}) not scanned"))
+        report.stats.skipped += count
+
+
+def summary(result: HistoryResult) -> str:
+    findings = result.report.findings
+    at_head = sum(1 for f in findings if result.present_at_head.get(f.fingerprint))
+    resumed = f", {result.resumed:,} done by the interrupted run" if result.resumed else ""
+    return (f"history: {result.blobs:,} reachable blob(s){resumed}; {len(findings)} new finding(s), "
+            f"{at_head} still present at HEAD")
+
+
+__all__ = ["HistoryOptions", "HistoryResult", "Interrupted", "run_history", "summary"]
