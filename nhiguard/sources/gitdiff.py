@@ -520,7 +520,10 @@ def _stream(repo: Repo, args: Sequence[str], parser: _Parser, stdin: bytes | Non
 
 
 def staged(repo: Repo, *, max_size: int) -> Iterator[Chunk | Notice]:
-    """The lines `git commit` would add: the index against HEAD (or against nothing, before the first commit)."""
+    """The lines `git commit` would add: the index against HEAD (or against nothing, before the first commit).
+    Honours GIT_INDEX_FILE, so `git commit -a` and `git commit PATH` hooks see the index being committed. While
+    a merge is being concluded this is everything that differs from HEAD, including the merged branch's lines:
+    the safe superset (a range scan of the merge commit itself counts only what it adds against every parent)."""
     if repo.root is None:
         raise SourceError(f"{repo.path}: a bare repository has no staged changes")
     parser = _Parser(repo.path, max_size, "staged")
