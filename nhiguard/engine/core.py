@@ -236,7 +236,8 @@ class Engine:
                 out.extend(self._match_window(rule_index, data, lo, hi, path))
         if decode_hits and depth < self.options.max_decode_depth:
             out.extend(self._decoded(data, decode_hits, skip, depth, path, helpers))
-        claimed = [(c.start, c.end, c.decoded) for c in out if c.rule not in self._generic]
+        # Spans a specific rule rejected on its own terms (checksum, entropy) stay that provider's.
+        claimed = [(c.start, c.end, c.decoded) for c in out if c.rejected]
         out = [c for c in out if not c.rejected and self._accept(c, data)]
         return self._resolve(out, data, claimed, helpers)
 
@@ -360,7 +361,10 @@ class Engine:
             return found
         rules = self.rules
         if self._dependents:
+            # An unpaired dependent (an AWS-looking secret with no key id nearby) claims nothing: a generic
+            # rule may still report it.
             found = self._pair(found, data)
+        specific = specific + [(c.start, c.end, c.decoded) for c in found if c.rule not in self._generic]
         # A secret seen in clear needs no second location from a decoded copy of the same line (percent).
         plain = {(c.rule, c.secret): (c.start, c.end) for c in found if not c.decoded}
         seen: set[tuple[int, int, int, str]] = set()

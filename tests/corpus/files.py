@@ -159,7 +159,15 @@ class Format:
 
 
 def _py_header(rng: random.Random) -> list[str]:
-    return ['"""Service configuration."""', "", "import os", "import logging", "", "log = logging.getLogger(__name__)", ""]
+    return [
+        '"""Service configuration."""',
+        "",
+        "import os",
+        "import logging",
+        "",
+        "log = logging.getLogger(__name__)",
+        "",
+    ]
 
 
 def _py_assign(rng: random.Random, name: str, value: str) -> list[str]:
@@ -178,211 +186,328 @@ def _register(f: Format) -> None:
     FORMATS[f.name] = f
 
 
-_register(Format(
-    "python", ("app/settings.py", "scripts/deploy.py", "src/{svc}/config.py", "tools/sync_{svc}.py"),
-    _py_header, _py_assign,
-    lambda rng: ["", "", "def configure():", '    log.info("configured %s", __name__)', "    return True"],
-    multiline=lambda rng, n, v: [f'{n} = """{v}"""'],
-    code=True, code_assign=lambda n, v: [f"{n} = {v}"],
-    filler=("TIMEOUT_SECONDS = 30", "RETRIES = 3", 'REGION = "eu-west-1"', "DEBUG = False"),
-))
+_register(
+    Format(
+        "python",
+        ("app/settings.py", "scripts/deploy.py", "src/{svc}/config.py", "tools/sync_{svc}.py"),
+        _py_header,
+        _py_assign,
+        lambda rng: ["", "", "def configure():", '    log.info("configured %s", __name__)', "    return True"],
+        multiline=lambda rng, n, v: [f'{n} = """{v}"""'],
+        code=True,
+        code_assign=lambda n, v: [f"{n} = {v}"],
+        filler=("TIMEOUT_SECONDS = 30", "RETRIES = 3", 'REGION = "eu-west-1"', "DEBUG = False"),
+    )
+)
 
-_register(Format(
-    "javascript", ("src/config.js", "server/{svc}.js", "lib/clients/{svc}.js"),
-    lambda rng: ["'use strict';", "", "const axios = require('axios');", ""],
-    lambda rng, n, v: [f"const {camel(n)} = '{v}';"] if rng.random() < 0.6 else [f'let {camel(n)} = "{v}";'],
-    lambda rng: ["", "module.exports = { axios };"],
-    multiline=lambda rng, n, v: [f"const {camel(n)} = `{v}`;"],
-    code=True, code_assign=lambda n, v: [f"const {camel(n)} = {v};"],
-    filler=("const timeoutMs = 5000;", "const region = 'us-east-1';"),
-))
+_register(
+    Format(
+        "javascript",
+        ("src/config.js", "server/{svc}.js", "lib/clients/{svc}.js"),
+        lambda rng: ["'use strict';", "", "const axios = require('axios');", ""],
+        lambda rng, n, v: [f"const {camel(n)} = '{v}';"] if rng.random() < 0.6 else [f'let {camel(n)} = "{v}";'],
+        lambda rng: ["", "module.exports = { axios };"],
+        multiline=lambda rng, n, v: [f"const {camel(n)} = `{v}`;"],
+        code=True,
+        code_assign=lambda n, v: [f"const {camel(n)} = {v};"],
+        filler=("const timeoutMs = 5000;", "const region = 'us-east-1';"),
+    )
+)
 
-_register(Format(
-    "typescript", ("src/lib/{svc}.ts", "apps/web/src/env.ts", "packages/api/src/config.ts"),
-    lambda rng: ["import { z } from 'zod';", ""],
-    lambda rng, n, v: [f'export const {n}: string = "{v}";'],
-    lambda rng: ["", "export const schema = z.object({ region: z.string() });"],
-    multiline=lambda rng, n, v: [f"export const {n} = `{v}`;"],
-    code=True, code_assign=lambda n, v: [f"export const {n} = {v};"],
-    filler=("export const RETRY_LIMIT = 3;",),
-))
+_register(
+    Format(
+        "typescript",
+        ("src/lib/{svc}.ts", "apps/web/src/env.ts", "packages/api/src/config.ts"),
+        lambda rng: ["import { z } from 'zod';", ""],
+        lambda rng, n, v: [f'export const {n}: string = "{v}";'],
+        lambda rng: ["", "export const schema = z.object({ region: z.string() });"],
+        multiline=lambda rng, n, v: [f"export const {n} = `{v}`;"],
+        code=True,
+        code_assign=lambda n, v: [f"export const {n} = {v};"],
+        filler=("export const RETRY_LIMIT = 3;",),
+    )
+)
 
-_register(Format(
-    "go", ("internal/config/{svc}.go", "cmd/worker/main.go", "pkg/{svc}/client.go"),
-    lambda rng: ["package config", "", "import (", '\t"os"', '\t"time"', ")", "", "const ("],
-    lambda rng, n, v: [f'\t{camel(n)} = "{v}"'],
-    lambda rng: [")", "", "var timeout = 30 * time.Second", "", "func Region() string {", '\treturn os.Getenv("AWS_REGION")', "}"],
-    multiline=lambda rng, n, v: [f"\t{camel(n)} = `{v}`"],
-    filler=('\tserviceName = "orders"',),
-))
+_register(
+    Format(
+        "go",
+        ("internal/config/{svc}.go", "cmd/worker/main.go", "pkg/{svc}/client.go"),
+        lambda rng: ["package config", "", "import (", '\t"os"', '\t"time"', ")", "", "const ("],
+        lambda rng, n, v: [f'\t{camel(n)} = "{v}"'],
+        lambda rng: [
+            ")",
+            "",
+            "var timeout = 30 * time.Second",
+            "",
+            "func Region() string {",
+            '\treturn os.Getenv("AWS_REGION")',
+            "}",
+        ],
+        multiline=lambda rng, n, v: [f"\t{camel(n)} = `{v}`"],
+        filler=('\tserviceName = "orders"',),
+    )
+)
 
-_register(Format(
-    "java", ("src/main/java/com/acme/{Svc}Config.java", "src/main/java/com/acme/integration/Clients.java"),
-    lambda rng: ["package com.acme;", "", "import java.time.Duration;", "", "public final class Config {"],
-    lambda rng, n, v: [f'    private static final String {n} = "{v}";'],
-    lambda rng: ["", "    private static final Duration TIMEOUT = Duration.ofSeconds(30);", "}"],
-    multiline=lambda rng, n, v: [f'    private static final String {n} = """', v, '""";'],
-    code=True, code_assign=lambda n, v: [f"    private static final String {n} = {v};"],
-    filler=('    private static final String REGION = "eu-central-1";',),
-))
+_register(
+    Format(
+        "java",
+        ("src/main/java/com/acme/{Svc}Config.java", "src/main/java/com/acme/integration/Clients.java"),
+        lambda rng: ["package com.acme;", "", "import java.time.Duration;", "", "public final class Config {"],
+        lambda rng, n, v: [f'    private static final String {n} = "{v}";'],
+        lambda rng: ["", "    private static final Duration TIMEOUT = Duration.ofSeconds(30);", "}"],
+        multiline=lambda rng, n, v: [f'    private static final String {n} = """', v, '""";'],
+        code=True,
+        code_assign=lambda n, v: [f"    private static final String {n} = {v};"],
+        filler=('    private static final String REGION = "eu-central-1";',),
+    )
+)
 
-_register(Format(
-    "ruby", ("config/initializers/{svc}.rb", "lib/tasks/{svc}.rake"),
-    lambda rng: ["# frozen_string_literal: true", "", "Rails.application.configure do", "end", ""],
-    lambda rng, n, v: [f"{n} = '{v}'"] if rng.random() < 0.6 else [f"config.{snake(n)} = \"{v}\""],
-    lambda rng: ["", "Rails.logger.info('services configured')"],
-    multiline=lambda rng, n, v: [f"{n} = <<~KEY", v, "KEY"],
-    filler=("RETRIES = 3",),
-))
+_register(
+    Format(
+        "ruby",
+        ("config/initializers/{svc}.rb", "lib/tasks/{svc}.rake"),
+        lambda rng: ["# frozen_string_literal: true", "", "Rails.application.configure do", "end", ""],
+        lambda rng, n, v: [f"{n} = '{v}'"] if rng.random() < 0.6 else [f'config.{snake(n)} = "{v}"'],
+        lambda rng: ["", "Rails.logger.info('services configured')"],
+        multiline=lambda rng, n, v: [f"{n} = <<~KEY", v, "KEY"],
+        filler=("RETRIES = 3",),
+    )
+)
 
-_register(Format(
-    "php", ("config/services.php", "wp-config.php", "app/Config/{Svc}.php"),
-    lambda rng: ["<?php", "", "return ["],
-    lambda rng, n, v: [f"    '{snake(n)}' => '{v}',"],
-    lambda rng: ["    'timeout' => 30,", "];"],
-    multiline=lambda rng, n, v: [f"    '{snake(n)}' => <<<EOT", v, "EOT,"],
-    filler=("    'region' => 'eu-west-1',",),
-))
+_register(
+    Format(
+        "php",
+        ("config/services.php", "wp-config.php", "app/Config/{Svc}.php"),
+        lambda rng: ["<?php", "", "return ["],
+        lambda rng, n, v: [f"    '{snake(n)}' => '{v}',"],
+        lambda rng: ["    'timeout' => 30,", "];"],
+        multiline=lambda rng, n, v: [f"    '{snake(n)}' => <<<EOT", v, "EOT,"],
+        filler=("    'region' => 'eu-west-1',",),
+    )
+)
 
-_register(Format(
-    "csharp", ("src/Acme.Api/Settings.cs", "src/Acme.Worker/{Svc}Options.cs"),
-    lambda rng: ["namespace Acme.Api;", "", "public static class Settings", "{"],
-    lambda rng, n, v: [f'    public const string {pascal(n)} = "{v}";'],
-    lambda rng: ["    public const int TimeoutSeconds = 30;", "}"],
-    multiline=lambda rng, n, v: [f'    public const string {pascal(n)} = @"{v}";'],
-    code=True, code_assign=lambda n, v: [f"    public static readonly string {pascal(n)} = {v};"],
-    filler=('    public const string Region = "westeurope";',),
-))
+_register(
+    Format(
+        "csharp",
+        ("src/Acme.Api/Settings.cs", "src/Acme.Worker/{Svc}Options.cs"),
+        lambda rng: ["namespace Acme.Api;", "", "public static class Settings", "{"],
+        lambda rng, n, v: [f'    public const string {pascal(n)} = "{v}";'],
+        lambda rng: ["    public const int TimeoutSeconds = 30;", "}"],
+        multiline=lambda rng, n, v: [f'    public const string {pascal(n)} = @"{v}";'],
+        code=True,
+        code_assign=lambda n, v: [f"    public static readonly string {pascal(n)} = {v};"],
+        filler=('    public const string Region = "westeurope";',),
+    )
+)
 
-_register(Format(
-    "env", (".env", ".env.production", "deploy/{svc}.env", "services/{svc}/.env.local"),
-    lambda rng: ["# generated by ops, do not commit", "NODE_ENV=production", "LOG_LEVEL=info"],
-    lambda rng, n, v: [f"{n}={v}"] if rng.random() < 0.6 else [f'{n}="{v}"'],
-    lambda rng: ["PORT=8080"],
-    multiline=lambda rng, n, v: [f'{n}="{v}"'] if rng.random() < 0.5 else [f'{n}="' + v.replace("\n", "\\n") + '"'],
-    filler=("AWS_REGION=eu-west-1", "WORKERS=4"),
-))
+_register(
+    Format(
+        "env",
+        (".env", ".env.production", "deploy/{svc}.env", "services/{svc}/.env.local"),
+        lambda rng: ["# generated by ops, do not commit", "NODE_ENV=production", "LOG_LEVEL=info"],
+        lambda rng, n, v: [f"{n}={v}"] if rng.random() < 0.6 else [f'{n}="{v}"'],
+        lambda rng: ["PORT=8080"],
+        multiline=lambda rng, n, v: [f'{n}="{v}"'] if rng.random() < 0.5 else [f'{n}="' + v.replace("\n", "\\n") + '"'],
+        filler=("AWS_REGION=eu-west-1", "WORKERS=4"),
+    )
+)
 
-_register(Format(
-    "yaml", ("config/application.yml", "helm/{svc}/values-prod.yaml", "config/{svc}.yaml", "docker-compose.yml"),
-    lambda rng: ["# service configuration", "service:", "  name: orders", "  replicas: 3", "credentials:"],
-    lambda rng, n, v: [f"  {snake(n)}: {v}"] if rng.random() < 0.5 else [f'  {snake(n)}: "{v}"'],
-    lambda rng: ["logging:", "  level: info"],
-    multiline=lambda rng, n, v: [f"  {snake(n)}: |", *("    " + ln for ln in v.split("\n"))],
-    filler=("  region: eu-west-1",),
-))
+_register(
+    Format(
+        "yaml",
+        ("config/application.yml", "helm/{svc}/values-prod.yaml", "config/{svc}.yaml", "docker-compose.yml"),
+        lambda rng: ["# service configuration", "service:", "  name: orders", "  replicas: 3", "credentials:"],
+        lambda rng, n, v: [f"  {snake(n)}: {v}"] if rng.random() < 0.5 else [f'  {snake(n)}: "{v}"'],
+        lambda rng: ["logging:", "  level: info"],
+        multiline=lambda rng, n, v: [f"  {snake(n)}: |", *("    " + ln for ln in v.split("\n"))],
+        filler=("  region: eu-west-1",),
+    )
+)
 
-_register(Format(
-    "json", ("config/secrets.json", "appsettings.Production.json", "config/{svc}.json", ".vscode/settings.json"),
-    lambda rng: ["{", '  "environment": "production",'],
-    lambda rng, n, v: [f'  "{camel(n)}": {_json_str(v)},'],
-    lambda rng: ['  "version": 2', "}"],
-    multiline=lambda rng, n, v: [f'  "{camel(n)}": {_json_str(v)},'],
-    filler=('  "region": "eu-west-1",',),
-))
+_register(
+    Format(
+        "json",
+        ("config/secrets.json", "appsettings.Production.json", "config/{svc}.json", ".vscode/settings.json"),
+        lambda rng: ["{", '  "environment": "production",'],
+        lambda rng, n, v: [f'  "{camel(n)}": {_json_str(v)},'],
+        lambda rng: ['  "version": 2', "}"],
+        multiline=lambda rng, n, v: [f'  "{camel(n)}": {_json_str(v)},'],
+        filler=('  "region": "eu-west-1",',),
+    )
+)
 
-_register(Format(
-    "toml", ("config.toml", "config/{svc}.toml", ".cargo/config.toml"),
-    lambda rng: ["[service]", 'name = "orders"', "", "[credentials]"],
-    lambda rng, n, v: [f'{snake(n)} = "{v}"'],
-    lambda rng: ["", "[logging]", 'level = "info"'],
-    multiline=lambda rng, n, v: [f"{snake(n)} = '''", v, "'''"],
-    filler=('region = "eu-west-1"',),
-))
+_register(
+    Format(
+        "toml",
+        ("config.toml", "config/{svc}.toml", ".cargo/config.toml"),
+        lambda rng: ["[service]", 'name = "orders"', "", "[credentials]"],
+        lambda rng, n, v: [f'{snake(n)} = "{v}"'],
+        lambda rng: ["", "[logging]", 'level = "info"'],
+        multiline=lambda rng, n, v: [f"{snake(n)} = '''", v, "'''"],
+        filler=('region = "eu-west-1"',),
+    )
+)
 
-_register(Format(
-    "ini", ("app.ini", "setup.cfg", "config/{svc}.ini", ".pypirc"),
-    lambda rng: ["[server]", "host = 0.0.0.0", "port = 8080", "", "[credentials]"],
-    lambda rng, n, v: [f"{snake(n)} = {v}"],
-    lambda rng: ["", "[logging]", "level = INFO"],
-    multiline=lambda rng, n, v: [f"{snake(n)} =", *("    " + ln for ln in v.split("\n"))],
-    filler=("region = eu-west-1",),
-))
+_register(
+    Format(
+        "ini",
+        ("app.ini", "setup.cfg", "config/{svc}.ini", ".pypirc"),
+        lambda rng: ["[server]", "host = 0.0.0.0", "port = 8080", "", "[credentials]"],
+        lambda rng, n, v: [f"{snake(n)} = {v}"],
+        lambda rng: ["", "[logging]", "level = INFO"],
+        multiline=lambda rng, n, v: [f"{snake(n)} =", *("    " + ln for ln in v.split("\n"))],
+        filler=("region = eu-west-1",),
+    )
+)
 
-_register(Format(
-    "properties", ("src/main/resources/application.properties", "config/{svc}.properties", "gradle.properties"),
-    lambda rng: ["# Spring configuration", "server.port=8080", "spring.application.name=orders"],
-    lambda rng, n, v: [f"{dotted(n)}={v}"],
-    lambda rng: ["logging.level.root=INFO"],
-    multiline=lambda rng, n, v: [f"{dotted(n)}=" + v.replace("\n", "\\n")],
-    filler=("spring.jpa.open-in-view=false",),
-))
+_register(
+    Format(
+        "properties",
+        ("src/main/resources/application.properties", "config/{svc}.properties", "gradle.properties"),
+        lambda rng: ["# Spring configuration", "server.port=8080", "spring.application.name=orders"],
+        lambda rng, n, v: [f"{dotted(n)}={v}"],
+        lambda rng: ["logging.level.root=INFO"],
+        multiline=lambda rng, n, v: [f"{dotted(n)}=" + v.replace("\n", "\\n")],
+        filler=("spring.jpa.open-in-view=false",),
+    )
+)
 
-_register(Format(
-    "xml", ("web.config", "src/main/resources/{svc}-context.xml", "App.config"),
-    lambda rng: ['<?xml version="1.0" encoding="utf-8"?>', "<configuration>", "  <appSettings>"],
-    lambda rng, n, v: [f'    <add key="{pascal(n)}" value="{v}" />'],
-    lambda rng: ["  </appSettings>", "</configuration>"],
-    multiline=lambda rng, n, v: [f"    <{pascal(n)}><![CDATA[", v, f"]]></{pascal(n)}>"],
-    filler=('    <add key="Region" value="westeurope" />',),
-))
+_register(
+    Format(
+        "xml",
+        ("web.config", "src/main/resources/{svc}-context.xml", "App.config"),
+        lambda rng: ['<?xml version="1.0" encoding="utf-8"?>', "<configuration>", "  <appSettings>"],
+        lambda rng, n, v: [f'    <add key="{pascal(n)}" value="{v}" />'],
+        lambda rng: ["  </appSettings>", "</configuration>"],
+        multiline=lambda rng, n, v: [f"    <{pascal(n)}><![CDATA[", v, f"]]></{pascal(n)}>"],
+        filler=('    <add key="Region" value="westeurope" />',),
+    )
+)
 
-_register(Format(
-    "dockerfile", ("Dockerfile", "docker/{svc}/Dockerfile", "build/Dockerfile.ci"),
-    lambda rng: ["FROM python:3.12-slim", "WORKDIR /app", "COPY requirements.txt ."],
-    lambda rng, n, v: [f"ENV {n}={v}"] if rng.random() < 0.6 else [f"ARG {n}={v}"],
-    lambda rng: ["RUN pip install --no-cache-dir -r requirements.txt", "COPY . .", 'CMD ["python", "-m", "app"]'],
-    filler=("ENV PYTHONUNBUFFERED=1",),
-))
+_register(
+    Format(
+        "dockerfile",
+        ("Dockerfile", "docker/{svc}/Dockerfile", "build/Dockerfile.ci"),
+        lambda rng: ["FROM python:3.12-slim", "WORKDIR /app", "COPY requirements.txt ."],
+        lambda rng, n, v: [f"ENV {n}={v}"] if rng.random() < 0.6 else [f"ARG {n}={v}"],
+        lambda rng: ["RUN pip install --no-cache-dir -r requirements.txt", "COPY . .", 'CMD ["python", "-m", "app"]'],
+        filler=("ENV PYTHONUNBUFFERED=1",),
+    )
+)
 
-_register(Format(
-    "github-workflow", (".github/workflows/deploy.yml", ".github/workflows/release.yml", ".github/workflows/{svc}.yml"),
-    lambda rng: ["name: deploy", "on:", "  push:", "    branches: [main]", "jobs:", "  deploy:",
-                 "    runs-on: ubuntu-latest", "    env:"],
-    lambda rng, n, v: [f"      {n}: {v}"],
-    lambda rng: ["    steps:", "      - uses: actions/checkout@v4", "      - run: make deploy"],
-    multiline=lambda rng, n, v: [f"      {n}: |", *("        " + ln for ln in v.split("\n"))],
-    filler=("      AWS_REGION: eu-west-1",),
-))
+_register(
+    Format(
+        "github-workflow",
+        (".github/workflows/deploy.yml", ".github/workflows/release.yml", ".github/workflows/{svc}.yml"),
+        lambda rng: [
+            "name: deploy",
+            "on:",
+            "  push:",
+            "    branches: [main]",
+            "jobs:",
+            "  deploy:",
+            "    runs-on: ubuntu-latest",
+            "    env:",
+        ],
+        lambda rng, n, v: [f"      {n}: {v}"],
+        lambda rng: ["    steps:", "      - uses: actions/checkout@v4", "      - run: make deploy"],
+        multiline=lambda rng, n, v: [f"      {n}: |", *("        " + ln for ln in v.split("\n"))],
+        filler=("      AWS_REGION: eu-west-1",),
+    )
+)
 
-_register(Format(
-    "gitlab-ci", (".gitlab-ci.yml", "ci/{svc}.gitlab-ci.yml"),
-    lambda rng: ["stages: [build, deploy]", "", "variables:"],
-    lambda rng, n, v: [f'  {n}: "{v}"'],
-    lambda rng: ["", "deploy:", "  stage: deploy", "  script:", "    - make deploy"],
-    multiline=lambda rng, n, v: [f"  {n}: |", *("    " + ln for ln in v.split("\n"))],
-    filler=('  DOCKER_DRIVER: "overlay2"',),
-))
+_register(
+    Format(
+        "gitlab-ci",
+        (".gitlab-ci.yml", "ci/{svc}.gitlab-ci.yml"),
+        lambda rng: ["stages: [build, deploy]", "", "variables:"],
+        lambda rng, n, v: [f'  {n}: "{v}"'],
+        lambda rng: ["", "deploy:", "  stage: deploy", "  script:", "    - make deploy"],
+        multiline=lambda rng, n, v: [f"  {n}: |", *("    " + ln for ln in v.split("\n"))],
+        filler=('  DOCKER_DRIVER: "overlay2"',),
+    )
+)
 
-_register(Format(
-    "terraform", ("infra/main.tf", "infra/modules/{svc}/main.tf", "terraform/providers.tf"),
-    lambda rng: ['terraform {', '  required_version = ">= 1.5"', "}", "", "locals {"],
-    lambda rng, n, v: [f'  {snake(n)} = "{v}"'],
-    lambda rng: ["}", "", 'resource "null_resource" "noop" {}'],
-    multiline=lambda rng, n, v: [f"  {snake(n)} = <<EOT", v, "EOT"],
-    filler=('  region = "eu-west-1"',),
-))
+_register(
+    Format(
+        "terraform",
+        ("infra/main.tf", "infra/modules/{svc}/main.tf", "terraform/providers.tf"),
+        lambda rng: ["terraform {", '  required_version = ">= 1.5"', "}", "", "locals {"],
+        lambda rng, n, v: [f'  {snake(n)} = "{v}"'],
+        lambda rng: ["}", "", 'resource "null_resource" "noop" {}'],
+        multiline=lambda rng, n, v: [f"  {snake(n)} = <<EOT", v, "EOT"],
+        filler=('  region = "eu-west-1"',),
+    )
+)
 
-_register(Format(
-    "shell", ("scripts/deploy.sh", "bin/bootstrap.sh", "ops/{svc}-env.sh", "scripts/backup.sh"),
-    lambda rng: ["#!/usr/bin/env bash", "set -euo pipefail", ""],
-    lambda rng, n, v: [f"export {n}='{v}'"] if rng.random() < 0.7 else [f'{n}="{v}"'],
-    lambda rng: ["", 'echo "done"'],
-    multiline=lambda rng, n, v: ["cat > /tmp/credential <<'EOF'", v, "EOF"],
-    filler=('REGION="eu-west-1"',),
-))
+_register(
+    Format(
+        "shell",
+        ("scripts/deploy.sh", "bin/bootstrap.sh", "ops/{svc}-env.sh", "scripts/backup.sh"),
+        lambda rng: ["#!/usr/bin/env bash", "set -euo pipefail", ""],
+        lambda rng, n, v: [f"export {n}='{v}'"] if rng.random() < 0.7 else [f'{n}="{v}"'],
+        lambda rng: ["", 'echo "done"'],
+        multiline=lambda rng, n, v: ["cat > /tmp/credential <<'EOF'", v, "EOF"],
+        filler=('REGION="eu-west-1"',),
+    )
+)
 
-_register(Format(
-    "markdown", ("README.md", "docs/setup.md", "docs/runbooks/{svc}.md", "CONTRIBUTING.md"),
-    lambda rng: ["# Orders service", "", "Local setup notes for the on-call engineer.", "", "```bash"],
-    lambda rng, n, v: [f"export {n}={v}"],
-    lambda rng: ["```", "", "Run `make dev` afterwards."],
-    multiline=lambda rng, n, v: ["```", "", f"The {n.lower().replace('_', ' ')}:", "", "```", v, "```", "", "```bash"],
-    filler=("export AWS_REGION=eu-west-1",),
-))
+_register(
+    Format(
+        "markdown",
+        ("README.md", "docs/setup.md", "docs/runbooks/{svc}.md", "CONTRIBUTING.md"),
+        lambda rng: ["# Orders service", "", "Local setup notes for the on-call engineer.", "", "```bash"],
+        lambda rng, n, v: [f"export {n}={v}"],
+        lambda rng: ["```", "", "Run `make dev` afterwards."],
+        multiline=lambda rng, n, v: [
+            "```",
+            "",
+            f"The {n.lower().replace('_', ' ')}:",
+            "",
+            "```",
+            v,
+            "```",
+            "",
+            "```bash",
+        ],
+        filler=("export AWS_REGION=eu-west-1",),
+    )
+)
 
-_register(Format(
-    "notebook", ("notebooks/analysis.ipynb", "notebooks/{svc}-exploration.ipynb"),
-    lambda rng: ["{", ' "cells": [', "  {", '   "cell_type": "code",', '   "execution_count": 1,',
-                 '   "metadata": {},', '   "outputs": [],', '   "source": [', '    "import os\\n",'],
-    lambda rng, n, v: ["    " + _json_str(f'os.environ["{n}"] = "{v}"\n') + ","],
-    lambda rng: ['    "print(\'ready\')\\n"', "   ]", "  }", " ],", ' "metadata": {"kernelspec": {"name": "python3"}},',
-                 ' "nbformat": 4,', ' "nbformat_minor": 5', "}"],
-    multiline=lambda rng, n, v: ["    " + _json_str(f'{n} = """' + "\n") + ","]
-    + ["    " + _json_str(ln + "\n") + "," for ln in v.split("\n")]
-    + ["    " + _json_str('"""\n') + ","],
-    filler=('    "REGION = \\"eu-west-1\\"\\n",',),
-))
+_register(
+    Format(
+        "notebook",
+        ("notebooks/analysis.ipynb", "notebooks/{svc}-exploration.ipynb"),
+        lambda rng: [
+            "{",
+            ' "cells": [',
+            "  {",
+            '   "cell_type": "code",',
+            '   "execution_count": 1,',
+            '   "metadata": {},',
+            '   "outputs": [],',
+            '   "source": [',
+            '    "import os\\n",',
+        ],
+        lambda rng, n, v: ["    " + _json_str(f'os.environ["{n}"] = "{v}"\n') + ","],
+        lambda rng: [
+            "    \"print('ready')\\n\"",
+            "   ]",
+            "  }",
+            " ],",
+            ' "metadata": {"kernelspec": {"name": "python3"}},',
+            ' "nbformat": 4,',
+            ' "nbformat_minor": 5',
+            "}",
+        ],
+        multiline=lambda rng, n, v: (
+            ["    " + _json_str(f'{n} = """' + "\n") + ","]
+            + ["    " + _json_str(ln + "\n") + "," for ln in v.split("\n")]
+            + ["    " + _json_str('"""\n') + ","]
+        ),
+        filler=('    "REGION = \\"eu-west-1\\"\\n",',),
+    )
+)
 
 # formats written by dedicated renderers (not through `assign`)
 SPECIAL_FORMATS = ("k8s-secret", "npmrc", "docker-config", "raw-key", "sa-json-file")
@@ -405,11 +530,13 @@ _SUFFIX = {BASE64: "_B64", HEX: "_HEX", PERCENT: "_URLENCODED", PLAIN: ""}
 
 
 def choose_encoding(rng: random.Random, token: Token) -> str:
-    if not token.encodable or token.multiline:
+    if token.multiline:
         return PLAIN
     r = rng.random()
-    if token.value.startswith("https://") and r < 0.3:
+    if "://" in token.value and r < 0.35:
         return PERCENT
+    if not token.encodable or token.multiline:
+        return PLAIN
     if len(token.prefix) >= 4 and token.value == token.secret:
         if r < 0.1:
             return BASE64
@@ -493,36 +620,128 @@ def _decoy_fits(fmt: Format, dv: DecoyValue) -> bool:
     return True
 
 
+# neutral settings and comments written between planted values: realistic, and far enough apart (>= 5
+# lines) that a paired part never pairs with a neighbouring credential
+_NEUTRAL = (
+    ("REGION", "eu-west-1"),
+    ("TIMEOUT_SECONDS", "30"),
+    ("MAX_RETRIES", "3"),
+    ("LOG_LEVEL", "info"),
+    ("FEATURE_NEW_CHECKOUT", "true"),
+    ("CACHE_TTL", "300"),
+    ("WORKER_CONCURRENCY", "8"),
+    ("SERVICE_NAME", "orders"),
+    ("METRICS_PORT", "9102"),
+    ("BATCH_SIZE", "500"),
+    ("PROXY_HOST", "proxy.internal"),
+    ("UPLOAD_BUCKET", "acme-prod-uploads"),
+    ("QUEUE_NAME", "orders-events"),
+    ("DEFAULT_LOCALE", "en_GB"),
+    ("SMTP_HOST", "smtp.acme.io"),
+    ("SMTP_PORT", "587"),
+    ("DB_HOST", "db.prod.acme.io"),
+    ("DB_NAME", "orders"),
+    ("DB_USER", "orders_app"),
+    ("HEALTHCHECK_PATH", "/healthz"),
+    ("SENTRY_ENVIRONMENT", "production"),
+    ("TRACE_SAMPLE_RATE", "0.1"),
+    ("PAGE_SIZE", "50"),
+    ("CORS_ORIGIN", "https://app.acme.io"),
+    ("RATE_LIMIT_PER_MINUTE", "600"),
+    ("ARCHIVE_AFTER_DAYS", "90"),
+    ("TIMEZONE", "Europe/London"),
+)
+_COMMENTS = (
+    "retry budget tuned for the nightly batch window",
+    "values below are read once at start-up",
+    "TODO: move to the shared platform config",
+    "keep in sync with the staging overlay",
+    "owned by the payments team",
+    "see docs/runbooks for rotation steps",
+    "integration settings",
+    "third-party services",
+)
+_COMMENT_PREFIX = {
+    "python": "# ",
+    "ruby": "# ",
+    "yaml": "  # ",
+    "env": "# ",
+    "toml": "# ",
+    "ini": "; ",
+    "properties": "# ",
+    "shell": "# ",
+    "dockerfile": "# ",
+    "github-workflow": "      # ",
+    "gitlab-ci": "  # ",
+    "terraform": "  # ",
+    "javascript": "// ",
+    "typescript": "// ",
+    "go": "\t// ",
+    "java": "    // ",
+    "csharp": "    // ",
+    "php": "    // ",
+    "xml": "    <!-- ",
+}
+
+
+class _Filler:
+    def __init__(self, rng: random.Random, fmt: Format) -> None:
+        self.rng = rng
+        self.fmt = fmt
+        self.names = list(_NEUTRAL)
+        rng.shuffle(self.names)
+
+    def line(self) -> list[str]:
+        prefix = _COMMENT_PREFIX.get(self.fmt.name)
+        if prefix and self.rng.random() < 0.25:
+            text = self.rng.choice(_COMMENTS)
+            return [prefix + text + (" -->" if self.fmt.name == "xml" else "")]
+        if self.names and self.fmt.name != "markdown":
+            name, value = self.names.pop()
+            return self.fmt.assign(self.rng, name, value)
+        if self.fmt.name == "notebook":
+            return ['    "\\n",']
+        if self.fmt.name in ("json", "github-workflow"):
+            return [_COMMENT_PREFIX.get("yaml", "") + "# -"] if self.fmt.name == "github-workflow" else []
+        return [""]
+
+    def lines(self, n: int) -> list[str]:
+        out: list[str] = []
+        for _ in range(n):
+            out += self.line()
+        return out
+
+
 def _render_generic_file(
     path: str, fmt: Format, rng: random.Random, items: list[tuple[Token, str]], decoys: list[DecoyValue]
 ) -> Doc:
     doc = Doc(path, fmt.name)
     doc.add(*fmt.header(rng))
-    entries: list[tuple[str, object]] = [("t", it) for it in items] + [("d", d) for d in decoys]
+    filler = _Filler(rng, fmt)
+    entries: list[tuple[Token, str] | DecoyValue] = [*items, *decoys]
     rng.shuffle(entries)
-    for kind, entry in entries:
-        if fmt.filler and rng.random() < 0.5:
-            doc.add(rng.choice(fmt.filler))
-        if kind == "t":
-            token, encoding = entry  # type: ignore[misc]
-            _render_token(doc, fmt, rng, token, encoding)
+    for entry in entries:
+        if isinstance(entry, DecoyValue):
+            _render_decoy(doc, fmt, rng, entry)
+            doc.add(*filler.lines(rng.randint(0, 2)))
         else:
-            _render_decoy(doc, fmt, rng, entry)  # type: ignore[arg-type]
-        # keep neighbouring credentials apart so pairings stay unambiguous
-        if fmt.filler:
-            doc.add(*(rng.choice(fmt.filler) for _ in range(6)))
-        elif fmt.name == "notebook":
-            doc.add(*['    "\\n",'] * 6)
-        else:
-            doc.add(*[""] * 6)
+            _render_token(doc, fmt, rng, *entry)
+            doc.add(*filler.lines(6))  # keep neighbouring credentials apart so pairings stay unambiguous
     doc.add(*fmt.footer(rng))
     return doc
 
 
 def _render_k8s(path: str, rng: random.Random, items: list[tuple[Token, str]]) -> Doc:
     doc = Doc(path, "k8s-secret")
-    doc.add("apiVersion: v1", "kind: Secret", "metadata:", f"  name: {rng.choice(_SVCS)}-credentials",
-            "  namespace: production", "type: Opaque", "data:")
+    doc.add(
+        "apiVersion: v1",
+        "kind: Secret",
+        "metadata:",
+        f"  name: {rng.choice(_SVCS)}-credentials",
+        "  namespace: production",
+        "type: Opaque",
+        "data:",
+    )
     for token, _ in items:
         doc.plant([f"  {kebab(token.name)}: {encode(token.value, BASE64)}"], token, BASE64)
     return doc
@@ -543,7 +762,9 @@ def _render_docker_config(path: str, rng: random.Random, items: list[tuple[Token
     doc = Doc(path, "docker-config")
     doc.add("{", '  "auths": {')
     for i, (token, _) in enumerate(items):
-        host = {"docker": "https://index.docker.io/v1/", "github": "ghcr.io", "gitlab": "registry.gitlab.com"}[token.family]
+        host = {"docker": "https://index.docker.io/v1/", "github": "ghcr.io", "gitlab": "registry.gitlab.com"}[
+            token.family
+        ]
         user = rng.choice(["ci-bot", "release-robot", "acme-deploy"])
         auth = base64.b64encode(f"{user}:{token.value}".encode()).decode()
         doc.add(f'    "{host}": {{')
@@ -581,8 +802,12 @@ def _package_lock(rng: random.Random) -> str:
             "integrity": "sha512-" + base64.b64encode(T.rand_bytes(rng, 64)).decode(),
             "license": "MIT",
         }
-    return json.dumps({"name": "web", "version": "1.0.0", "lockfileVersion": 3, "requires": True, "packages": packages},
-                      indent=2) + "\n"
+    return (
+        json.dumps(
+            {"name": "web", "version": "1.0.0", "lockfileVersion": 3, "requires": True, "packages": packages}, indent=2
+        )
+        + "\n"
+    )
 
 
 def _yarn_lock(rng: random.Random) -> str:
@@ -590,7 +815,7 @@ def _yarn_lock(rng: random.Random) -> str:
     for name in ("react", "lodash", "axios", "express", "dotenv"):
         version = f"{rng.randint(1, 18)}.{rng.randint(0, 20)}.{rng.randint(0, 9)}"
         out += [
-            f'{name}@^{version}:',
+            f"{name}@^{version}:",
             f'  version "{version}"',
             f'  resolved "https://registry.yarnpkg.com/{name}/-/{name}-{version}.tgz#{T.rand(rng, T.HEX, 40)}"',
             "  integrity sha512-" + base64.b64encode(T.rand_bytes(rng, 64)).decode(),
@@ -609,77 +834,85 @@ def _go_sum(rng: random.Random) -> str:
 
 
 def _workflow_templates() -> str:
-    return "\n".join([
-        "name: publish",
-        "on: [release]",
-        "jobs:",
-        "  publish:",
-        "    runs-on: ubuntu-latest",
-        "    env:",
-        "      NODE_AUTH_TOKEN: ${{ secrets.NPM_TOKEN }}",
-        "      GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}",
-        "      SLACK_WEBHOOK_URL: ${{ secrets.SLACK_WEBHOOK_URL }}",
-        "      AWS_SECRET_ACCESS_KEY: ${{ secrets.AWS_SECRET_ACCESS_KEY }}",
-        "      DATABASE_URL: postgres://${{ secrets.DB_USER }}:${{ secrets.DB_PASSWORD }}@db.internal:5432/app",
-        "    steps:",
-        "      - uses: actions/checkout@b4ffde65f46336ab88eb53be808477a3936bae11",
-        "      - run: echo \"//registry.npmjs.org/:_authToken=${NODE_AUTH_TOKEN}\" > ~/.npmrc",
-        "      - run: curl -H \"Authorization: Bearer ${{ secrets.API_TOKEN }}\" https://api.acme.io/deploy",
-        "",
-    ])
+    return "\n".join(
+        [
+            "name: publish",
+            "on: [release]",
+            "jobs:",
+            "  publish:",
+            "    runs-on: ubuntu-latest",
+            "    env:",
+            "      NODE_AUTH_TOKEN: ${{ secrets.NPM_TOKEN }}",
+            "      GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}",
+            "      SLACK_WEBHOOK_URL: ${{ secrets.SLACK_WEBHOOK_URL }}",
+            "      AWS_SECRET_ACCESS_KEY: ${{ secrets.AWS_SECRET_ACCESS_KEY }}",
+            "      DATABASE_URL: postgres://${{ secrets.DB_USER }}:${{ secrets.DB_PASSWORD }}@db.internal:5432/app",
+            "    steps:",
+            "      - uses: actions/checkout@b4ffde65f46336ab88eb53be808477a3936bae11",
+            '      - run: echo "//registry.npmjs.org/:_authToken=${NODE_AUTH_TOKEN}" > ~/.npmrc',
+            '      - run: curl -H "Authorization: Bearer ${{ secrets.API_TOKEN }}" https://api.acme.io/deploy',
+            "",
+        ]
+    )
 
 
 def _code_references() -> str:
-    return "\n".join([
-        "import { Client } from '@acme/sdk';",
-        "",
-        "const apiKey = process.env.API_KEY;",
-        "const stripeSecretKey = process.env.STRIPE_SECRET_KEY ?? '';",
-        "const password = config.get('db.password');",
-        "const token = await vault.read('secret/data/orders').then((r) => r.data.token);",
-        "const headers = { Authorization: `Bearer ${token}` };",
-        "export const client = new Client({ apiKey, password, headers });",
-        "",
-    ])
+    return "\n".join(
+        [
+            "import { Client } from '@acme/sdk';",
+            "",
+            "const apiKey = process.env.API_KEY;",
+            "const stripeSecretKey = process.env.STRIPE_SECRET_KEY ?? '';",
+            "const password = config.get('db.password');",
+            "const token = await vault.read('secret/data/orders').then((r) => r.data.token);",
+            "const headers = { Authorization: `Bearer ${token}` };",
+            "export const client = new Client({ apiKey, password, headers });",
+            "",
+        ]
+    )
 
 
 def _python_references() -> str:
-    return "\n".join([
-        "import os",
-        "",
-        'API_KEY = os.environ["API_KEY"]',
-        'DB_PASSWORD = os.getenv("DB_PASSWORD", "")',
-        "SECRET_KEY = settings.SECRET_KEY",
-        "password = getpass.getpass('Password: ')",
-        "token = self.get_token()",
-        "auth = (username, password)",
-        'headers = {"Authorization": f"Bearer {token}"}',
-        'conn = psycopg2.connect(host=host, user=user, password=password, dbname="orders")',
-        "",
-    ])
+    return "\n".join(
+        [
+            "import os",
+            "",
+            'API_KEY = os.environ["API_KEY"]',
+            'DB_PASSWORD = os.getenv("DB_PASSWORD", "")',
+            "SECRET_KEY = settings.SECRET_KEY",
+            "password = getpass.getpass('Password: ')",
+            "token = self.get_token()",
+            "auth = (username, password)",
+            'headers = {"Authorization": f"Bearer {token}"}',
+            'conn = psycopg2.connect(host=host, user=user, password=password, dbname="orders")',
+            "",
+        ]
+    )
 
 
 def _docs_placeholders() -> str:
-    return "\n".join([
-        "# Configuration",
-        "",
-        "Set these variables before running the service:",
-        "",
-        "```bash",
-        "export GITHUB_TOKEN=<your-github-token>",
-        "export OPENAI_API_KEY=sk-...",
-        "export STRIPE_SECRET_KEY=sk_live_...",
-        "export DATABASE_URL=postgres://USER:PASSWORD@HOST:5432/DB",
-        "export SLACK_WEBHOOK_URL=https://hooks.slack.com/services/XXXXXXXXX/XXXXXXXXX/XXXXXXXXXXXXXXXXXXXXXXXX",
-        "```",
-        "",
-        "The AWS documentation uses `AKIAIOSFODNN7EXAMPLE` as an access key id and",
-        "`wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY` as its secret.",
-        "",
-        "See https://docs.github.com/en/authentication for token scopes; the request id looks like",
-        "`3f2b8c1e-9a4d-4e2f-b6c7-1d8e9f0a2b3c`.",
-        "",
-    ])
+    return "\n".join(
+        [
+            "# Configuration",
+            "",
+            "Set these variables before running the service:",
+            "",
+            "```bash",
+            "export GITHUB_TOKEN=<your-github-token>",
+            "export OPENAI_API_KEY=sk-...",
+            "export STRIPE_SECRET_KEY=sk_live_...",
+            "export DATABASE_URL=postgres://USER:PASSWORD@HOST:5432/DB",
+            "export SLACK_WEBHOOK_URL=https://hooks.slack.com/services/XXXXXXXXX/XXXXXXXXX/XXXXXXXXXXXXXXXXXXXXXXXX",
+            "```",
+            "",
+            "The AWS documentation uses `AKIAIOSFODNN7EXAMPLE` as an access key id and",
+            "`wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY` as its secret.",
+            "",
+            "See https://docs.github.com/en/authentication for token scopes; the request id looks like",
+            "`3f2b8c1e-9a4d-4e2f-b6c7-1d8e9f0a2b3c`.",
+            "",
+        ]
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -713,14 +946,16 @@ def build_corpus(seed: int, per_kind: int = 3, decoy_files_per_format: int = 1) 
     # 1. tokens
     by_format: dict[str, list[tuple[Token, str]]] = defaultdict(list)
     singles: list[tuple[str, Token]] = []
-    for kind, (_family, _label, generator) in sorted(T.GENERATORS.items()):
+    for _kind, (_family, _label, generator) in sorted(T.GENERATORS.items()):
         for _ in range(per_kind):
             token = generator(rng)
             fmt = rng.choice(_formats_for(token))
             if fmt in ("raw-key", "sa-json-file"):
                 singles.append((fmt, token))
                 continue
-            encoding = BASE64 if fmt == "k8s-secret" else PLAIN if fmt in SPECIAL_FORMATS else choose_encoding(rng, token)
+            encoding = (
+                BASE64 if fmt == "k8s-secret" else PLAIN if fmt in SPECIAL_FORMATS else choose_encoding(rng, token)
+            )
             by_format[fmt].append((token, encoding))
 
     docs: list[Doc] = []
@@ -730,31 +965,46 @@ def build_corpus(seed: int, per_kind: int = 3, decoy_files_per_format: int = 1) 
         for i in range(0, len(items), size):
             group = items[i : i + size]
             if fmt_name == "k8s-secret":
-                docs.append(_render_k8s(paths.pick(("k8s/{svc}-secret.yaml", "deploy/k8s/secrets.yaml",
-                                                    "charts/{svc}/templates/secret.yaml")), rng, group))
+                docs.append(
+                    _render_k8s(
+                        paths.pick(
+                            ("k8s/{svc}-secret.yaml", "deploy/k8s/secrets.yaml", "charts/{svc}/templates/secret.yaml")
+                        ),
+                        rng,
+                        group,
+                    )
+                )
             elif fmt_name == "npmrc":
-                docs.append(_render_npmrc(paths.pick((".npmrc", "frontend/.npmrc", "packages/{svc}/.npmrc")), rng, group))
+                docs.append(
+                    _render_npmrc(paths.pick((".npmrc", "frontend/.npmrc", "packages/{svc}/.npmrc")), rng, group)
+                )
             elif fmt_name == "docker-config":
-                docs.append(_render_docker_config(paths.pick((".docker/config.json", "ci/docker/config.json",
-                                                              "deploy/{svc}/docker-config.json")), rng, group))
+                docs.append(
+                    _render_docker_config(
+                        paths.pick((".docker/config.json", "ci/docker/config.json", "deploy/{svc}/docker-config.json")),
+                        rng,
+                        group,
+                    )
+                )
             else:
-                fmt = FORMATS[fmt_name]
-                pool = [d for d in T.decoy_values(rng) if _decoy_fits(fmt, d) and d.kind != "aws-example"]
+                spec = FORMATS[fmt_name]
+                pool = [d for d in T.decoy_values(rng) if _decoy_fits(spec, d) and d.kind != "aws-example"]
                 decoys = rng.sample(pool, k=min(len(pool), rng.randint(1, 3)))
-                docs.append(_render_generic_file(paths.pick(fmt.paths), fmt, rng, group, decoys))
-    for fmt_name, token in singles:
+                docs.append(_render_generic_file(paths.pick(spec.paths), spec, rng, group, decoys))
+    for _fmt, token in singles:
         docs.append(_render_raw_key(paths.pick(_RAW_KEY_PATHS[token.kind]), token))
 
     # 2. decoy-only files: every decoy kind in every format, plus lockfiles, docs, references and public keys
     decoy_docs: list[Doc] = []
-    for fmt_name, fmt in sorted(FORMATS.items()):
+    public = [T.public_material(rng) for _ in range(2)]  # real RSA keys are slow to draw: reuse two sets
+    for spec in (FORMATS[name] for name in sorted(FORMATS)):
         for _ in range(decoy_files_per_format):
-            values = [d for d in T.decoy_values(rng) if _decoy_fits(fmt, d)]
-            if fmt.multiline is not None:
-                values += T.public_material(rng)
+            values = [d for d in T.decoy_values(rng) if _decoy_fits(spec, d)]
+            if spec.multiline is not None:
+                values += rng.choice(public)
             else:
-                values += [d for d in T.public_material(rng) if not d.multiline]
-            doc = _render_generic_file(paths.pick(tuple(_decoy_path(p) for p in fmt.paths)), fmt, rng, [], values)
+                values += [d for d in rng.choice(public) if not d.multiline]
+            doc = _render_generic_file(paths.pick(tuple(_decoy_path(p) for p in spec.paths)), spec, rng, [], values)
             decoy_docs.append(doc)
     whole_files = {
         "package-lock.json": _package_lock(rng),
@@ -765,7 +1015,7 @@ def build_corpus(seed: int, per_kind: int = 3, decoy_files_per_format: int = 1) 
         "app/db.py": _python_references(),
         "docs/configuration.md": _docs_placeholders(),
     }
-    for dv in T.public_material(rng):
+    for dv in public[0]:
         if dv.kind == "public-key" and dv.multiline:
             whole_files["keys/jwt-public.pem"] = dv.value + "\n"
         elif dv.kind == "public-key":
@@ -859,10 +1109,7 @@ def _short(secret: str) -> str:
 
 def _matches(f: Found, p: Planted) -> bool:
     values = [f.secret, *(v for _, v in f.parts)]
-    for v in values:
-        if v == p.token.secret or any(n and n in v for n in p.token.needles):
-            return True
-    return False
+    return any(v == p.token.secret or any(n and n in v for n in p.token.needles) for v in values)
 
 
 def measure(corpus: Corpus, found: list[Found]) -> Measurement:
@@ -889,8 +1136,11 @@ def measure(corpus: Corpus, found: list[Found]) -> Measurement:
         if on_decoy:
             fps.append((f, on_decoy[0].kind))
             continue
-        on_plant = [corpus.planted[i] for i in planted_by_path.get(f.path, [])
-                    if corpus.planted[i].line <= f.line <= corpus.planted[i].end_line]
+        on_plant = [
+            corpus.planted[i]
+            for i in planted_by_path.get(f.path, [])
+            if corpus.planted[i].line <= f.line <= corpus.planted[i].end_line
+        ]
         if on_plant:
             extras.append((f, on_plant[0]))
         else:

@@ -39,9 +39,29 @@ BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 # Substrings the engine treats as "looks fake"; a random body that happens to contain one is redrawn so a
 # positive is never lost to chance.
 _FAKE = (
-    "example", "xxxxxx", "******", "placeholder", "your_", "your-", "yourapikey", "changeme", "change_me",
-    "dummy", "redacted", "sample", "insert_", "replace_me", "replaceme", "notasecret", "not_a_secret",
-    "fake_", "1234567890", "abcdefghij", "0000000000", "test", "demo",
+    "example",
+    "xxxxxx",
+    "******",
+    "placeholder",
+    "your_",
+    "your-",
+    "yourapikey",
+    "changeme",
+    "change_me",
+    "dummy",
+    "redacted",
+    "sample",
+    "insert_",
+    "replace_me",
+    "replaceme",
+    "notasecret",
+    "not_a_secret",
+    "fake_",
+    "1234567890",
+    "abcdefghij",
+    "0000000000",
+    "test",
+    "demo",
 )
 
 
@@ -210,7 +230,7 @@ def _is_probable_prime(n: int, rng: random.Random) -> bool:
     while d % 2 == 0:
         d //= 2
         r += 1
-    for _ in range(24):
+    for _ in range(6):  # random candidates: a few rounds make an error vanishingly unlikely
         a = rng.randrange(2, n - 2)
         x = pow(a, d, n)
         if x in (1, n - 1):
@@ -508,7 +528,9 @@ def _pick(rng: random.Random, *names: str) -> str:
 @gen("github-ghp", "github")
 def _ghp(rng: random.Random) -> Token:
     s = github_style(rng, "ghp")
-    return _tok("github", "github-ghp", PREFIXED, s, _pick(rng, "GITHUB_TOKEN", "GH_TOKEN", "GITHUB_PAT"), prefix="ghp_")
+    return _tok(
+        "github", "github-ghp", PREFIXED, s, _pick(rng, "GITHUB_TOKEN", "GH_TOKEN", "GITHUB_PAT"), prefix="ghp_"
+    )
 
 
 @gen("github-gho", "github")
@@ -539,20 +561,31 @@ def _ghr(rng: random.Random) -> Token:
 def _github_pat(rng: random.Random) -> Token:
     head = "11" + rand(rng, UPPER_ALNUM, 20)  # 22 chars, starting with digits like real ones
     s = f"github_pat_{head}_{rand(rng, ALNUM, 59)}"
-    return _tok("github", "github-fine-grained", PREFIXED, s, _pick(rng, "GITHUB_TOKEN", "GH_PAT"), prefix="github_pat_")
+    return _tok(
+        "github", "github-fine-grained", PREFIXED, s, _pick(rng, "GITHUB_TOKEN", "GH_PAT"), prefix="github_pat_"
+    )
 
 
 # -- GitLab ------------------------------------------------------------------------------------------------------
 @gen("gitlab-pat-legacy", "gitlab")
 def _glpat_legacy(rng: random.Random) -> Token:
     s = "glpat-" + rand(rng, B64URL, 20)
-    return _tok("gitlab", "gitlab-pat-legacy", PREFIXED, s, _pick(rng, "GITLAB_TOKEN", "GL_TOKEN", "CI_PUSH_TOKEN"), prefix="glpat-")
+    return _tok(
+        "gitlab",
+        "gitlab-pat-legacy",
+        PREFIXED,
+        s,
+        _pick(rng, "GITLAB_TOKEN", "GL_TOKEN", "CI_PUSH_TOKEN"),
+        prefix="glpat-",
+    )
 
 
 @gen("gitlab-pat-routable", "gitlab")
 def _glpat_routable(rng: random.Random) -> Token:
     s = gitlab_routable(rng, "glpat-")
-    return _tok("gitlab", "gitlab-pat-routable", PREFIXED, s, _pick(rng, "GITLAB_TOKEN", "GITLAB_API_TOKEN"), prefix="glpat-")
+    return _tok(
+        "gitlab", "gitlab-pat-routable", PREFIXED, s, _pick(rng, "GITLAB_TOKEN", "GITLAB_API_TOKEN"), prefix="glpat-"
+    )
 
 
 @gen("gitlab-other", "gitlab")
@@ -592,17 +625,28 @@ def _npm(rng: random.Random) -> Token:
 def pypi_token(rng: random.Random, host: str = "pypi.org") -> str:
     """A macaroon V2 (location, identifier, one caveat, signature) in base64url, as PyPI issues them."""
     ident = b"%08x-%04x-4%03x-%04x-%012x" % (
-        rng.getrandbits(32), rng.getrandbits(16), rng.getrandbits(12), 0x8000 | rng.getrandbits(14), rng.getrandbits(48)
+        rng.getrandbits(32),
+        rng.getrandbits(16),
+        rng.getrandbits(12),
+        0x8000 | rng.getrandbits(14),
+        rng.getrandbits(48),
     )
     caveat = json.dumps({"version": 1, "permissions": "user"}, separators=(",", ":")).encode()
     raw = (
         b"\x02"
-        + b"\x01" + bytes([len(host)]) + host.encode()
-        + b"\x02" + bytes([len(ident)]) + ident
+        + b"\x01"
+        + bytes([len(host)])
+        + host.encode()
+        + b"\x02"
+        + bytes([len(ident)])
+        + ident
         + b"\x00"
-        + b"\x02" + bytes([len(caveat)]) + caveat
+        + b"\x02"
+        + bytes([len(caveat)])
+        + caveat
         + b"\x00\x00"
-        + b"\x06\x20" + rand_bytes(rng, 32)
+        + b"\x06\x20"
+        + rand_bytes(rng, 32)
     )
     return "pypi-" + b64url(raw)
 
@@ -610,17 +654,28 @@ def pypi_token(rng: random.Random, host: str = "pypi.org") -> str:
 @gen("pypi", "pypi")
 def _pypi(rng: random.Random) -> Token:
     s = pypi_token(rng)
-    return _tok("pypi", "pypi", PREFIXED, s, _pick(rng, "PYPI_API_TOKEN", "TWINE_PASSWORD", "PYPI_TOKEN"), prefix="pypi-AgEIcHlwaS5vcmc")
+    return _tok(
+        "pypi",
+        "pypi",
+        PREFIXED,
+        s,
+        _pick(rng, "PYPI_API_TOKEN", "TWINE_PASSWORD", "PYPI_TOKEN"),
+        prefix="pypi-AgEIcHlwaS5vcmc",
+    )
 
 
 @gen("dockerhub", "docker")
 def _docker(rng: random.Random) -> Token:
-    if rng.random() < 0.8:
-        s = "dckr_pat_" + rand(rng, B64URL, 27)
-    else:
-        s = "dckr_oat_" + rand(rng, B64URL, 32)
-    return _tok("docker", "dockerhub", PREFIXED, s, _pick(rng, "DOCKERHUB_TOKEN", "DOCKER_PASSWORD"), prefix=s[:9],
-                extra_before=(("DOCKERHUB_USERNAME", rng.choice(["ci-bot", "acme-builds", "release-robot"])),))
+    s = "dckr_pat_" + rand(rng, B64URL, 27) if rng.random() < 0.8 else "dckr_oat_" + rand(rng, B64URL, 32)
+    return _tok(
+        "docker",
+        "dockerhub",
+        PREFIXED,
+        s,
+        _pick(rng, "DOCKERHUB_TOKEN", "DOCKER_PASSWORD"),
+        prefix=s[:9],
+        extra_before=(("DOCKERHUB_USERNAME", rng.choice(["ci-bot", "acme-builds", "release-robot"])),),
+    )
 
 
 # -- chat / messaging -------------------------------------------------------------------------------------------
@@ -651,8 +706,15 @@ def _slack_app(rng: random.Random) -> Token:
 def _slack_webhook(rng: random.Random) -> Token:
     tail = rand(rng, ALNUM, 24)
     s = f"https://hooks.slack.com/services/T{rand(rng, UPPER_ALNUM, 10)}/B{rand(rng, UPPER_ALNUM, 10)}/{tail}"
-    return _tok("slack", "slack-webhook", PREFIXED, s, _pick(rng, "SLACK_WEBHOOK_URL", "SLACK_WEBHOOK"),
-                needles=(tail,), prefix="https://hooks.slack.com")
+    return _tok(
+        "slack",
+        "slack-webhook",
+        PREFIXED,
+        s,
+        _pick(rng, "SLACK_WEBHOOK_URL", "SLACK_WEBHOOK"),
+        needles=(tail,),
+        prefix="https://hooks.slack.com",
+    )
 
 
 @gen("discord-webhook", "discord")
@@ -660,7 +722,9 @@ def _discord_webhook(rng: random.Random) -> Token:
     tail = rand(rng, B64URL, 68)
     host = rng.choice(["discord.com", "discordapp.com"])
     s = f"https://{host}/api/webhooks/{_digits(rng, 19)}/{tail}"
-    return _tok("discord", "discord-webhook", PREFIXED, s, "DISCORD_WEBHOOK_URL", needles=(tail,), prefix="https://discord")
+    return _tok(
+        "discord", "discord-webhook", PREFIXED, s, "DISCORD_WEBHOOK_URL", needles=(tail,), prefix="https://discord"
+    )
 
 
 @gen("telegram", "telegram", GENERIC)
@@ -673,16 +737,31 @@ def _telegram(rng: random.Random) -> Token:
 def _twilio_key(rng: random.Random) -> Token:
     sid = "SK" + rand(rng, HEX, 32)
     secret = rand(rng, ALNUM, 32)
-    return _tok("twilio", "twilio-api-key", PREFIXED, secret, "TWILIO_API_SECRET", needles=(secret, sid),
-                extra_before=(("TWILIO_API_KEY", sid),), encodable=False)
+    return _tok(
+        "twilio",
+        "twilio-api-key",
+        PREFIXED,
+        secret,
+        "TWILIO_API_SECRET",
+        needles=(secret, sid),
+        extra_before=(("TWILIO_API_KEY", sid),),
+        encodable=False,
+    )
 
 
 @gen("twilio-auth-token", "twilio", GENERIC)
 def _twilio_auth(rng: random.Random) -> Token:
     sid = "AC" + rand(rng, HEX, 32)
     secret = rand(rng, HEX, 32)
-    return _tok("twilio", "twilio-auth-token", GENERIC, secret, "TWILIO_AUTH_TOKEN",
-                extra_before=(("TWILIO_ACCOUNT_SID", sid),), encodable=False)
+    return _tok(
+        "twilio",
+        "twilio-auth-token",
+        GENERIC,
+        secret,
+        "TWILIO_AUTH_TOKEN",
+        extra_before=(("TWILIO_ACCOUNT_SID", sid),),
+        encodable=False,
+    )
 
 
 @gen("sendgrid", "sendgrid")
@@ -705,7 +784,9 @@ def _mailgun(rng: random.Random) -> Token:
 def _stripe_sk(rng: random.Random) -> Token:
     body = "51" + rand(rng, ALNUM, 97) if rng.random() < 0.7 else rand(rng, ALNUM, 24)
     s = "sk_live_" + body
-    return _tok("stripe", "stripe-secret", PREFIXED, s, _pick(rng, "STRIPE_SECRET_KEY", "STRIPE_API_KEY"), prefix="sk_live_")
+    return _tok(
+        "stripe", "stripe-secret", PREFIXED, s, _pick(rng, "STRIPE_SECRET_KEY", "STRIPE_API_KEY"), prefix="sk_live_"
+    )
 
 
 @gen("stripe-restricted", "stripe")
@@ -737,8 +818,15 @@ def _shopify(rng: random.Random) -> Token:
     prefix = rng.choice(["shpat_", "shpca_", "shppa_", "shpss_"])
     s = prefix + rand(rng, HEX, 32)
     name = "SHOPIFY_API_SECRET" if prefix == "shpss_" else "SHOPIFY_ACCESS_TOKEN"
-    return _tok("shopify", "shopify", PREFIXED, s, name, prefix=prefix,
-                extra_before=(("SHOPIFY_SHOP", f"{rng.choice(['acme', 'north-wind', 'bluebird'])}-store.myshopify.com"),))
+    return _tok(
+        "shopify",
+        "shopify",
+        PREFIXED,
+        s,
+        name,
+        prefix=prefix,
+        extra_before=(("SHOPIFY_SHOP", f"{rng.choice(['acme', 'north-wind', 'bluebird'])}-store.myshopify.com"),),
+    )
 
 
 # -- AI --------------------------------------------------------------------------------------------------------
@@ -817,8 +905,16 @@ def _datadog(rng: random.Random) -> Token:
         return _tok("datadog", "datadog", GENERIC, s, _pick(rng, "DATADOG_API_KEY", "DD_API_KEY"), encodable=False)
     api = rand(rng, HEX, 32)
     s = rand(rng, HEX, 40)
-    return _tok("datadog", "datadog", GENERIC, s, _pick(rng, "DATADOG_APP_KEY", "DD_APP_KEY"),
-                extra_before=(("DATADOG_API_KEY", api),), needles=(s,), encodable=False)
+    return _tok(
+        "datadog",
+        "datadog",
+        GENERIC,
+        s,
+        _pick(rng, "DATADOG_APP_KEY", "DD_APP_KEY"),
+        extra_before=(("DATADOG_API_KEY", api),),
+        needles=(s,),
+        encodable=False,
+    )
 
 
 @gen("newrelic", "newrelic")
@@ -836,9 +932,20 @@ def _sentry(rng: random.Random) -> Token:
         s = "sntryu_" + rand(rng, HEX, 64)
         return _tok("sentry", "sentry", PREFIXED, s, "SENTRY_AUTH_TOKEN", prefix="sntryu_")
     org = rng.choice(["acme", "northwind", "globex"])
-    payload = {"iat": rng.randint(1_700_000_000, 1_760_000_000), "url": "https://sentry.io",
-               "region_url": "https://us.sentry.io", "org": org}
-    s = "sntrys_" + b64(json.dumps(payload, separators=(",", ":")).encode()).rstrip("=") + "_" + rand(rng, B64, 43)
+    # getsentry/sentry orgauthtoken_token.generate_token: standard base64 of the JSON payload (padding kept),
+    # "_", standard base64 of 32 random bytes without padding (43 chars of [A-Za-z0-9+/]).
+    payload = {
+        "iat": rng.randint(1_700_000_000, 1_760_000_000) + rng.randint(0, 999999) / 1e6,
+        "url": "https://sentry.io",
+        "region_url": rng.choice(["https://us.sentry.io", "https://de.sentry.io"]),
+        "org": org,
+    }
+    s = (
+        "sntrys_"
+        + b64(json.dumps(payload, separators=(",", ":")).encode())
+        + "_"
+        + b64(rand_bytes(rng, 32)).rstrip("=")
+    )
     return _tok("sentry", "sentry", PREFIXED, s, "SENTRY_AUTH_TOKEN", prefix="sntrys_eyJ")
 
 
@@ -848,8 +955,12 @@ def _grafana(rng: random.Random) -> Token:
         body = rand(rng, ALNUM, 32)
         s = f"glsa_{body}_{zlib.crc32(body.encode()):08x}"
         return _tok("grafana", "grafana", PREFIXED, s, "GRAFANA_SERVICE_ACCOUNT_TOKEN", prefix="glsa_")
-    payload = {"o": str(rng.randint(100000, 999999)), "n": f"stack-{rng.randint(100000, 999999)}-hm-read",
-               "k": rand(rng, ALNUM, 24), "m": {"r": rng.choice(["us", "eu", "prod-us-east-0"])}}
+    payload = {
+        "o": str(rng.randint(100000, 999999)),
+        "n": f"stack-{rng.randint(100000, 999999)}-hm-read",
+        "k": rand(rng, ALNUM, 24),
+        "m": {"r": rng.choice(["us", "eu", "prod-us-east-0"])},
+    }
     s = "glc_" + b64(json.dumps(payload, separators=(",", ":")).encode())
     return _tok("grafana", "grafana", PREFIXED, s, "GRAFANA_CLOUD_TOKEN", prefix="glc_eyJ")
 
@@ -875,7 +986,7 @@ def _figma(rng: random.Random) -> Token:
 @gen("hubspot", "hubspot")
 def _hubspot(rng: random.Random) -> Token:
     region = rng.choice(["na1", "eu1", "na2"])
-    s = f"pat-{region}-{rand(rng, HEX, 8)}-{rand(rng, HEX, 4)}-{rand(rng, HEX, 4)}-{rand(rng, HEX, 4)}-{rand(rng, HEX, 12)}"
+    s = f"pat-{region}-{_uuid(rng)}"
     return _tok("hubspot", "hubspot", PREFIXED, s, "HUBSPOT_ACCESS_TOKEN", prefix=f"pat-{region}-")
 
 
@@ -911,8 +1022,15 @@ def _doppler(rng: random.Random) -> Token:
 @gen("vault-service", "vault")
 def _vault_s(rng: random.Random) -> Token:
     s = "hvs." + rand(rng, B64URL, 91)
-    return _tok("vault", "vault-service", PREFIXED, s, "VAULT_TOKEN", prefix="hvs.",
-                extra_before=(("VAULT_ADDR", "https://vault.internal.acme.io:8200"),))
+    return _tok(
+        "vault",
+        "vault-service",
+        PREFIXED,
+        s,
+        "VAULT_TOKEN",
+        prefix="hvs.",
+        extra_before=(("VAULT_ADDR", "https://vault.internal.acme.io:8200"),),
+    )
 
 
 @gen("vault-batch", "vault")
@@ -944,8 +1062,16 @@ def _heroku(rng: random.Random) -> Token:
 def _aws(rng: random.Random) -> Token:
     key_id = "AKIA" + rand(rng, BASE32, 16)
     secret = rand(rng, B64, 40)
-    return _tok("aws", "aws-access-key", PREFIXED, secret, "AWS_SECRET_ACCESS_KEY", needles=(secret, key_id),
-                extra_before=(("AWS_ACCESS_KEY_ID", key_id),), encodable=False)
+    return _tok(
+        "aws",
+        "aws-access-key",
+        PREFIXED,
+        secret,
+        "AWS_SECRET_ACCESS_KEY",
+        needles=(secret, key_id),
+        extra_before=(("AWS_ACCESS_KEY_ID", key_id),),
+        encodable=False,
+    )
 
 
 @gen("aws-session", "aws")
@@ -954,9 +1080,17 @@ def _aws_session(rng: random.Random) -> Token:
     secret = rand(rng, B64, 40)
     inner = b"\x0a\x0c" + rand_bytes(rng, 20) + b"aws:origin_ec" + rand_bytes(rng, 240)
     session = "IQoJb3JpZ2luX2Vj" + b64(inner)[:300]
-    return _tok("aws", "aws-session", PREFIXED, secret, "AWS_SECRET_ACCESS_KEY", needles=(secret, key_id, session),
-                extra_before=(("AWS_ACCESS_KEY_ID", key_id),), extra_after=(("AWS_SESSION_TOKEN", session),),
-                encodable=False)
+    return _tok(
+        "aws",
+        "aws-session",
+        PREFIXED,
+        secret,
+        "AWS_SECRET_ACCESS_KEY",
+        needles=(secret, key_id, session),
+        extra_before=(("AWS_ACCESS_KEY_ID", key_id),),
+        extra_after=(("AWS_SESSION_TOKEN", session),),
+        encodable=False,
+    )
 
 
 @gen("gcp-api-key", "gcp")
@@ -969,8 +1103,15 @@ def _gcp_key(rng: random.Random) -> Token:
 def _gcp_secret(rng: random.Random) -> Token:
     s = "GOCSPX-" + rand(rng, B64URL, 28)
     client_id = f"{_digits(rng, 12)}-{rand(rng, LOWER_ALNUM, 32)}.apps.googleusercontent.com"
-    return _tok("gcp", "gcp-oauth-secret", PREFIXED, s, "GOOGLE_CLIENT_SECRET", prefix="GOCSPX-",
-                extra_before=(("GOOGLE_CLIENT_ID", client_id),))
+    return _tok(
+        "gcp",
+        "gcp-oauth-secret",
+        PREFIXED,
+        s,
+        "GOOGLE_CLIENT_SECRET",
+        prefix="GOCSPX-",
+        extra_before=(("GOOGLE_CLIENT_ID", client_id),),
+    )
 
 
 def service_account_json(rng: random.Random) -> tuple[str, str]:
@@ -997,8 +1138,15 @@ def service_account_json(rng: random.Random) -> tuple[str, str]:
 @gen("gcp-service-account", "gcp")
 def _gcp_sa(rng: random.Random) -> Token:
     doc, private = service_account_json(rng)
-    return _tok("gcp", "gcp-service-account", PREFIXED, doc, "GOOGLE_CREDENTIALS_JSON",
-                needles=(_pem_needle(private),), multiline=True)
+    return _tok(
+        "gcp",
+        "gcp-service-account",
+        PREFIXED,
+        doc,
+        "GOOGLE_CREDENTIALS_JSON",
+        needles=(_pem_needle(private),),
+        multiline=True,
+    )
 
 
 @gen("azure-storage", "azure", GENERIC)
@@ -1006,23 +1154,44 @@ def _azure(rng: random.Random) -> Token:
     account = rng.choice(["acmeprodlogs", "stdatalake01", "nwbackups"]) + _digits(rng, 3)
     key = b64(rand_bytes(rng, 64))
     s = f"DefaultEndpointsProtocol=https;AccountName={account};AccountKey={key};EndpointSuffix=core.windows.net"
-    return _tok("azure", "azure-storage", GENERIC, key, "AZURE_STORAGE_CONNECTION_STRING", value=s, needles=(key,),
-                encodable=False)
+    return _tok(
+        "azure",
+        "azure-storage",
+        GENERIC,
+        key,
+        "AZURE_STORAGE_CONNECTION_STRING",
+        value=s,
+        needles=(key,),
+        encodable=False,
+    )
 
 
 @gen("planetscale", "planetscale")
 def _pscale(rng: random.Random) -> Token:
     kind = rng.choice(["pw", "tkn", "oauth"])
     s = f"pscale_{kind}_" + rand(rng, B64URL, 43)
-    return _tok("planetscale", "planetscale", PREFIXED, s, "PLANETSCALE_PASSWORD" if kind == "pw" else "PLANETSCALE_TOKEN",
-                prefix=f"pscale_{kind}_")
+    return _tok(
+        "planetscale",
+        "planetscale",
+        PREFIXED,
+        s,
+        "PLANETSCALE_PASSWORD" if kind == "pw" else "PLANETSCALE_TOKEN",
+        prefix=f"pscale_{kind}_",
+    )
 
 
 @gen("databricks", "databricks")
 def _databricks(rng: random.Random) -> Token:
     s = "dapi" + rand(rng, HEX, 32) + (rng.choice(["", "-2", "-3"]))
-    return _tok("databricks", "databricks", PREFIXED, s, "DATABRICKS_TOKEN", prefix="dapi",
-                extra_before=(("DATABRICKS_HOST", f"https://adb-{_digits(rng, 16)}.{rng.randint(1, 19)}.azuredatabricks.net"),))
+    return _tok(
+        "databricks",
+        "databricks",
+        PREFIXED,
+        s,
+        "DATABRICKS_TOKEN",
+        prefix="dapi",
+        extra_before=(("DATABRICKS_HOST", f"https://adb-{_digits(rng, 16)}.{rng.randint(1, 19)}.azuredatabricks.net"),),
+    )
 
 
 @gen("pulumi", "pulumi")
@@ -1051,11 +1220,22 @@ def _fly(rng: random.Random) -> Token:
 def _op(rng: random.Random) -> Token:
     payload = {
         "signInAddress": "my.1password.com",
-        "userAuth": {"method": "SRPg-4096", "alg": "PBES2g-HS256", "iterations": 650000, "salt": b64url(rand_bytes(rng, 16))},
+        "userAuth": {
+            "method": "SRPg-4096",
+            "alg": "PBES2g-HS256",
+            "iterations": 650000,
+            "salt": b64url(rand_bytes(rng, 16)),
+        },
         "email": f"{rand(rng, LOWER_ALNUM, 13)}@1passwordserviceaccounts.com",
         "srpX": rand(rng, HEX, 64),
-        "muk": {"alg": "A256GCM", "ext": True, "k": b64url(rand_bytes(rng, 32)), "key_ops": ["encrypt", "decrypt"],
-                "kty": "oct", "kid": "mp"},
+        "muk": {
+            "alg": "A256GCM",
+            "ext": True,
+            "k": b64url(rand_bytes(rng, 32)),
+            "key_ops": ["encrypt", "decrypt"],
+            "kty": "oct",
+            "kid": "mp",
+        },
         "secretKey": "A3-" + "-".join(rand(rng, UPPER_ALNUM, 5) for _ in range(6)),
         "throttleSecret": {"seed": rand(rng, HEX, 64), "uuid": rand(rng, UPPER_ALNUM, 26)},
         "deviceUuid": rand(rng, LOWER_ALNUM, 26),
@@ -1073,27 +1253,48 @@ def _age(rng: random.Random) -> Token:
 # -- private keys, JWT ------------------------------------------------------------------------------------------
 @gen("private-key-rsa", "private-key")
 def _pk_rsa(rng: random.Random) -> Token:
-    block = pem("RSA PRIVATE KEY", rsa_pkcs1_der(rsa_key(rng, rng.choice([2048, 3072]))))
-    return _tok("private-key", "private-key-rsa", PREFIXED, block, "TLS_KEY", needles=(_pem_needle(block),), multiline=True)
+    block = pem("RSA PRIVATE KEY", rsa_pkcs1_der(rsa_key(rng, 2048)))
+    return _tok(
+        "private-key", "private-key-rsa", PREFIXED, block, "TLS_KEY", needles=(_pem_needle(block),), multiline=True
+    )
 
 
 @gen("private-key-ec", "private-key")
 def _pk_ec(rng: random.Random) -> Token:
     block = pem("EC PRIVATE KEY", ec_p256_sec1_der(rng))
-    return _tok("private-key", "private-key-ec", PREFIXED, block, "SIGNING_KEY", needles=(_pem_needle(block),), multiline=True)
+    return _tok(
+        "private-key", "private-key-ec", PREFIXED, block, "SIGNING_KEY", needles=(_pem_needle(block),), multiline=True
+    )
 
 
 @gen("private-key-openssh", "private-key")
 def _pk_ssh(rng: random.Random) -> Token:
-    block, _ = openssh_private(rng, rng.choice(["ed25519", "rsa"]), f"deploy@{rng.choice(['ci', 'bastion', 'build-01'])}")
-    return _tok("private-key", "private-key-openssh", PREFIXED, block, "SSH_PRIVATE_KEY", needles=(_pem_needle(block),),
-                multiline=True)
+    block, _ = openssh_private(
+        rng, rng.choice(["ed25519", "rsa"]), f"deploy@{rng.choice(['ci', 'bastion', 'build-01'])}"
+    )
+    return _tok(
+        "private-key",
+        "private-key-openssh",
+        PREFIXED,
+        block,
+        "SSH_PRIVATE_KEY",
+        needles=(_pem_needle(block),),
+        multiline=True,
+    )
 
 
 @gen("private-key-pkcs8", "private-key")
 def _pk_pkcs8(rng: random.Random) -> Token:
     block = pem("PRIVATE KEY", rsa_pkcs8_der(rsa_key(rng, 2048)))
-    return _tok("private-key", "private-key-pkcs8", PREFIXED, block, "PRIVATE_KEY", needles=(_pem_needle(block),), multiline=True)
+    return _tok(
+        "private-key",
+        "private-key-pkcs8",
+        PREFIXED,
+        block,
+        "PRIVATE_KEY",
+        needles=(_pem_needle(block),),
+        multiline=True,
+    )
 
 
 def jwt(rng: random.Random) -> str:
@@ -1112,7 +1313,11 @@ def jwt(rng: random.Random) -> str:
     }
     sig_len = {"HS256": 32, "RS256": 256, "ES256": 64}[alg]
     return ".".join(
-        (b64url(json.dumps(header).encode()), b64url(json.dumps(claims).encode()), b64url(rand_bytes(rng, sig_len)))
+        (
+            b64url(json.dumps(header, separators=(",", ":")).encode()),
+            b64url(json.dumps(claims, separators=(",", ":")).encode()),
+            b64url(rand_bytes(rng, sig_len)),
+        )
     )
 
 
@@ -1131,8 +1336,12 @@ def password(rng: random.Random, n: int | None = None) -> str:
     """A realistic strong password: mixed classes, no characters that need quoting in URLs or configs."""
     while True:
         n = n or rng.randint(14, 24)
-        chars = [rng.choice(string.ascii_uppercase), rng.choice(string.ascii_lowercase), rng.choice(string.digits),
-                 rng.choice(_PASSWORD_SYMBOLS)]
+        chars = [
+            rng.choice(string.ascii_uppercase),
+            rng.choice(string.ascii_lowercase),
+            rng.choice(string.digits),
+            rng.choice(_PASSWORD_SYMBOLS),
+        ]
         chars += [rng.choice(ALNUM + _PASSWORD_SYMBOLS) for _ in range(n - 4)]
         rng.shuffle(chars)
         out = "".join(chars)
@@ -1141,17 +1350,24 @@ def password(rng: random.Random, n: int | None = None) -> str:
 
 
 def _host(rng: random.Random) -> str:
-    return rng.choice([
-        "db.prod.acme.io", "10.20.4.17", "orders-db.cluster-cz1x.eu-west-1.rds.amazonaws.com", "pg-main.internal",
-        "mysql.northwind.net", "cluster0.x7kq2.mongodb.net",
-    ])
+    return rng.choice(
+        [
+            "db.prod.acme.io",
+            "10.20.4.17",
+            "orders-db.cluster-cz1x.eu-west-1.rds.amazonaws.com",
+            "pg-main.internal",
+            "mysql.northwind.net",
+            "cluster0.x7kq2.mongodb.net",
+        ]
+    )
 
 
 @gen("postgres-uri", "database", GENERIC)
 def _pg(rng: random.Random) -> Token:
     pw = password(rng)
     scheme = rng.choice(["postgres", "postgresql"])
-    uri = f"{scheme}://{rng.choice(['app', 'orders_rw', 'etl'])}:{pw}@{_host(rng)}:5432/{rng.choice(['orders', 'app', 'analytics'])}"
+    user, db = rng.choice(["app", "orders_rw", "etl"]), rng.choice(["orders", "app", "analytics"])
+    uri = f"{scheme}://{user}:{pw}@{_host(rng)}:5432/{db}"
     if rng.random() < 0.4:
         uri += "?sslmode=require"
     return _tok("database", "postgres-uri", GENERIC, pw, "DATABASE_URL", value=uri, needles=(pw,), encodable=False)
@@ -1160,29 +1376,54 @@ def _pg(rng: random.Random) -> Token:
 @gen("mysql-uri", "database", GENERIC)
 def _mysql(rng: random.Random) -> Token:
     pw = password(rng)
-    uri = f"mysql://{rng.choice(['root', 'wp_user', 'svc_billing'])}:{pw}@{_host(rng)}:3306/{rng.choice(['wordpress', 'billing'])}"
-    return _tok("database", "mysql-uri", GENERIC, pw, _pick(rng, "MYSQL_URL", "DATABASE_URL"), value=uri, needles=(pw,),
-                encodable=False)
+    user, db = rng.choice(["root", "wp_user", "svc_billing"]), rng.choice(["wordpress", "billing"])
+    uri = f"mysql://{user}:{pw}@{_host(rng)}:3306/{db}"
+    return _tok(
+        "database",
+        "mysql-uri",
+        GENERIC,
+        pw,
+        _pick(rng, "MYSQL_URL", "DATABASE_URL"),
+        value=uri,
+        needles=(pw,),
+        encodable=False,
+    )
 
 
 @gen("mongodb-uri", "database", GENERIC)
 def _mongo(rng: random.Random) -> Token:
     pw = password(rng)
     if rng.random() < 0.5:
-        uri = f"mongodb+srv://{rng.choice(['admin', 'api-svc'])}:{pw}@cluster0.{rand(rng, LOWER_ALNUM, 5)}.mongodb.net/app?retryWrites=true&w=majority"
+        user, cluster = rng.choice(["admin", "api-svc"]), rand(rng, LOWER_ALNUM, 5)
+        uri = f"mongodb+srv://{user}:{pw}@cluster0.{cluster}.mongodb.net/app?retryWrites=true&w=majority"
     else:
-        uri = f"mongodb://{rng.choice(['root', 'reporting'])}:{pw}@mongo-0.mongo:27017,mongo-1.mongo:27017/admin?replicaSet=rs0"
+        user = rng.choice(["root", "reporting"])
+        uri = f"mongodb://{user}:{pw}@mongo-0.mongo:27017,mongo-1.mongo:27017/admin?replicaSet=rs0"
     return _tok("database", "mongodb-uri", GENERIC, pw, "MONGODB_URI", value=uri, needles=(pw,), encodable=False)
 
 
 @gen("basic-auth-url", "url-credentials", GENERIC)
 def _basic_url(rng: random.Random) -> Token:
     pw = password(rng)
-    host = rng.choice(["nexus.acme.io/repository/pypi-internal/simple", "artifactory.northwind.net/api/npm/npm-local/",
-                       "git.acme.io/platform/infra.git", "registry.internal:5000/v2/"])
+    host = rng.choice(
+        [
+            "nexus.acme.io/repository/pypi-internal/simple",
+            "artifactory.northwind.net/api/npm/npm-local/",
+            "git.acme.io/platform/infra.git",
+            "registry.internal:5000/v2/",
+        ]
+    )
     uri = f"https://{rng.choice(['deploy', 'ci-reader', 'jenkins'])}:{pw}@{host}"
-    return _tok("url-credentials", "basic-auth-url", GENERIC, pw, _pick(rng, "PIP_INDEX_URL", "REPO_URL", "REGISTRY_URL"),
-                value=uri, needles=(pw,), encodable=False)
+    return _tok(
+        "url-credentials",
+        "basic-auth-url",
+        GENERIC,
+        pw,
+        _pick(rng, "PIP_INDEX_URL", "REPO_URL", "REGISTRY_URL"),
+        value=uri,
+        needles=(pw,),
+        encodable=False,
+    )
 
 
 @gen("auth-header-bearer", "auth-header", GENERIC)
@@ -1195,21 +1436,33 @@ def _bearer(rng: random.Random) -> Token:
 def _basic_header(rng: random.Random) -> Token:
     pw = password(rng)
     enc = b64(f"{rng.choice(['admin', 'svc-report', 'grafana'])}:{pw}".encode())
-    return _tok("auth-header", "auth-header-basic", GENERIC, enc, "AUTHORIZATION", value=f"Basic {enc}", needles=(enc, pw),
-                encodable=False)
+    return _tok(
+        "auth-header",
+        "auth-header-basic",
+        GENERIC,
+        enc,
+        "AUTHORIZATION",
+        value=f"Basic {enc}",
+        needles=(enc, pw),
+        encodable=False,
+    )
 
 
 @gen("generic-password", "generic", GENERIC)
 def _generic_password(rng: random.Random) -> Token:
     pw = password(rng)
-    name = rng.choice(["DB_PASSWORD", "PASSWORD", "SMTP_PASSWORD", "ADMIN_PASSWORD", "REDIS_PASSWORD", "KEYSTORE_PASSWORD"])
+    name = rng.choice(
+        ["DB_PASSWORD", "PASSWORD", "SMTP_PASSWORD", "ADMIN_PASSWORD", "REDIS_PASSWORD", "KEYSTORE_PASSWORD"]
+    )
     return _tok("generic", "generic-password", GENERIC, pw, name, encodable=False)
 
 
 @gen("generic-api-key", "generic", GENERIC)
 def _generic_api_key(rng: random.Random) -> Token:
     s = rand(rng, rng.choice([ALNUM, ALNUM + "_-"]), rng.choice([32, 40, 48]))
-    name = rng.choice(["API_KEY", "SECRET_KEY", "CLIENT_SECRET", "AUTH_TOKEN", "ACCESS_TOKEN", "APP_SECRET", "API_SECRET"])
+    name = rng.choice(
+        ["API_KEY", "SECRET_KEY", "CLIENT_SECRET", "AUTH_TOKEN", "ACCESS_TOKEN", "APP_SECRET", "API_SECRET"]
+    )
     return _tok("generic", "generic-api-key", GENERIC, s, name, encodable=False)
 
 
@@ -1291,6 +1544,7 @@ def decoy_values(rng: random.Random) -> list[DecoyValue]:
         DecoyValue("publishable", "STRIPE_PUBLISHABLE_KEY", "pk_live_51" + rand(rng, ALNUM, 97)),
         DecoyValue("publishable", "STRIPE_PUBLISHABLE_KEY", "pk_test_51" + rand(rng, ALNUM, 97)),
         DecoyValue("publishable", "MAPBOX_ACCESS_TOKEN", _mapbox_public(rng)),
+        DecoyValue("publishable", "STRIPE_API_KEY", "pk_live_51" + rand(rng, ALNUM, 97)),
         DecoyValue("password-word", "PASSWORD", "password"),
         DecoyValue("password-word", "DB_PASSWORD", "secret"),
         DecoyValue("password-word", "PASSWORD_FIELD", "required"),
@@ -1303,6 +1557,9 @@ def decoy_values(rng: random.Random) -> list[DecoyValue]:
         DecoyValue("identifier", "SECRET_NAME", "prod/orders/db-credentials"),
         DecoyValue("identifier", "TOKEN_HEADER", "X-Auth-Token"),
         DecoyValue("identifier", "KEY_ID", "alias/orders-kms-key"),
+        DecoyValue("non-credential-token", "NEXT_PAGE_TOKEN", b64url(rand_bytes(rng, 24))),
+        DecoyValue("non-credential-token", "TOKENIZER", "bert-base-uncased"),
+        DecoyValue("documented-example", "SLACK_BOT_TOKEN", "xoxb-not-a-real-token-this-will-not-work"),
     ]
     return out
 
@@ -1343,5 +1600,9 @@ def _gitlab_wrong_crc(rng: random.Random) -> str:
 
 
 def _mapbox_public(rng: random.Random) -> str:
-    claims = b64url(json.dumps({"u": rng.choice(["acme-maps", "northwind"]), "a": rand(rng, LOWER_ALNUM, 25)}).encode())
+    claims = b64url(
+        json.dumps(
+            {"u": rng.choice(["acme-maps", "northwind"]), "a": rand(rng, LOWER_ALNUM, 25)}, separators=(",", ":")
+        ).encode()
+    )
     return f"pk.{claims}.{rand(rng, B64URL, 22)}"
