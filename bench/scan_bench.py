@@ -88,9 +88,11 @@ def main() -> int:
     mb = size / 1e6
     print(f"tree: {tree} — {mb:.0f} MB")
     out = Path(tempfile.mkdtemp(prefix="nhiguard-bench-"))
+    empty_config = out / "empty.yml"  # the tree lives inside this repo, whose own config allows bench/.work
+    empty_config.write_text("{}\n")
     commands: dict[str, list[str]] = {
-        "nhiguard": [nhiguard_binary(), "scan", str(tree), "-f", "json", "-o", str(out / "nh.json"),
-                     "--max-file-size", "1GB", "--no-color"],
+        "nhiguard": [nhiguard_binary(), "scan", str(tree), "-c", str(empty_config), "-f", "json",
+                     "-o", str(out / "nh.json"), "--max-file-size", "1GB", "--no-color"],
     }
     gl = gitleaks_binary()
     if gl:
@@ -98,8 +100,9 @@ def main() -> int:
                                 "-f", "json", "-r", str(out / "gl.json")]
     bl = betterleaks_binary()
     if bl:
-        commands["betterleaks"] = [bl, "dir", str(tree), "--no-banner", "--log-level", "error", "--exit-code", "0",
-                                   "-f", "json", "-r", str(out / "bl.json")]
+        # betterleaks 2.x: `betterleaks [auto] TARGET`, findings to -o (json by extension).
+        commands["betterleaks"] = [bl, str(tree), "--no-banner", "--log-level", "error", "--exit-code", "0",
+                                   "-o", str(out / "bl.json")]
     # Warm the page cache once so nobody pays for the first read.
     timed(commands["nhiguard"], 1)
     results = {name: [] for name in commands}  # type: dict[str, list[float]]
