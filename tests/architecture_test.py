@@ -9,18 +9,22 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parent.parent / "nhiguard"
 
 LAYERS: dict[str, int] = {
-    "nhiguard": 0, "errors": 0, "constants": 0, "_yaml": 0,
+    "nhiguard": 0, "_paths": 0, "errors": 0, "constants": 0, "_yaml": 0,
     "model": 1, "config": 1,
-    "ruleset": 2, "selftest": 2, "engine": 2, "fingerprint": 2, "redact": 2, "baseline": 2,
-    "sources": 3, "http": 3, "verifiers": 3, "remediators": 3, "reporters": 3, "inventory": 3,
-    "scan": 4, "plugins": 4, "demo": 4, "history": 4,
-    "cli": 5, "__main__": 5, "hook": 5,
+    "ruleset": 2, "selftest": 2, "verifyspec": 2, "engine": 2, "fingerprint": 2, "redact": 2, "baseline": 2,
+    "sources": 3, "http": 3, "cache": 3, "verifiers": 3, "remediators": 3, "reporters": 3, "inventory": 3,
+    "scan": 4, "verify": 4, "plugins": 4, "demo": 4, "history": 4,
+    "cli": 5, "__main__": 5, "hook": 5, "ci": 5,
 }
 PLUGIN_FOLDERS = {"sources", "verifiers", "remediators", "reporters", "inventory"}
 THIRD_PARTY_HOMES = {
     "yaml": {"_yaml"},
     "click": {"cli"},
     "requests": {"http"},
+    "urllib3": {"http"},
+    "certifi": {"http"},
+    "botocore": {"verifiers.aws"},
+    "cryptography": {"verifiers.gcp"},
     "git": {"sources"},
     "regex": {"engine.matcher"},
     "ahocorasick": {"engine.prefilter"},
