@@ -12,9 +12,11 @@ every candidate.
 
 from __future__ import annotations
 
+import base64
 import fnmatch
 import re
 from functools import lru_cache
+from urllib.parse import unquote
 
 # -- looks_fake: every rule ----------------------------------------------------------------------------------
 _FAKE_MARKERS = (
@@ -92,11 +94,28 @@ _DOCUMENTED = frozenset(
         "tGzv3JOkF0XG5Qx2TlKWIA",
         "SplxlOBeZQQYbYS6WxSbIA",
         "7Fjfp0ZBr1KtDRbnfVdmIw",
+        "s6BhdRkqt3",
+        "gX1fBat3bV",
+        "czZCaGRSa3F0MzpnWDFmQmF0M2JW",  # Basic s6BhdRkqt3:gX1fBat3bV (RFC 6749, RFC 7009)
+        "45ghiukldjahdnhzdauz",  # RFC 7009 revocation example
+        # RFC 5849 (OAuth 1.0) example consumer key, token and secrets
+        "0685bd9184jfhq22",
+        "ad180jjd733klru7",
+        "dj9rw8qhjd3",
+        "kd94hf93k423kf44",
+        "pfkkdhi9sl3r4s00",
+        # PyJWT's README token ({"some": "payload"} signed with "secret")
+        "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzb21lIjoicGF5bG9hZCJ9.4twFt5NiznN84AWoo1d7KO1T_yoc0Z6XOpOVswacPZg",
     }
 )
 
-# Masked or elided values: ****, •••, ..., …, xxxx, ####.
-_MASKED = re.compile(r"\*{3}|•{2}|\.{3}|…|x{4}|X{4}|#{4}|_{4}|\?{3}")
+# Publishable keys: meant to ship in browsers and apps (Stripe / Clerk pk_, Mapbox pk., Supabase sb_publishable_,
+# PostHog phc_). Provider rules leave them alone; generic rules must too.
+_PUBLISHABLE = re.compile(r"^(?:pk_(?:live|test)_|pk\.eyJ|sb_publishable_|phc_)")
+
+# Masked or elided values: ****, •••, ..., …, xxxx, ####. A run of x only counts as a whole word ("xxxx-xxxx"),
+# never inside key material, where "XXXX" turns up by chance.
+_MASKED = re.compile(r"\*{3}|•{2}|\.{3}|…|(?<![A-Za-z0-9])(?:x{4,}|X{4,})(?![A-Za-z0-9])|#{4}|_{4}|\?{3}")
 
 # Environment and configuration look-ups written as the value.
 _REFERENCE = re.compile(
@@ -108,24 +127,33 @@ _REFERENCE = re.compile(
       | !(?:Ref|Sub|GetAtt|ImportValue|FindInMap|Join|Select|Base64|Split|If|Cidr|GetAZs)\b | !vault\b | !!\w+$
       | ENC\[ | \$ANSIBLE_VAULT | vault: | arn:aws | arn:aws-[a-z-]+: | ref\+ | sops:
       | %\(\w+\)[sd] | %[sd]$ | \{\d*\}$ | :[a-z_]\w*$
+      | (?:self|this|cls|super|ctx|context|config|conf|cfg|settings|options|opts|params|props|args|kwargs
+          |request|req|app|env|os|sys|globals|window|document|module|exports)\s*[.\[]
     )""",
     re.VERBOSE,
 )
 
+# A format field inside a value: f"{token}", "{0}-{name}", regexes built with "{_core_token}".
+_FORMAT_FIELD = re.compile(r"\{[A-Za-z_][\w.]{0,60}\}|\{\d{1,2}\}")
+
 # Identifier pieces: a run of capitals not followed by a lower-case letter (an acronym), a capitalised or
 # lower-case word, or digits.
-_CAMEL = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+")
+_CAMEL = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 _IDENT_SEP = re.compile(r"(?:\.|::|->|[-_/$:])+")
-_LETTERS_THEN_DIGITS = re.compile(r"^([A-Za-z]*)(\d*)$")
+_ONE_CASE_PART = re.compile(r"^[A-Za-z]*\d{0,6}$")
+_DOTTED = re.compile(r"^[A-Za-z_$][\w$]{0,60}(?:(?:\.|::|->)[A-Za-z_$][\w$]{0,60}){1,10}(?:\(\))?$")
 _IDENT = re.compile(r"^[$@&*:!]?[A-Za-z_][\w$]*(?:(?:\.|::|->|-|/)[\w$]+){0,12}$")
 _CALL_OR_INDEX = re.compile(r"^[$@&*]?[A-Za-z_][\w$]*(?:(?:\.|::|->)[A-Za-z_$][\w$]*)*\s*[(\[]")
 _VOWELS = frozenset("aeiouy")
 _CONSONANT_RUN = re.compile(r"[b-df-hj-np-tv-xz]{4}")
-_MAX_WORD_PIECE = 12
+_MAX_WORD_PIECE = 16
 _ACRONYMS = frozenset(
     "db id pw pwd url uri jwt ssh tls ssl http https xml sql sms smtp gcp dns cdn cli sdk mfa otp rsa dsa hmac "
     "sha md cfg env tmp usr src dst pk sk rds ttl msg ctx req res cb fn str num obj val vm k s3 js ts rb php "
-    "gh gl pg nt ftp ldap crm erp qa bq".split()
+    "gh gl pg nt ftp ldap crm erp qa bq fd fs mgr mgmt pkg lib cmd fmt srv svc conn ctl ctrl btn txt img hdr tbl "
+    "lst rng rnd pswd passwd kms hsm kv rpc grpc cdn vpn ip tcp udp jwk jwks pgp gpg mtls csr crl crt pem der pkcs "
+    "rsa ecdsa dkim smtp imap nfs sftp scp aes gcm cbc xts sso saml oidc iam acl rbac ci cd gcs gcr ecr ecs eks "
+    "aks gke vm vms db2 dsn ec ed openssl nginx ptr buf len idx cnt num seq hwnd pb kb mb gb".split()
 )
 _SHORT_WORDS = frozenset("of to in on at by up is it me my no or ok io ui os go do if as an be we us".split())
 
@@ -151,6 +179,8 @@ _NUMBERISH = re.compile(
       | \d{1,3}(?:\.\d{1,3}){3}(?::\d{1,5}|/\d{1,2})?                         # IPv4, :port, /cidr
       | \d+(?:\.\d+)?(?:ms|us|ns|s|m|h|d|w|y|k|kb|mb|gb|tb|ki|mi|gi|ti|%|px|em)
       | \#[0-9a-fA-F]{3,8}                                                     # colours
+      | [\d.,:;/+_\x20-]+                                                       # digits and separators
+      | v?\d+(?:\.\d+)*\s?(?:-|\.\.|to)\s?v?\d+(?:\.\d+)*                          # version ranges
     )$""",
     re.VERBOSE | re.IGNORECASE,
 )
@@ -178,6 +208,14 @@ _FILE_NAME = re.compile(
 
 _PATH_SEP = re.compile(r"[\\/]+")
 _PLAIN_SEGMENT = re.compile(r"^[a-z0-9._@+~, -]+$|^[A-Z0-9._@+~, -]+$|^\$\w+$|^%\w+%$")
+
+_KEY_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
+_ADJACENT_TRIPLES = frozenset(
+    t for row in _KEY_ROWS for r in (row, row[::-1]) for t in (r[i : i + 3] for i in range(len(r) - 2))
+)
+_HOME_ROW = frozenset("asdfghjkl")
+_HEX_LETTERS = frozenset("abcdef")
+_BASE64_TEXT = re.compile(r"^[A-Za-z0-9+/]{12,}={0,2}$")
 
 _SEQUENCES = (
     "123456",
@@ -219,6 +257,7 @@ _PLACEHOLDER_WORDS = frozenset(
 _MAX_WORD = max(map(len, _PLACEHOLDER_WORDS))
 _LEET = str.maketrans("@4310$57!|", "aaeiosstil")
 _EDGE_NOISE = re.compile(r"^[\W\d_]+|[\W\d_]+$")
+_HEX_SUFFIX = re.compile(r"[-_.][0-9a-fA-F]{2,8}$")
 _NON_LETTERS = re.compile(r"[^a-z]+")
 
 
@@ -252,39 +291,52 @@ def _wordy(piece: str) -> bool:
     low = piece.lower()
     if low in _ACRONYMS or low in _SHORT_WORDS:
         return True
-    return (
-        3 <= len(low) <= _MAX_WORD_PIECE and not _VOWELS.isdisjoint(low) and _CONSONANT_RUN.search(low) is None
-    )
+    return 3 <= len(low) <= _MAX_WORD_PIECE and not _VOWELS.isdisjoint(low) and _CONSONANT_RUN.search(low) is None
 
 
 def _is_identifier(secret: str) -> bool:
     """Variable and attribute names, dotted paths, kebab-case words, calls and subscripts: what code writes
-    where a literal could be. Pieces are split at separators and case changes; every piece must read as a word,
-    digits may only end a piece, so random tokens (which break into consonant clusters) do not pass."""
+    where a literal could be. Pieces are split at separators and case changes; every letter piece must read as a
+    word or a known abbreviation, so random tokens (which break into consonant clusters) do not pass."""
     if _CALL_OR_INDEX.match(secret):
         return True
     if not _IDENT.match(secret):
         return False
-    digits = singles = words = 0
+    digits = digit_runs = words = longest = 0
     for part in _IDENT_SEP.split(secret.lstrip("$@&*:!")):
         if not part:
             continue
-        split = _LETTERS_THEN_DIGITS.match(part)
-        if split is None:
-            return False
-        letters, tail = split.groups()
-        digits += len(tail)
-        mixed = letters != letters.upper() and letters != letters.lower()
-        for piece in _CAMEL.findall(letters):
-            if len(piece) == 1:
+        mixed = part != part.upper() and part != part.lower()
+        if not mixed and not _ONE_CASE_PART.match(part):
+            return False  # digits inside a one-case run ("k3jd9apq") are noise, not naming
+        singles = 0
+        pieces = _CAMEL.findall(part)
+        for at, piece in enumerate(pieces):
+            if piece.isdigit():
+                digits += len(piece)
+                digit_runs += 1
+            elif len(piece) == 1:
                 singles += 1
+                if singles > 1 or (0 < at < len(pieces) - 1 and not pieces[at + 1].isdigit()):
+                    return False  # one-letter pieces start or end a name (xOffset, getX, X25519Key)
             elif mixed and piece.isupper() and piece.lower() not in _ACRONYMS:
                 return False  # "MUFWrlni": a capital run inside a mixed-case word is an acronym or noise
             elif _wordy(piece):
                 words += 1
+                longest = max(longest, len(piece))
             else:
                 return False
-    return words >= 1 and singles <= 1 and digits <= 3
+    if words == 1 and longest > 12:
+        return False  # one long unbroken "word" is more likely random letters than a name
+    return words >= 1 and digit_runs <= 2 and (digits <= 3 or (words >= 2 and digits <= 12))
+
+
+def _is_code_path(secret: str) -> bool:
+    """A dotted chain (module.attr.Type, obj.method()) with most links reading as identifiers."""
+    if not _DOTTED.match(secret):
+        return False
+    links = re.split(r"\.|::|->", secret.removesuffix("()"))
+    return 2 * sum(1 for link in links if _is_identifier(link)) >= len(links)
 
 
 def _is_prose(secret: str) -> bool:
@@ -316,6 +368,33 @@ def _is_path_or_url(secret: str) -> bool:
     return False
 
 
+def _is_keyboard_mash(secret: str) -> bool:
+    """Hand-typed filler: "qwe089234lkjsdf", "lsdkfol23w54jlksdef". Only for lower-case letters and digits."""
+    if not secret.islower() or not secret.isalnum():
+        return False
+    letters = [c for c in secret if c.isalpha()]
+    if len(letters) < 8:
+        return False
+    home = sum(c in _HOME_ROW for c in letters)
+    if len(letters) >= 12 and home * 5 >= len(letters) * 4 and not set(letters) <= _HEX_LETTERS:
+        return True
+    runs = sum(secret[i : i + 3] in _ADJACENT_TRIPLES for i in range(len(secret) - 2))
+    return runs >= max(3, len(secret) // 12)
+
+
+def _is_encoded_text(secret: str) -> bool:
+    """Base64 of a placeholder sentence ("bm90IG15IHJlYWwgcGFzc3dvcmQ=" is "not my real password")."""
+    if not _BASE64_TEXT.match(secret) or len(secret) % 4:
+        return False
+    try:
+        text = base64.b64decode(secret, validate=True).decode("ascii")
+    except ValueError:
+        return False
+    if not text.isprintable():
+        return False
+    return _is_prose(text) or _is_placeholder_words(text)
+
+
 def is_repetitive(secret: str) -> bool:
     """Few distinct characters, a short unit repeated (abcabcabc), or a keyboard / counting sequence."""
     n = len(secret)
@@ -331,10 +410,19 @@ def is_repetitive(secret: str) -> bool:
 def is_not_secret(secret: str) -> bool:
     """The generic-rule filter list: placeholders, templates, references, identifiers, hashes, ids, numbers,
     paths, plain URLs, masked values and prose."""
-    if looks_fake(secret) or secret in _DOCUMENTED or _MASKED.search(secret):
+    if looks_fake(secret) or secret in _DOCUMENTED or _MASKED.search(secret) or _PUBLISHABLE.match(secret):
         return True
     if any(c.isspace() for c in secret) and _is_prose(secret):
         return True
+    if _FORMAT_FIELD.search(secret):
+        return True
+    if "%" in secret:
+        decoded = unquote(secret)
+        if decoded != secret and _is_placeholder_words(decoded):
+            return True
+    core = _EDGE_NOISE.sub("", _HEX_SUFFIX.sub("", secret))
+    if core != secret and len(core) >= 8 and (_is_identifier(core) or _is_placeholder_words(core)):
+        return True  # "SomeKindOfPassword123!@#", "MyTestDatabaseSecret1-d4e5f6"
     return (
         _REFERENCE.match(secret) is not None
         or _HASH.match(secret) is not None
@@ -342,7 +430,10 @@ def is_not_secret(secret: str) -> bool:
         or is_repetitive(secret)
         or _is_path_or_url(secret)
         or _is_identifier(secret)
+        or _is_code_path(secret)
         or _is_placeholder_words(secret)
+        or _is_keyboard_mash(secret)
+        or _is_encoded_text(secret)
     )
 
 
