@@ -15,23 +15,25 @@ Findings then go through the shared Collector and `scan.finish`, so baselines an
 
 from __future__ import annotations
 
+import concurrent.futures
 import gc
 import hashlib
 import json
 import multiprocessing
 import multiprocessing.pool
+import multiprocessing.util
 import os
 import signal
 import sys
 import time
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import TextIO
 
-from nhiguard import __version__
+from nhiguard import __version__, baseline
 from nhiguard.config import Config
 from nhiguard.engine import Engine, EngineOptions
 from nhiguard.engine.filters import is_lockfile, path_matches
@@ -46,7 +48,8 @@ BATCH_BYTES = 4 << 20
 BATCH_BLOBS = 2000
 IN_FLIGHT_PER_WORKER = 3
 
-BatchResult = tuple[list[tuple[bytes, int, list[Match], str]], int]  # (id, outcome, matches, reason), bytes read
+# per blob (id, outcome, matches, reason); bytes read; (rule id, path) of regexes stopped by their time bound
+BatchResult = tuple[list[tuple[bytes, int, list[Match], str]], int, list[tuple[str, str]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +95,8 @@ def _init_worker(git_dir: str, rules: Sequence[Rule] | None, options: EngineOpti
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what an interrupt means
     engine = _WORKER.engine if _WORKER is not None else Engine(rules or (), options)
     _WORKER = _Worker(engine, git.BlobReader(git_dir))
+    # at a normal end of the pool, git is told it is done and waited for (its time then counts as this run's)
+    multiprocessing.util.Finalize(None, _WORKER.reader.close, exitpriority=10)
 
 
 def _scan_batch(batch: list[tuple[bytes, str]]) -> BatchResult:
@@ -101,6 +106,8 @@ def _scan_batch(batch: list[tuple[bytes, str]]) -> BatchResult:
     out: list[tuple[bytes, int, list[Match], str]] = []
     nbytes = 0
     scan = worker.engine.scan
+    timeouts = worker.engine.stats.timeouts
+    before = len(timeouts)
     for oid, status, payload in worker.reader.read([oid for oid, _ in batch]):
         if status != git.CLEAN or isinstance(payload, str):
             out.append((oid, status, [], str(payload)))
@@ -112,7 +119,9 @@ def _scan_batch(batch: list[tuple[bytes, str]]) -> BatchResult:
             continue
         matches = scan(Chunk(data=data, origin=Origin(path=paths[oid], kind="history")))
         out.append((oid, git.MATCHED if matches else git.CLEAN, matches, ""))
-    return out, nbytes
+    stopped = timeouts[before:]
+    del timeouts[before:]  # handed to the parent, which reports them once
+    return out, nbytes, stopped
 
 
 # -- progress -------------------------------------------------------------------------------------------------
@@ -222,6 +231,33 @@ def run_history(
         return result
 
     max_size = options.max_blob_size or settings.max_file_size or config.max_file_size
+    # A kill (SIGTERM) ends the sweep like Ctrl-C: state saved, workers and their git processes stopped.
+    previous = signal.getsignal(signal.SIGTERM)
+    if _is_main_thread():
+        signal.signal(signal.SIGTERM, _terminate)
+    try:
+        return _run(repo, config, options, engine, collector, known, report, result, err, stop_after, started,
+                    settings.jobs, max_size)
+    finally:
+        if _is_main_thread():
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _run(
+    repo: git.Repository,
+    config: Config,
+    options: HistoryOptions,
+    engine: Engine,
+    collector: Collector,
+    known: baseline.Baseline | None,
+    report: Report,
+    result: HistoryResult,
+    err: TextIO,
+    stop_after: int | None,
+    started: float,
+    requested_jobs: int | None,
+    max_size: int,
+) -> HistoryResult:
     excludes = tuple(options.exclude_paths)
     allow_paths = config.allow.paths
 
@@ -229,17 +265,16 @@ def run_history(
         return bool(excludes and path_matches(p, excludes)) or bool(allow_paths and path_matches(p, allow_paths))
 
     revs = git.revisions(repo, options.branches, options.stashes)
-    log = git.SweepLog(state_folder(meta := _state_key(repo, rules, config, options, max_size)), meta)
+    log = git.SweepLog(state_folder(meta := _state_key(repo, engine.rules, config, options, max_size)), meta)
     done = log.load() if options.resume else {}
-    jobs = _jobs(settings.jobs)
+    jobs = _jobs(requested_jobs)
 
     # Fork the workers before the index exists: they stay small, and none of them copies it.
     engine.prefilter  # noqa: B018 - compile once, before forking, so every worker shares it
     # (a repository stored in under a few MB is swept in-process: forking would cost more than it saves)
     pool = _start_pool(repo, engine, jobs) if jobs > 1 and git.stored_bytes(repo) >= PARALLEL_MIN_STORED else None
     try:
-        index = git.index_history(repo, revs, since=options.since, excluded=excluded)
-        sizes = git.blob_sizes(repo, index.first.__contains__)
+        index, sizes = _index_and_sizes(repo, revs, options.since, excluded)
         plan, total_bytes, missing = _plan(index, sizes, done, max_size, report)
         result.blobs = len(index.first)
         result.resumed = sum(1 for oid in index.first if oid in done)
@@ -254,6 +289,9 @@ def run_history(
         use_pool = pool if pool is not None and total_bytes >= PARALLEL_MIN_BYTES else None
         try:
             _sweep(plan, index, engine, repo, use_pool, jobs, outcomes, log, report, progress, stop_after)
+            if pool is not None:
+                pool.close()  # workers finish and close their readers; terminate() below is then a no-op
+                pool.join()
         finally:
             if progress is not None:
                 progress.close()
@@ -265,11 +303,12 @@ def run_history(
         if pool is not None:
             pool.terminate()
             pool.join()
+            global _WORKER
+            _WORKER = None
     log.close()
 
-    _attribute(repo, index, outcomes, collector, engine)
+    _attribute(repo, index, outcomes, collector, engine, excluded)
     _outcome_notices(index, outcomes, report)
-    report.stats.files = sum(1 for status, _, _ in outcomes.values() if status in (git.CLEAN, git.MATCHED))
     result.report = finish(report, collector, engine, known, started)
     result.present_at_head = {
         f.fingerprint: any(loc.kind == "head" for loc in f.locations) for f in result.report.findings
@@ -277,6 +316,17 @@ def run_history(
     log.remove()
     result.state = None
     return result
+
+
+def _index_and_sizes(
+    repo: git.Repository, revs: list[str], since: str | None, excluded: Callable[[str], bool]
+) -> tuple[git.BlobIndex, dict[bytes, tuple[int, int]]]:
+    """The history walk and the object listing are independent: run the two git processes side by side."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        listing = pool.submit(git.blob_sizes, repo)
+        index = git.index_history(repo, revs, since=since, excluded=excluded)
+        sizes = listing.result()
+    return index, sizes
 
 
 def _start_pool(repo: git.Repository, engine: Engine, jobs: int) -> multiprocessing.pool.Pool:
@@ -377,49 +427,43 @@ def _sweep(
     keys: set[tuple[str, str]] = {(m.rule_id, m.secret) for _, ms, _ in outcomes.values() for m in ms}
 
     def take(result: BatchResult, batch: list[tuple[bytes, str]]) -> None:
-        items, nbytes = result
+        items, nbytes, stopped = result
+        engine.stats.timeouts.extend(stopped)
         for oid, status, matches, reason in items:
-            outcomes[oid] = (status, matches, reason)
+            _record(outcomes, report, oid, status, matches, reason)
             keys.update((m.rule_id, m.secret) for m in matches)
         log.append((oid, status) for oid, status, _, _ in items)
         report.stats.bytes += nbytes
         if progress is not None:
             progress.update(len(batch), nbytes, len(keys))
 
-    previous = signal.getsignal(signal.SIGTERM)
-    if _is_main_thread():
-        signal.signal(signal.SIGTERM, _terminate)
-    try:
-        if pool is None:
-            global _WORKER
-            _WORKER = _Worker(engine, git.BlobReader(repo.git_dir))
-            try:
-                for number, batch in enumerate(plan):
-                    if stop_after is not None and number >= stop_after:
-                        raise KeyboardInterrupt
-                    take(_scan_batch(batch), batch)
-            finally:
-                _WORKER.reader.close()
-            return
-        window: deque[tuple[multiprocessing.pool.AsyncResult[BatchResult], list[tuple[bytes, str]]]] = deque()
-        batches: Iterator[list[tuple[bytes, str]]] = iter(plan)
-        taken = 0
-        while True:
-            while len(window) < jobs * IN_FLIGHT_PER_WORKER:
-                batch_or_none = next(batches, None)
-                if batch_or_none is None:
-                    break
-                window.append((pool.apply_async(_scan_batch, (batch_or_none,)), batch_or_none))
-            if not window:
+    if pool is None:
+        global _WORKER
+        _WORKER = _Worker(engine, git.BlobReader(repo.git_dir))
+        try:
+            for number, batch in enumerate(plan):
+                if stop_after is not None and number >= stop_after:
+                    raise KeyboardInterrupt
+                take(_scan_batch(batch), batch)
+        finally:
+            _WORKER.reader.close()
+        return
+    window: deque[tuple[multiprocessing.pool.AsyncResult[BatchResult], list[tuple[bytes, str]]]] = deque()
+    batches: Iterator[list[tuple[bytes, str]]] = iter(plan)
+    taken = 0
+    while True:
+        while len(window) < jobs * IN_FLIGHT_PER_WORKER:
+            batch_or_none = next(batches, None)
+            if batch_or_none is None:
                 break
-            pending, batch = window.popleft()
-            take(pending.get(), batch)
-            taken += 1
-            if stop_after is not None and taken >= stop_after:
-                raise KeyboardInterrupt
-    finally:
-        if _is_main_thread():
-            signal.signal(signal.SIGTERM, previous)
+            window.append((pool.apply_async(_scan_batch, (batch_or_none,)), batch_or_none))
+        if not window:
+            break
+        pending, batch = window.popleft()
+        take(pending.get(), batch)
+        taken += 1
+        if stop_after is not None and taken >= stop_after:
+            raise KeyboardInterrupt
 
 
 def _is_main_thread() -> bool:
@@ -452,7 +496,7 @@ def _replay(
         if status == git.MATCHED:
             rescan.append((oid, index.primary_path(oid)))
             continue
-        outcomes[oid] = (status, [], "recorded by the interrupted run" if status == git.CORRUPT else "")
+        _record(outcomes, report, oid, status, [], "recorded by the interrupted run" if status == git.CORRUPT else "")
         if status in (git.CLEAN, git.BINARY):
             report.stats.bytes += sizes.get(oid, (0, 0))[1]
     if rescan:
@@ -460,13 +504,29 @@ def _replay(
         saved = _WORKER
         _WORKER = _Worker(engine, git.BlobReader(repo.git_dir))
         try:
-            items, nbytes = _scan_batch(rescan)
+            items, nbytes, stopped = _scan_batch(rescan)
+            engine.stats.timeouts.extend(stopped)
         finally:
             _WORKER.reader.close()
             _WORKER = saved
         report.stats.bytes += nbytes
         for oid, status, matches, reason in items:
-            outcomes[oid] = (status, matches, reason)
+            _record(outcomes, report, oid, status, matches, reason)
+
+
+def _record(
+    outcomes: dict[bytes, tuple[int, list[Match], str]],
+    report: Report,
+    oid: bytes,
+    status: int,
+    matches: list[Match],
+    reason: str,
+) -> None:
+    """Clean blobs are only counted (a large history has millions); the others are kept for findings/notices."""
+    if status in (git.CLEAN, git.MATCHED):
+        report.stats.files += 1
+    if status != git.CLEAN:
+        outcomes[oid] = (status, matches, reason)
 
 
 # -- attribution ----------------------------------------------------------------------------------------------
@@ -480,6 +540,7 @@ def _attribute(
     outcomes: dict[bytes, tuple[int, list[Match], str]],
     collector: Collector,
     engine: Engine,
+    excluded: Callable[[str], bool],
 ) -> None:
     """Each (rule, secret, path) once, at the earliest commit that introduced a blob holding it there."""
     earliest: dict[tuple[str, str, str], tuple[int, Match]] = {}
@@ -501,7 +562,7 @@ def _attribute(
         origin = Origin(path=path, commit=sha.decode(), author=who.name if who else None,
                         email=who.email if who else None, date=who.date if who else None, kind="history")
         collector.add(origin, match)
-    _at_head(repo, matched, collector, engine)
+    _at_head(repo, matched, index, excluded, collector, engine)
 
 
 def _before(a: Match, b: Match) -> bool:
@@ -509,7 +570,12 @@ def _before(a: Match, b: Match) -> bool:
 
 
 def _at_head(
-    repo: git.Repository, matched: list[tuple[bytes, list[Match]]], collector: Collector, engine: Engine
+    repo: git.Repository,
+    matched: list[tuple[bytes, list[Match]]],
+    index: git.BlobIndex,
+    excluded: Callable[[str], bool],
+    collector: Collector,
+    engine: Engine,
 ) -> None:
     """A "head" location wherever a found secret is still in HEAD's tree. HEAD's blobs that the sweep did not
     scan (other branches chosen, --since) are scanned now, for the secrets already found only."""
@@ -521,11 +587,13 @@ def _at_head(
     head = repo.head
     for oid, matches in scanned.items():
         for path in tree.get(oid, ()):
+            if excluded(path):
+                continue
             for match in matches:
                 if not _rule_off(collector.rules[match.rule_id], path):
                     collector.add(Origin(path=path, commit=head, kind="head"), match)
     # HEAD blobs outside the swept set: only when the sweep did not cover HEAD
-    unseen = [oid for oid in tree if oid not in scanned]
+    unseen = [oid for oid in tree if oid not in index.first and oid not in index.excluded_blobs]
     if not unseen or not keys:
         return
     reader = git.BlobReader(repo.git_dir)
@@ -540,6 +608,8 @@ def _at_head(
             if data is None:
                 continue
             for path in tree[oid]:
+                if excluded(path):
+                    continue
                 for match in engine.scan(Chunk(data=data, origin=Origin(path=path, kind="head"))):
                     if (match.rule_id, match.secret) in keys and not _rule_off(collector.rules[match.rule_id], path):
                         collector.add(Origin(path=path, commit=head, kind="head"), match)
@@ -559,6 +629,10 @@ def _notices(repo: git.Repository, index: git.BlobIndex, report: Report, options
         report.notices.append(Notice(path, (
             f"submodule (first seen in commit {index.commits[commit][:12].decode()}) skipped: its history lives in "
             "another repository; sweep that repository on its own")))
+    if not options.branches:
+        for name, kind in git.non_commit_refs(repo):
+            reason = f"ref points at a {kind}, not a commit: not swept (only what commits hold is)"
+            report.notices.append(Notice(name, reason))
     if index.excluded_blobs:
         report.notices.append(Notice(repo.shown, (
             f"{len(index.excluded_blobs):,} blob(s) seen only at excluded or allowed paths were not scanned")))
