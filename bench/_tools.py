@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import resource
@@ -80,7 +79,7 @@ def download_sdist(package: str, version: str, dest: Path) -> Path | None:
             return existing
     index = os.environ.get("PYPI_SIMPLE", "https://pypi.org/simple")
     try:
-        with urllib.request.urlopen(f"{index}/{package}/", timeout=60) as response:  # noqa: S310
+        with urllib.request.urlopen(f"{index}/{package}/", timeout=60) as response:
             page = response.read().decode("utf-8", "replace")
         wanted = re.compile(
             rf"href=\"([^\"]+/({re.escape(package).replace('-', '[-_]')}-{re.escape(version)}\.(?:tar\.gz|zip)))#",
@@ -90,7 +89,7 @@ def download_sdist(package: str, version: str, dest: Path) -> Path | None:
         if m is None:
             return None
         target = dest / m.group(2)
-        with urllib.request.urlopen(m.group(1), timeout=300) as response, open(target, "wb") as out:  # noqa: S310
+        with urllib.request.urlopen(m.group(1), timeout=300) as response, open(target, "wb") as out:
             shutil.copyfileobj(response, out)
         return target
     except (OSError, ValueError):
@@ -101,7 +100,7 @@ def extract(archive: Path, dest: Path) -> Path:
     dest.mkdir(parents=True, exist_ok=True)
     if archive.suffix == ".zip":
         with zipfile.ZipFile(archive) as zf:
-            zf.extractall(dest)  # noqa: S202 - our own downloads from PyPI
+            zf.extractall(dest)
     else:
         with tarfile.open(archive) as tf:
             tf.extractall(dest, filter="data")
@@ -112,8 +111,6 @@ def tree_size(root: Path) -> int:
     total = 0
     for dirpath, _dirs, files in os.walk(root):
         for name in files:
-            try:
+            with contextlib.suppress(OSError):
                 total += os.lstat(os.path.join(dirpath, name)).st_size
-            except OSError:
-                pass
     return total

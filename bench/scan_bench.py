@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _tools import (  # noqa: E402
+from _tools import (
     WORK,
     betterleaks_binary,
     download_sdist,

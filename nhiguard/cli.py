@@ -42,6 +42,8 @@ def _use_color(option: bool | None, output: str | None) -> bool:
 def emit(report: Report, fmt: str, output: str | None, *, show_secrets: bool, color: bool | None) -> None:
     from nhiguard.reporters import REPORTERS
 
+    _verify_if_asked(report)
+    _record_if_asked(report)
     text = REPORTERS[fmt](report, show_secrets=show_secrets, color=_use_color(color, output))
     if output:
         Path(output).write_text(text, encoding="utf-8")
@@ -70,10 +72,107 @@ def scan_options(func: Any) -> Any:
         click.option("--rules", "extra_rules", multiple=True, type=click.Path(exists=True, path_type=Path),
                      help="Extra rule file or folder (repeatable)."),
         click.option("--disable", "disabled", multiple=True, help="Rule id to turn off (repeatable)."),
+        *verify_option_list(),
+        click.option("--inventory", "inventory_path", is_flag=False, flag_value="", default=None, metavar="[PATH]",
+                     help="Record this run in the NHI inventory (SQLite) at PATH (alone: NHIGUARD_INVENTORY, else "
+                          "inventory.sqlite in nhiguard's data folder)."),
     ]
     for option in reversed(options):
         func = option(func)
     return func
+
+
+# -- live verification (shared by scan, git, history and verify) ----------------------------------------------------
+def verify_option_list() -> list[Any]:
+    return [
+        click.option("--verify", "verify_live", is_flag=True,
+                     help="Ask each provider whether the credentials found are live (HTTPS to the rule's host only)."),
+        click.option("--only-live", is_flag=True, help="Report only credentials verified live (implies --verify)."),
+        click.option("--verify-intrusive", is_flag=True,
+                     help="Also run checks with side effects at the provider (webhook posts, upload attempts)."),
+        click.option("--verify-endpoint", "verify_endpoints", multiple=True, metavar="RULE_OR_PROVIDER=URL",
+                     help="Send that rule's (or provider's, or '*') verification to URL instead: for tests and "
+                          "self-hosted servers; announced on stderr. Also NHIGUARD_VERIFY_ENDPOINT."),
+        click.option("--verify-ca", type=click.Path(exists=True, dir_okay=False),
+                     help="Extra CA bundle trusted for --verify-endpoint URLs only. Also NHIGUARD_VERIFY_CA."),
+        click.option("--audit-log", type=click.Path(dir_okay=False, path_type=Path),
+                     help="Append verification calls here (default: nhiguard's data folder, audit.jsonl)."),
+    ]
+
+
+def _verify_base(params: dict[str, Any]) -> Path:
+    """Where the report's relative paths live: the one folder scanned, or the repository."""
+    paths = [p for p in params.get("paths") or () if str(p) != "-"]
+    if len(paths) == 1 and Path(paths[0]).is_dir():
+        return Path(paths[0])
+    repo = params.get("repo")
+    if repo is not None and Path(repo).is_dir():
+        return Path(repo)
+    return Path(".")
+
+
+def verify_options_from(params: dict[str, Any]) -> Any:
+    """Typed verification options from the command's parameters and the environment. The endpoint override
+    comes only from --verify-endpoint / NHIGUARD_VERIFY_ENDPOINT and is always announced."""
+    from nhiguard.verify import VerifyOptions, parse_overrides
+
+    raw = list(params.get("verify_endpoints") or ())
+    if os.environ.get("NHIGUARD_VERIFY_ENDPOINT"):
+        raw.append(os.environ["NHIGUARD_VERIFY_ENDPOINT"])
+    overrides = parse_overrides(raw)
+    ca = params.get("verify_ca") or os.environ.get("NHIGUARD_VERIFY_CA") or None
+    for override in overrides:
+        click.echo(f"nhiguard: warning: verification endpoint override: secrets of '{override.selector}' are sent "
+                   f"to {override.base}, not to the provider", err=True)
+    return VerifyOptions(
+        overrides=overrides,
+        ca_bundle=str(ca) if ca and overrides else None,
+        intrusive=bool(params.get("verify_intrusive")),
+        audit_log=params.get("audit_log"),
+        trusted_rule_sources=tuple(Path(p) for p in params.get("extra_rules") or ()),
+        base=_verify_base(params),
+    )
+
+
+def _verify_if_asked(report: Report) -> None:
+    """With --verify or --only-live: set every finding's verdict; with --only-live keep only live ones."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        return
+    params = ctx.params
+    if not (params.get("verify_live") or params.get("only_live")) or ctx.meta.get("nhiguard.verified"):
+        return
+    from nhiguard.verify import only_live, verify_findings
+
+    options = verify_options_from(params)
+    stats = verify_findings(report.findings, options)
+    ctx.meta["nhiguard.verified"] = True
+    if params.get("only_live"):
+        report.findings = only_live(report.findings)
+    counts = ", ".join(f"{n} {s}" for s, n in sorted(stats.by_status.items())) or "nothing to verify"
+    click.echo(f"nhiguard: verified {stats.verified} finding(s): {counts}", err=True)
+
+
+def _inventory_file(value: str | Path | None) -> Path:
+    from nhiguard.governance import default_path
+
+    return Path(value) if value else default_path()
+
+
+def _record_if_asked(report: Report) -> None:
+    """With --inventory: record the run's findings (after verification, so verdicts are kept)."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is None or ctx.params.get("inventory_path") is None or ctx.meta.get("nhiguard.recorded"):
+        return
+    from nhiguard import config as config_mod
+    from nhiguard.governance import record
+
+    ctx.meta["nhiguard.recorded"] = True
+    base = _verify_base(ctx.params)
+    path = _inventory_file(ctx.params["inventory_path"])
+    config = config_mod.load(ctx.params.get("config_path"), base)
+    record(path, report, kind=ctx.info_name or "scan", base=base, config=config)
+    click.echo(f"nhiguard: {len(report.findings)} finding(s) recorded in the inventory {path}", err=True)
 
 
 def settings_from(opts: dict[str, Any]) -> ScanSettings:
@@ -156,6 +255,91 @@ def git_cmd(repo: Path, staged: bool, revision_range: str | None, since_commit: 
             walks = hook.pre_push_revisions(found, os.environ, lines, remote)
         target = ", ".join(w.label for w in walks) or "nothing to push"
         report = hook.run_git(found, config, settings_from(opts), revisions=walks, target=target)
+    emit(report, opts["fmt"], opts["output"], show_secrets=opts["show_secrets"], color=opts["color"])
+    return exit_code(report)
+
+
+@cli.command("ci")
+@click.argument("repo", required=False, type=click.Path(path_type=Path))
+@click.option("--range", "revision_range", metavar="BASE..HEAD",
+              help="Scan these commits instead of those the CI environment names.")
+@click.option("--fail-on", type=click.Choice(("critical", "high", "medium", "low", "never")), default="low",
+              show_default=True, help="Exit 1 only for new findings of this severity or higher.")
+@click.option("--sarif", "sarif_path", type=click.Path(dir_okay=False, path_type=Path), default=Path("nhiguard.sarif"),
+              show_default=True, help="Where to write the SARIF file for code-scanning upload.")
+@click.option("--remote", default="origin", show_default=True, help="Remote to fetch missing history from.")
+@click.option("--fetch/--no-fetch", "allow_fetch", default=True, show_default=True,
+              help="Fetch missing commits and deepen a shallow clone (a bounded number of times).")
+@scan_options
+def ci_cmd(repo: Path | None, revision_range: str | None, fail_on: str, sarif_path: Path, remote: str,
+           allow_fetch: bool, **opts: Any) -> int:
+    """Scan what this pull request or push adds, from the CI environment (GitHub Actions, GitLab CI, Bitbucket,
+    Azure Pipelines). On GitHub: annotations, a job summary, step outputs; everywhere: a SARIF file. REPO
+    defaults to GITHUB_WORKSPACE on GitHub, else '.'."""
+    from nhiguard import ci
+
+    options = ci.CiOptions(repo=repo, config_path=opts["config_path"], revision_range=revision_range,
+                           fail_on=fail_on, sarif=sarif_path, remote=remote, fetch=allow_fetch)
+    try:
+        outcome = ci.run(options, settings_from(opts), os.environ)
+        with ci.quoted_log(os.environ, click.echo):
+            emit(outcome.report, opts["fmt"], opts["output"], show_secrets=opts["show_secrets"], color=opts["color"])
+        ci.write_sarif(outcome)
+    except NhiguardError as exc:
+        ci.announce_error(str(exc), os.environ, click.echo)
+        raise
+    for command in outcome.fetches:
+        click.echo(f"nhiguard: fetched history: {command}", err=True)
+    ci.publish(outcome, os.environ, click.echo)
+    return outcome.exit_code
+
+
+@cli.command("verify")
+@click.argument("report_path", metavar="REPORT.json", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--root", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Folder the report's paths are relative to (default: the report's target, else '.').")
+@click.option("-c", "--config", "config_path", type=click.Path(path_type=Path), help="Config file.")
+@click.option("-f", "--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the report to a file.")
+@click.option("--show-secrets", is_flag=True, help="Print secrets in full (redacted by default).")
+@click.option("--color/--no-color", default=None, help="Colour the text report (default: on a terminal).")
+@click.option("--rules", "extra_rules", multiple=True, type=click.Path(exists=True, path_type=Path),
+              help="Extra rule file or folder (repeatable).")
+@click.option("--only-live", is_flag=True, help="Report only credentials verified live.")
+@click.option("--verify-intrusive", is_flag=True, help="Also run checks with side effects at the provider.")
+@click.option("--verify-endpoint", "verify_endpoints", multiple=True, metavar="RULE_OR_PROVIDER=URL",
+              help="Send that rule's verification to URL instead (tests, self-hosted servers); announced.")
+@click.option("--verify-ca", type=click.Path(exists=True, dir_okay=False),
+              help="Extra CA bundle trusted for --verify-endpoint URLs only.")
+@click.option("--audit-log", type=click.Path(dir_okay=False, path_type=Path), help="Append verification calls here.")
+def verify_cmd(report_path: Path, root: Path | None, **opts: Any) -> int:
+    """(Re)verify a saved JSON report. Reports hold no secrets: each one is found again by re-scanning the
+    reported files and matching its fingerprint; a location that no longer holds it is said so."""
+    from dataclasses import replace
+
+    from nhiguard import config as config_mod
+    from nhiguard.engine import Engine
+    from nhiguard.model import Report
+    from nhiguard.scan import ScanSettings, load_rules
+    from nhiguard.verify import load_saved_report, only_live, recover, verify_findings
+
+    target, saved = load_saved_report(report_path)
+    base = root or (Path(target) if target and Path(target).is_dir() else Path("."))
+    config = config_mod.load(opts["config_path"], base)
+    rules = load_rules(config, ScanSettings(extra_rules=tuple(opts["extra_rules"])))
+    engine = Engine(rules)
+    recovered = recover(saved, {r.id: r for r in rules}, base, engine)
+    for note in recovered.gone:
+        click.echo(f"nhiguard: {note}", err=True)
+    options = replace(verify_options_from(opts), base=base)
+    stats = verify_findings(recovered.found, options)
+    ctx = click.get_current_context()
+    ctx.meta["nhiguard.verified"] = True
+    findings = only_live(recovered.findings) if opts["only_live"] else recovered.findings
+    counts = ", ".join(f"{n} {s}" for s, n in sorted(stats.by_status.items())) or "nothing to verify"
+    click.echo(f"nhiguard: verified {stats.verified} of {len(saved)} saved finding(s): {counts}"
+               + (f"; {len(recovered.gone)} not found again" if recovered.gone else ""), err=True)
+    report = Report(findings=findings, target=target, tool_version=__version__)
     emit(report, opts["fmt"], opts["output"], show_secrets=opts["show_secrets"], color=opts["color"])
     return exit_code(report)
 
@@ -291,6 +475,140 @@ def history(repo: Path, since: str | None, branches: tuple[str, ...], exclude_pa
     emit(result.report, opts["fmt"], opts["output"], show_secrets=opts["show_secrets"], color=opts["color"])
     click.echo(summary(result), err=True)
     return exit_code(result.report)
+
+
+# -- the NHI inventory ----------------------------------------------------------------------------------------------
+def inventory_options(func: Any) -> Any:
+    options = [
+        click.option("--inventory", "inventory_path", type=click.Path(dir_okay=False, path_type=Path),
+                     help="Inventory file (default: NHIGUARD_INVENTORY, else inventory.sqlite in the data folder)."),
+        click.option("-c", "--config", "config_path", type=click.Path(path_type=Path),
+                     help="Config file with the policy: section (default: discovered from the current folder)."),
+        click.option("--as-of", metavar="DATE", help="Judge ages and expiries as of DATE (ISO 8601; default: now)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _assessed(params: dict[str, Any]) -> list[Any]:
+    from datetime import UTC, datetime
+
+    from nhiguard import config as config_mod
+    from nhiguard.inventory.govern import assess_all, parse_time, policy_config
+    from nhiguard.inventory.store import Inventory
+
+    path = _inventory_file(params.get("inventory_path"))
+    if not path.exists():
+        raise NhiguardError(f"{path}: no inventory yet (record one with --inventory on scan, git or history)")
+    now = datetime.now(UTC)
+    if params.get("as_of"):
+        parsed = parse_time(params["as_of"])
+        if parsed is None:
+            raise click.BadParameter(f"not an ISO 8601 date: {params['as_of']}", param_hint="--as-of")
+        now = parsed
+    config = config_mod.load(params.get("config_path"), Path("."))
+    policy = policy_config(config.sections)
+    with Inventory(path) as store:
+        return assess_all(store.identities(), store.repo_contexts(), policy, now)
+
+
+@cli.group()
+def inventory() -> None:
+    """The NHI inventory: every credential recorded across repositories and runs, with owner, age, expiry,
+    policy violations, risk and OWASP NHI Top 10 (2025) ids."""
+
+
+@inventory.command("list")
+@inventory_options
+@click.option("-f", "--format", "fmt", type=click.Choice(("table", "json", "csv")), default="table", show_default=True)
+@click.option("--owner", help="Only identities of this owner ('(unowned)' for none).")
+@click.option("--provider", help="Only this provider.")
+@click.option("--nhi", "nhi_id", metavar="NHIn", help="Only identities evidencing this OWASP NHI id.")
+@click.option("--violations", "only_violations", is_flag=True, help="Only identities breaking the policy.")
+def inventory_list(fmt: str, owner: str | None, provider: str | None, nhi_id: str | None, only_violations: bool,
+                   **params: Any) -> int:
+    """Identities, riskiest first."""
+    from nhiguard.inventory import report as inv_report
+
+    items = [a for a in _assessed(params)
+             if (owner is None or (a.owner or "(unowned)") == owner)
+             and (provider is None or a.identity.provider == provider)
+             and (nhi_id is None or nhi_id.upper() in a.nhi_ids)
+             and (not only_violations or a.violations)]
+    text = {"table": inv_report.to_table, "csv": inv_report.to_csv}.get(fmt)
+    click.echo(text(items) if text else inv_report.to_json(items, full=False), nl=False)
+    return EXIT_CLEAN
+
+
+@inventory.command("show")
+@click.argument("fingerprint")
+@inventory_options
+@click.option("-f", "--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
+def inventory_show(fingerprint: str, fmt: str, **params: Any) -> int:
+    """One identity in full: locations, verdicts, owner, expiry, OWASP ids with reasons, violations."""
+    import json
+
+    from nhiguard.inventory import report as inv_report
+
+    found = [a for a in _assessed(params) if a.identity.fingerprint.startswith(fingerprint)
+             or a.identity.fingerprint.removeprefix("nhg1:").startswith(fingerprint)]
+    if len(found) != 1:
+        raise NhiguardError(f"{fingerprint}: {'no' if not found else len(found)} identities match")
+    if fmt == "json":
+        click.echo(json.dumps(inv_report.detail(found[0]), indent=2))
+    else:
+        click.echo(inv_report.show_text(found[0]), nl=False)
+    return EXIT_CLEAN
+
+
+@inventory.command("stats")
+@inventory_options
+@click.option("-f", "--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
+def inventory_stats(fmt: str, **params: Any) -> int:
+    """Counts per owner, provider, status, age and OWASP NHI id."""
+    import json
+
+    from nhiguard.inventory import report as inv_report
+
+    numbers = inv_report.stats(_assessed(params))
+    click.echo(json.dumps(numbers, indent=2) if fmt == "json" else inv_report.stats_text(numbers), nl=fmt == "json")
+    return EXIT_CLEAN
+
+
+@inventory.command("export")
+@inventory_options
+@click.option("-f", "--format", "fmt", type=click.Choice(("json", "csv")), default="json", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write here (default: stdout).")
+def inventory_export(fmt: str, output: Path | None, **params: Any) -> int:
+    """Everything, for other tools: JSON with locations and verdicts, or CSV one row per identity."""
+    from nhiguard.inventory import report as inv_report
+
+    items = _assessed(params)
+    text = inv_report.to_json(items) if fmt == "json" else inv_report.to_csv(items)
+    if output:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"nhiguard: {len(items)} identities exported to {output}", err=True)
+    else:
+        click.echo(text, nl=False)
+    return EXIT_CLEAN
+
+
+@inventory.command("report")
+@inventory_options
+@click.option("--html", "html_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Write one self-contained HTML page here.")
+def inventory_report(html_path: Path, **params: Any) -> int:
+    """A single HTML page for a security lead: risk-ordered table with filters, counts per owner and provider,
+    an age histogram and OWASP NHI coverage. Nothing is loaded from the network when it is viewed."""
+    from nhiguard.inventory import report as inv_report
+    from nhiguard.inventory.store import now_iso
+
+    items = _assessed(params)
+    stamp = f"As of {params.get('as_of') or now_iso()}; nhiguard {__version__}."
+    html_path.write_text(inv_report.to_html(items, generated=stamp), encoding="utf-8")
+    click.echo(f"nhiguard: {len(items)} identities; HTML report written to {html_path}", err=True)
+    return EXIT_CLEAN
 
 
 def main(argv: list[str] | None = None) -> int:

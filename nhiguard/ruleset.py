@@ -11,10 +11,11 @@ import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from nhiguard import _yaml
+from nhiguard import _yaml, verifyspec
 from nhiguard._paths import cache_dir
 from nhiguard.engine.matcher import PatternError, compile_pattern
 from nhiguard.engine.score import CHECKS, parse_check
@@ -146,6 +147,41 @@ def _dependencies(ctx: _Ctx, raw: Any) -> tuple[Dependency, ...]:
     return tuple(deps)
 
 
+def _verify_spec(ctx: _Ctx, raw: Mapping[str, Any], validate: bool) -> verifyspec.VerifySpec:
+    """The `verify:` block, validated by the pure parser in verifyspec (placeholders must name real parts)."""
+    parts = verifyspec.pattern_parts(raw["pattern"])
+    for dep in raw.get("depends_on") or ():
+        if isinstance(dep, Mapping) and isinstance(dep.get("rule"), str):
+            parts.add(str(dep.get("part", dep["rule"])))
+    try:
+        return verifyspec.parse(
+            raw["verify"], parts=sorted(parts), compile_check=_group_names if validate else None
+        )
+    except verifyspec.SpecError as exc:
+        raise ctx.fail(str(exc)) from None
+
+
+def _group_names(pattern: str) -> frozenset[str]:
+    return frozenset(compile_pattern(pattern).groupindex)
+
+
+def verify_spec(rule: Rule) -> verifyspec.VerifySpec | None:
+    """A loaded rule's parsed `verify:` block (validated when the rule was loaded), or None."""
+    if rule.verify is None:
+        return None
+    return _cached_spec(rule.id, rule.pattern, json.dumps(rule.verify, sort_keys=True, default=str),
+                        tuple(d.part for d in rule.depends_on))
+
+
+@lru_cache(maxsize=4096)
+def _cached_spec(rule_id: str, pattern: str, raw: str, dep_parts: tuple[str, ...]) -> verifyspec.VerifySpec:
+    parts = verifyspec.pattern_parts(pattern) | set(dep_parts)
+    try:
+        return verifyspec.parse(json.loads(raw), parts=sorted(parts))
+    except verifyspec.SpecError as exc:
+        raise RuleError(f"rule {rule_id!r}: {exc}") from None
+
+
 def parse_rule(raw: Any, *, source: str, default_provider: str | None = None, validate: bool = True) -> Rule:
     """`validate=False` skips compiling the patterns: only for records this module validated before (cache)."""
     rule_id = raw.get("id") if isinstance(raw, Mapping) else None
@@ -190,6 +226,8 @@ def parse_rule(raw: Any, *, source: str, default_provider: str | None = None, va
     for key in ("verify", "revoke"):
         if raw.get(key) is not None and not isinstance(raw[key], Mapping):
             raise ctx.fail(f"{key!r} must be a mapping")
+    if raw.get("verify") is not None:
+        _verify_spec(ctx, raw, validate)
     flags = {}
     for key, default in (("multiline", False), ("generic", False), ("report", True)):
         value = raw.get(key, default)

@@ -1,8 +1,9 @@
 """Runs a rule's own examples through the whole engine. Shared by the test suite and `nhiguard rules check`.
 
 For every rule: each positive yields exactly its secret in every seeded context, a keyword of the rule is in
-every positive, each negative yields nothing from the rule, no other rule claims the secret, and the pattern
-finishes within its time bound on adversarial input.
+every positive, each negative yields nothing from the rule, no other rule claims the secret, the pattern
+finishes within its time bound on adversarial input, and each recorded `verify.cases` response of a declarative
+check maps to its expected verdict.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from nhiguard import ruleset, verifyspec
 from nhiguard.engine import Engine
 from nhiguard.engine.matcher import compile_pattern, finditer
 from nhiguard.model import Chunk, Origin, PositiveExample, Rule
@@ -135,6 +137,21 @@ def check_rule(rule: Rule, engine: Engine, *, bounded: bool = True) -> list[Prob
         problems.extend(check_negative(rule, engine, i, text))
     if bounded:
         problems.extend(check_bounded(rule))
+    problems.extend(check_verify_cases(rule))
+    return problems
+
+
+def check_verify_cases(rule: Rule) -> list[Problem]:
+    """Each recorded response of a declarative `verify:` block maps to its expected verdict (offline: the
+    evaluator is pure; the test suite replays the same cases through a local HTTPS server as well)."""
+    spec = ruleset.verify_spec(rule)
+    if spec is None or spec.request is None:
+        return []
+    problems = []
+    for i, case in enumerate(spec.cases):
+        verdict = verifyspec.evaluate(spec, verifyspec.case_answer(case))
+        for problem in verifyspec.check_case(spec, case, verdict):
+            problems.append(Problem(rule.id, f"verify case {case.name or i}: {problem}"))
     return problems
 
 

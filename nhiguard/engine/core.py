@@ -84,6 +84,7 @@ class Engine:
         self._generic = frozenset(i for i, r in enumerate(self.rules) if r.generic)
         self._needles: list[bytes] = []
         self._targets: list[tuple[int, ...]] = []
+        self._needle_plan: list[tuple[int, tuple[int, ...], tuple[int, ...], tuple[int, ...]]] | None = None
         if store is None:
             self._build_needles()
             return
@@ -135,6 +136,21 @@ class Engine:
         return True
 
     # -- lazy state -----------------------------------------------------------------------------------------
+    def _plan(self) -> list[tuple[int, tuple[int, ...], tuple[int, ...], tuple[int, ...]]]:
+        """Per needle: its length, the line rules, multi-line rules and decoders it triggers."""
+        plan = self._needle_plan
+        if plan is None:
+            plan = self._needle_plan = [
+                (
+                    len(needle),
+                    tuple(t for t in targets if t >= 0 and not self.rules[t].multiline),
+                    tuple(t for t in targets if t >= 0 and self.rules[t].multiline),
+                    tuple(t for t in targets if t < 0),
+                )
+                for needle, targets in zip(self._needles, self._targets, strict=True)
+            ]
+        return plan
+
     @property
     def prefilter(self) -> Prefilter:
         if self._prefilter is None:
@@ -199,28 +215,37 @@ class Engine:
         hits = self.prefilter.scan(data)
         if not hits:
             return []
-        targets = self._targets
-        needles = self._needles
+        plan = self._plan()
         line_spans: dict[int, set[tuple[int, int]]] = defaultdict(set)
         multi_hits: dict[int, list[int]] = defaultdict(list)
         decode_hits: dict[int, list[int]] = defaultdict(list)
         n = len(data)
+        rfind, find = data.rfind, data.find
+        line_lo = line_hi = -1  # the current whole line (hits arrive in offset order; reuse its bounds)
         for needle_index, end in hits:
-            start = end - len(needles[needle_index])
-            for target in targets[needle_index]:
-                if target < 0:
-                    decode_hits[target].append(start)
-                    continue
-                if target in skip:
-                    continue
-                if self.rules[target].multiline:
-                    multi_hits[target].append(start)
-                    continue
-                lo = data.rfind(b"\n", max(0, start - LINE_REACH), start) + 1 or max(0, start - LINE_REACH)
-                hi = data.find(b"\n", end, min(n, end + LINE_REACH))
-                if hi < 0:
-                    hi = min(n, end + LINE_REACH)
-                line_spans[target].add((lo, hi))
+            size, line_rules, multi_rules, decoders = plan[needle_index]
+            start = end - size
+            if line_rules:
+                if not (line_lo <= start and end <= line_hi):
+                    lo = rfind(b"\n", max(0, start - LINE_REACH), start) + 1 or max(0, start - LINE_REACH)
+                    hi = find(b"\n", end, min(n, end + LINE_REACH))
+                    if hi < 0:
+                        hi = min(n, end + LINE_REACH)
+                        line_lo = line_hi = -1  # clipped on a long line: bounds are per hit
+                    elif lo == 0 or data[lo - 1 : lo] == b"\n":
+                        line_lo, line_hi = lo, hi
+                    span = (lo, hi)
+                else:
+                    span = (line_lo, line_hi)
+                for target in line_rules:
+                    line_spans[target].add(span)
+            for target in multi_rules:
+                multi_hits[target].append(start)
+            for code in decoders:
+                decode_hits[code].append(start)
+        for target in skip:
+            line_spans.pop(target, None)
+            multi_hits.pop(target, None)
 
         out: list[_Candidate] = []
         for rule_index, spans in line_spans.items():

@@ -1,0 +1,354 @@
+"""Outbound HTTPS for verifiers: the only module that imports `requests`.
+
+Every request a verifier makes goes through `HttpClient.send`, which enforces, before any connection:
+- HTTPS only, with certificate and host-name checks (TLS 1.2+), never a redirect, connect and read timeouts;
+- host pinning: the URL's host must match the caller's allowed patterns, else `Blocked` is raised;
+- for destinations chosen by the secret itself (webhook URLs, a host built from parts), `public_only`: every
+  address the name resolves to, and the peer actually connected to, must be public (not private, loopback,
+  link-local, multicast or reserved); only the explicit endpoint override lifts this, for tests;
+and around the exchange: a per-host concurrency limit and request rate, bounded retries with exponential
+backoff on 429, 5xx and connection failures (honouring Retry-After up to a cap), and a bounded response body.
+
+Error texts never quote the URL (a Telegram token travels in the path) or the request.
+"""
+
+from __future__ import annotations
+
+import http.cookiejar
+import ipaddress
+import socket
+import ssl
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import requests
+import requests.adapters
+from requests.structures import CaseInsensitiveDict
+from urllib3.connection import HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+from nhiguard import __version__
+from nhiguard.verifyspec import host_allowed
+
+USER_AGENT = f"nhiguard/{__version__} (leaked-credential verification)"
+
+
+@dataclass(frozen=True, slots=True)
+class HttpSettings:
+    connect_timeout: float = 5.0
+    read_timeout: float = 10.0
+    retries: int = 2  # extra attempts after the first, on 429 / 5xx / connection failures
+    backoff: float = 0.5  # seconds before the first retry, doubled for each further one
+    retry_after_cap: float = 10.0  # a longer Retry-After gives up instead of waiting
+    per_host: int = 4  # requests in flight to one host at once
+    rate_per_host: float = 10.0  # request starts per second to one host (0: no limit)
+    max_body: int = 1 << 20
+    user_agent: str = USER_AGENT
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    method: str
+    url: str
+    headers: tuple[tuple[str, str], ...] = ()
+    body: bytes | None = None
+    basic_auth: tuple[str, str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """Where a request may go. `hosts` are patterns (`api.github.com`, `*.myshopify.com`, `127.0.0.1:8443`)."""
+
+    hosts: tuple[str, ...]
+    public_only: bool = False
+    ca_bundle: str | None = None  # extra trust anchors: only ever set for an explicit endpoint override
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    status: int
+    headers: Mapping[str, str]  # lower-case names
+    body: bytes
+    attempts: int = 1
+    host: str = ""
+
+
+class HttpError(Exception):
+    """The exchange failed (timeout, connection failure, TLS failure). The message never holds the URL."""
+
+
+class Blocked(HttpError):
+    """Refused before any connection: a host outside the allowed list, plain HTTP, or a non-public address."""
+
+
+# -- addresses ----------------------------------------------------------------------------------------------------
+def is_public(address: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return not (
+        ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast or ip.is_reserved
+        or ip.is_unspecified or not ip.is_global
+    )
+
+
+Resolver = Callable[[str, int], list[str]]
+
+
+def _resolve(host: str, port: int) -> list[str]:
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise HttpError(f"cannot resolve the host ({exc.strerror or type(exc).__name__})") from None
+    return [str(info[4][0]) for info in infos]
+
+
+class _PublicOnlyConnection(HTTPSConnection):
+    """Checks the address actually connected to (a DNS answer can change between the check and the connect)."""
+
+    def connect(self) -> None:
+        super().connect()
+        sock = self.sock
+        peer = sock.getpeername()[0] if sock is not None else ""
+        if not is_public(str(peer)):
+            self.close()
+            raise Blocked("refused: the destination resolved to a private, loopback or link-local address")
+
+
+class _PublicOnlyPool(HTTPSConnectionPool):
+    ConnectionCls = _PublicOnlyConnection
+
+
+class _Adapter(requests.adapters.HTTPAdapter):
+    def __init__(self, context: ssl.SSLContext, pool_size: int, public_only: bool) -> None:
+        self._context = context
+        self._public_only = public_only
+        super().__init__(pool_connections=64, pool_maxsize=pool_size, pool_block=True, max_retries=0)
+
+    def cert_verify(self, conn: Any, url: str, verify: bool | str, cert: Any) -> None:
+        """Certificates are always checked, against the trust anchors already loaded in our SSL context: requests
+        would otherwise point each new connection at the CA bundle file and re-read it (tens of ms each)."""
+        conn.cert_reqs = "CERT_REQUIRED"
+        conn.ca_certs = None
+        conn.ca_cert_dir = None
+
+    def init_poolmanager(self, connections: int, maxsize: int, block: bool = False, **kwargs: Any) -> None:
+        super().init_poolmanager(connections, maxsize, block=block, ssl_context=self._context, **kwargs)
+        if self._public_only:
+            self.poolmanager.pool_classes_by_scheme = {"http": HTTPConnectionPool, "https": _PublicOnlyPool}
+
+
+def _ssl_context(ca_bundle: str | None) -> ssl.SSLContext:
+    import certifi
+
+    context = ssl.create_default_context(cafile=certifi.where())
+    if ca_bundle:
+        context.load_verify_locations(cafile=ca_bundle)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.check_hostname = True
+    context.verify_mode = ssl.CERT_REQUIRED
+    return context
+
+
+# -- per-host limits ----------------------------------------------------------------------------------------------
+@dataclass(slots=True)
+class _HostGate:
+    slots: threading.BoundedSemaphore
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    next_start: float = 0.0
+    in_flight: int = 0
+    peak: int = 0
+    requests: int = 0
+
+
+class HttpClient:
+    """Thread-safe; share one per run. `close()` releases the connection pools."""
+
+    def __init__(self, settings: HttpSettings | None = None, *, resolver: Resolver | None = None) -> None:
+        self.settings = settings or HttpSettings()
+        self._resolve = resolver or _resolve
+        self._lock = threading.Lock()
+        self._gates: dict[str, _HostGate] = {}
+        self._sessions: dict[tuple[str | None, bool], requests.Session] = {}
+
+    # sessions: one per (trust anchors, public-only) so that the adapters' pools are shared between threads
+    def _session(self, ca_bundle: str | None, public_only: bool) -> requests.Session:
+        key = (ca_bundle, public_only)
+        with self._lock:
+            session = self._sessions.get(key)
+            if session is None:
+                session = requests.Session()
+                session.trust_env = False  # no .netrc credentials, no proxy or CA bundle taken from the environment
+                session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+                session.headers.clear()
+                adapter = _Adapter(_ssl_context(ca_bundle), self.settings.per_host, public_only)
+                session.mount("https://", adapter)
+                self._sessions[key] = session
+            return session
+
+    def _gate(self, host: str) -> _HostGate:
+        with self._lock:
+            gate = self._gates.get(host)
+            if gate is None:
+                gate = _HostGate(threading.BoundedSemaphore(max(1, self.settings.per_host)))
+                self._gates[host] = gate
+            return gate
+
+    def peaks(self) -> dict[str, int]:
+        """Most requests ever in flight at once, per host[:port]."""
+        with self._lock:
+            return {host: gate.peak for host, gate in self._gates.items()}
+
+    def counts(self) -> dict[str, int]:
+        with self._lock:
+            return {host: gate.requests for host, gate in self._gates.items()}
+
+    def close(self) -> None:
+        with self._lock:
+            for session in self._sessions.values():
+                session.close()
+            self._sessions.clear()
+
+    # checks made before anything leaves the machine
+    def check(self, request: Request, policy: Policy) -> tuple[str, int]:
+        parts = urllib.parse.urlsplit(request.url)
+        if parts.scheme.lower() != "https":
+            raise Blocked("refused: only HTTPS is used for verification")
+        if parts.username is not None or parts.password is not None:
+            raise Blocked("refused: credentials inside the URL")
+        host = (parts.hostname or "").lower()
+        try:
+            port = parts.port
+        except ValueError:
+            raise Blocked("refused: the URL has an invalid port") from None
+        if not host or not host_allowed(host, port, policy.hosts):
+            raise Blocked(f"refused: host {host or '?'} is not among the rule's hosts")
+        if policy.public_only:
+            addresses = self._resolve(host, port or 443)
+            if not addresses or not all(is_public(a) for a in addresses):
+                raise Blocked("refused: the destination resolves to a private, loopback or link-local address")
+        return host, port or 443
+
+    def send(self, request: Request, policy: Policy) -> Response:
+        """One exchange with retries. Returns the last response (possibly a 429 or 5xx once retries are spent);
+        raises Blocked before connecting, or HttpError when no answer came."""
+        host, port = self.check(request, policy)
+        key = host if port == 443 else f"{host}:{port}"
+        gate = self._gate(key)
+        session = self._session(policy.ca_bundle, policy.public_only)
+        settings = self.settings
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = self._once(session, gate, request)
+            except Blocked:
+                raise
+            except requests.exceptions.SSLError:
+                raise HttpError("TLS handshake or certificate check failed") from None
+            except requests.exceptions.ReadTimeout:
+                raise HttpError(f"no answer within {settings.read_timeout:g} s") from None
+            except (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError,
+                    requests.exceptions.ContentDecodingError) as exc:
+                if attempt <= settings.retries:
+                    time.sleep(settings.backoff * 2 ** (attempt - 1))
+                    continue
+                raise HttpError(f"connection failed after {attempt} attempt(s) ({_kind(exc)})") from None
+            except requests.exceptions.RequestException as exc:
+                raise HttpError(f"request failed ({type(exc).__name__})") from None
+            if (response.status == 429 or response.status >= 500) and attempt <= settings.retries:
+                delay = _retry_after(response.headers.get("retry-after"))
+                if delay is None:
+                    delay = settings.backoff * 2 ** (attempt - 1)
+                if delay > settings.retry_after_cap:
+                    return _with(response, attempt, key)
+                time.sleep(delay)
+                continue
+            return _with(response, attempt, key)
+
+    def _once(self, session: requests.Session, gate: _HostGate, request: Request) -> Response:
+        settings = self.settings
+        with gate.slots:
+            with gate.lock:
+                now = time.monotonic()
+                wait = gate.next_start - now
+                interval = 1.0 / settings.rate_per_host if settings.rate_per_host > 0 else 0.0
+                gate.next_start = max(now, gate.next_start) + interval
+                gate.in_flight += 1
+                gate.requests += 1
+                gate.peak = max(gate.peak, gate.in_flight)
+            try:
+                if wait > 0:
+                    time.sleep(wait)
+                headers = {"User-Agent": settings.user_agent, "Accept-Encoding": "gzip, deflate"}
+                headers.update(dict(request.headers))
+                with session.request(
+                    request.method,
+                    request.url,
+                    headers=headers,
+                    data=request.body,
+                    auth=request.basic_auth,
+                    timeout=(settings.connect_timeout, settings.read_timeout),
+                    allow_redirects=False,
+                    stream=True,
+                    verify=True,
+                ) as raw:
+                    body = _read_body(raw, settings.max_body)
+                    return Response(status=raw.status_code, headers=_lower(raw.headers), body=body)
+            finally:
+                with gate.lock:
+                    gate.in_flight -= 1
+
+
+def _read_body(raw: requests.Response, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in raw.iter_content(chunk_size=65536):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            break
+    return b"".join(chunks)[:limit]
+
+
+def _lower(headers: CaseInsensitiveDict[str]) -> dict[str, str]:
+    return {str(k).lower(): str(v) for k, v in headers.items()}
+
+
+def _with(response: Response, attempts: int, host: str) -> Response:
+    return Response(status=response.status, headers=response.headers, body=response.body, attempts=attempts,
+                    host=host)
+
+
+def _kind(exc: Exception) -> str:
+    text = str(exc).lower()
+    if "reset" in text:
+        return "connection reset"
+    if "refused" in text:
+        return "connection refused"
+    if "timed out" in text or isinstance(exc, requests.exceptions.ConnectTimeout):
+        return "connect timeout"
+    if "aborted" in text or "remote end closed" in text or "disconnected" in text:
+        return "connection closed by the server"
+    return type(exc).__name__
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())

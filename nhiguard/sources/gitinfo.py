@@ -1,0 +1,51 @@
+"""Small facts about a repository for governance: where it is, when its newest commit was made, who committed
+recently. Read-only `git` calls; a folder that is not a repository yields empty facts."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+
+@dataclass(frozen=True, slots=True)
+class RepoFacts:
+    root: Path
+    is_git: bool
+    head_date: str | None = None
+    recent_emails: tuple[str, ...] = ()
+
+
+def _git(root: Path, *args: str) -> str | None:
+    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
+    try:
+        done = subprocess.run(["git", "-C", str(root), *args], capture_output=True, env=env, check=False, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if done.returncode != 0:
+        return None
+    return done.stdout.decode("utf-8", "replace").strip()
+
+
+def toplevel(path: Path) -> Path | None:
+    start = path if path.is_dir() else path.parent
+    top = _git(start, "rev-parse", "--show-toplevel")
+    return Path(top) if top else None
+
+
+def facts(path: Path, recent_days: int = 180) -> RepoFacts:
+    """The repository's newest commit date (all refs) and the emails of everyone who authored or committed in
+    the `recent_days` before it (measured from the newest commit, so an archived repository is judged as of its
+    last activity, and results do not depend on today's date)."""
+    top = toplevel(path)
+    if top is None:
+        return RepoFacts(path.resolve(), False)
+    head = _git(top, "log", "-1", "--all", "--format=%cI")
+    if not head:
+        return RepoFacts(top, True)
+    since = datetime.fromisoformat(head) - timedelta(days=recent_days)
+    log = _git(top, "log", "--all", f"--since={since.isoformat()}", "--format=%ae%n%ce") or ""
+    emails = tuple(sorted({line.strip().lower() for line in log.splitlines() if line.strip()}))
+    return RepoFacts(top, True, head, emails)
