@@ -83,6 +83,7 @@ class Rule:
     description: str = ""
     references: tuple[str, ...] = ()
     rotation_guide: str = ""
+    prefilter: str | None = None
     source: str = ""
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from nhiguard import _yaml, verifyspec
 from nhiguard._paths import cache_dir
 from nhiguard.engine.matcher import PatternError, compile_pattern
+from nhiguard.engine.prefilter import gate_error
 from nhiguard.engine.score import CHECKS, parse_check
 from nhiguard.errors import RuleError
 from nhiguard.model import (
@@ -38,7 +39,7 @@ _RULE_KEYS = frozenset(
     {
         "id", "name", "provider", "severity", "confidence", "keywords", "pattern", "entropy", "checks",
         "multiline", "generic", "report", "depends_on", "allow", "nhi", "verify", "revoke", "examples",
-        "aliases", "description", "references", "rotation_guide",
+        "aliases", "description", "references", "rotation_guide", "prefilter",
     }
 )
 _FILE_KEYS = frozenset({"provider", "rules"})
@@ -215,6 +216,15 @@ def parse_rule(raw: Any, *, source: str, default_provider: str | None = None, va
     entropy = raw.get("entropy")
     if entropy is not None and (not isinstance(entropy, int | float) or not 0 <= entropy <= 8):
         raise ctx.fail("'entropy' must be a number of bits per character between 0 and 8")
+    prefilter = raw.get("prefilter")
+    if prefilter is not None:
+        if not isinstance(prefilter, str) or not prefilter:
+            raise ctx.fail("'prefilter' must be a regex string")
+        if validate:
+            _compile(ctx, prefilter, "prefilter")
+            problem = gate_error(prefilter)
+            if problem:
+                raise ctx.fail(f"prefilter is not a Hyperscan pattern: {problem}")
     checks = _str_list(ctx, raw.get("checks"), "checks")
     for check in checks:
         name, _ = parse_check(check)
@@ -258,6 +268,7 @@ def parse_rule(raw: Any, *, source: str, default_provider: str | None = None, va
         description=str(raw.get("description", "")),
         references=_str_list(ctx, raw.get("references"), "references"),
         rotation_guide=str(raw.get("rotation_guide", "")),
+        prefilter=prefilter,
         source=source,
     )
 

@@ -85,6 +85,13 @@ class Engine:
         self._needles: list[bytes] = []
         self._targets: list[tuple[int, ...]] = []
         self._needle_plan: list[tuple[int, tuple[int, ...], tuple[int, ...], tuple[int, ...]]] | None = None
+        # Gates only with Hyperscan: a gated rule is found by its gate regex instead of its (frequent) keywords.
+        # The portable back-end keeps the keywords and gets the same answers, more slowly.
+        self._gated = (
+            [i for i, r in enumerate(self.rules) if r.prefilter]
+            if backend_name(self.options.prefilter) == "hyperscan"
+            else []
+        )
         if store is None:
             self._build_needles()
             return
@@ -98,9 +105,13 @@ class Engine:
 
     def _build_needles(self) -> None:
         needles: dict[bytes, list[int]] = defaultdict(list)
+        gated = set(self._gated)
         for index, rule in enumerate(self.rules):
             for keyword in rule.keywords:
-                needles[keyword.encode()].append(index)
+                if index in gated:
+                    needles.setdefault(keyword.encode(), [])  # still the source of its encoded forms
+                else:
+                    needles[keyword.encode()].append(index)
         if self.options.max_decode_depth > 0:
             # Encodings are case-sensitive: encode each keyword as tokens really spell it (AKIA, CCIPAT_, ghp_).
             variants = {v for rule in self.rules for v in _keyword_spellings(rule)}
@@ -109,14 +120,20 @@ class Engine:
                     needles[needle].append(_DECODERS[kind])
             for needle, kind in decode.percent_needles():
                 needles[needle].append(_DECODERS[kind])
-        self._needles = list(needles)
-        self._targets = [tuple(sorted(set(needles[n]))) for n in self._needles]
+        kept = [n for n in needles if needles[n]]
+        self._needles = kept
+        self._targets = [tuple(sorted(set(needles[n]))) for n in kept]
+        self._targets += [(rule,) for rule in self._gated]
+
+    def _gates(self) -> list[str]:
+        return [self.rules[i].prefilter or "" for i in self._gated]
 
     def _store_key(self) -> str:
         digest = hashlib.sha256(f"{__version__}|{backend_name(self.options.prefilter)}|".encode())
         digest.update(str(self.options.max_decode_depth).encode())
         for rule in self.rules:
             digest.update(rule.id.encode() + b"\0" + "\0".join(rule.keywords).encode() + b"\1")
+            digest.update((rule.prefilter or "").encode() + b"\3")
             for example in rule.examples.positive:
                 digest.update(example.text.encode("utf-8", "replace") + b"\2")
         return digest.hexdigest()[:32]
@@ -128,7 +145,10 @@ class Engine:
             self._needles = [n.encode("latin-1") for n in doc["needles"]]
             self._targets = [tuple(t) for t in doc["targets"]]
             self._prefilter = make_prefilter(
-                self._needles, self.options.prefilter, compiled if doc["compiled"] and compiled else None
+                self._needles,
+                self.options.prefilter,
+                compiled if doc["compiled"] and compiled else None,
+                self._gates(),
             )
         except (ValueError, KeyError, TypeError, UnicodeError, RuntimeError):
             self._prefilter = None
@@ -136,26 +156,28 @@ class Engine:
         return True
 
     # -- lazy state -----------------------------------------------------------------------------------------
+    @property
+    def prefilter(self) -> Prefilter:
+        if self._prefilter is None:
+            self._prefilter = make_prefilter(self._needles, self.options.prefilter, gates=self._gates())
+        return self._prefilter
+
     def _plan(self) -> list[tuple[int, tuple[int, ...], tuple[int, ...], tuple[int, ...]]]:
-        """Per needle: its length, the line rules, multi-line rules and decoders it triggers."""
+        """Per needle (then per gate): its length, the line rules, multi-line rules and decoders it triggers.
+        A gate hit's "length" is 1: its window is the line where the gate's match ends."""
         plan = self._needle_plan
         if plan is None:
+            sizes = [len(n) for n in self._needles] + [1] * (len(self._targets) - len(self._needles))
             plan = self._needle_plan = [
                 (
-                    len(needle),
+                    size,
                     tuple(t for t in targets if t >= 0 and not self.rules[t].multiline),
                     tuple(t for t in targets if t >= 0 and self.rules[t].multiline),
                     tuple(t for t in targets if t < 0),
                 )
-                for needle, targets in zip(self._needles, self._targets, strict=True)
+                for size, targets in zip(sizes, self._targets, strict=True)
             ]
         return plan
-
-    @property
-    def prefilter(self) -> Prefilter:
-        if self._prefilter is None:
-            self._prefilter = make_prefilter(self._needles, self.options.prefilter)
-        return self._prefilter
 
     def _pattern(self, index: int) -> Any:
         compiled = self._patterns[index]
@@ -222,8 +244,22 @@ class Engine:
         n = len(data)
         rfind, find = data.rfind, data.find
         line_lo = line_hi = -1  # the current whole line (hits arrive in offset order; reuse its bounds)
+        if skip:
+            trimmed: dict[int, tuple[int, tuple[int, ...], tuple[int, ...], tuple[int, ...]]] = {}
         for needle_index, end in hits:
-            size, line_rules, multi_rules, decoders = plan[needle_index]
+            if skip:
+                entry = trimmed.get(needle_index)
+                if entry is None:
+                    size, lines, multis, codes = plan[needle_index]
+                    entry = trimmed[needle_index] = (
+                        size,
+                        tuple(t for t in lines if t not in skip),
+                        tuple(t for t in multis if t not in skip),
+                        codes,
+                    )
+                size, line_rules, multi_rules, decoders = entry
+            else:
+                size, line_rules, multi_rules, decoders = plan[needle_index]
             start = end - size
             if line_rules:
                 if not (line_lo <= start and end <= line_hi):
@@ -243,10 +279,6 @@ class Engine:
                 multi_hits[target].append(start)
             for code in decoders:
                 decode_hits[code].append(start)
-        for target in skip:
-            line_spans.pop(target, None)
-            multi_hits.pop(target, None)
-
         out: list[_Candidate] = []
         for rule_index, spans in line_spans.items():
             for lo, hi in _merge(sorted(spans)):

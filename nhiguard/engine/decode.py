@@ -24,6 +24,7 @@ _B64_CHARS = rb"A-Za-z0-9+/_-"
 _B64_RIGHT = re.compile(rb"[" + _B64_CHARS + rb"]*={0,2}")
 _B64_LEFT = re.compile(rb"[" + _B64_CHARS + rb"]*")
 _HEX_RIGHT = re.compile(rb"[0-9A-Fa-f]*")
+_HEX_LEFT = _HEX_RIGHT
 _PERCENT_NEEDLES = (b"%2f", b"%3a", b"%3d", b"%2b", b"%40", b"%5f", b"%2d", b"%22", b"%20")
 
 
@@ -57,22 +58,29 @@ def percent_needles() -> Iterable[tuple[bytes, str]]:
     return ((n, PERCENT) for n in _PERCENT_NEEDLES)
 
 
+def _run_start(data: bytes, at: int, pattern: re.Pattern[bytes]) -> int:
+    """Where a run of `pattern`'s characters that reaches `at` begins, looking back at most MAX_RUN bytes.
+    Looks back in growing steps: most runs are short, and reversing a megabyte per hit would be the cost."""
+    step = 256
+    while True:
+        lo = max(0, at - step)
+        m = pattern.match(data[lo:at][::-1])
+        length = m.end() if m else 0
+        if length < at - lo or lo == 0 or step >= MAX_RUN:
+            return at - length
+        step *= 8
+
+
 def base64_run(data: bytes, at: int) -> tuple[int, int]:
     """The maximal base64 run around offset `at` (bounded)."""
-    left_limit = max(0, at - MAX_RUN)
-    backwards = data[left_limit:at][::-1]
-    m = _B64_LEFT.match(backwards)
-    start = at - (m.end() if m else 0)
+    start = _run_start(data, at, _B64_LEFT)
     right = _B64_RIGHT.match(data, at, min(len(data), at + MAX_RUN))
     end = right.end() if right else at
     return start, end
 
 
 def hex_run(data: bytes, at: int) -> tuple[int, int]:
-    left_limit = max(0, at - MAX_RUN)
-    backwards = data[left_limit:at][::-1]
-    m = re.match(rb"[0-9A-Fa-f]*", backwards)
-    start = at - (m.end() if m else 0)
+    start = _run_start(data, at, _HEX_LEFT)
     right = _HEX_RIGHT.match(data, at, min(len(data), at + MAX_RUN))
     return start, right.end() if right else at
 

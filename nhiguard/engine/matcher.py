@@ -22,6 +22,12 @@ def compile_plain(pattern: str) -> Any:
     return regex.compile(pattern)
 
 
+@lru_cache(maxsize=256)
+def compile_plain_i(pattern: str) -> Any:
+    """Case-insensitive, as Hyperscan runs prefilter gates."""
+    return regex.compile(pattern, regex.IGNORECASE)
+
+
 def group_names(pattern: str) -> frozenset[str]:
     return frozenset(compile_pattern(pattern).groupindex)
 

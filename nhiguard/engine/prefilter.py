@@ -51,34 +51,45 @@ class AhoCorasickPrefilter:
 
 
 class HyperscanPrefilter:
+    """Literal needles in one database; rule gates (regexes, see `Rule.prefilter`) in a second one whose hit
+    ids follow the needles' (gate i is id len(needles) + i)."""
+
     name = "hyperscan"
 
-    def __init__(self, needles: Sequence[bytes], compiled: bytes | None = None) -> None:
+    def __init__(
+        self, needles: Sequence[bytes], compiled: bytes | None = None, gates: Sequence[str] = ()
+    ) -> None:
         import hyperscan
 
+        self._offset = len(needles)
         self._db: Any = None
-        self._scratch: Any = None
+        self._gates: Any = None
         if compiled is not None:
-            self._db = hyperscan.loadb(compiled, hyperscan.HS_MODE_BLOCK)
-        elif needles:
+            literal_size = int.from_bytes(compiled[:8], "big")
+            literal, gate = compiled[8 : 8 + literal_size], compiled[8 + literal_size :]
+            self._db = hyperscan.loadb(literal, hyperscan.HS_MODE_BLOCK) if literal else None
+            self._gates = hyperscan.loadb(gate, hyperscan.HS_MODE_BLOCK) if gate else None
+        else:
             unique: dict[bytes, int] = {}
             for index, needle in enumerate(needles):
                 unique.setdefault(needle, index)
-            db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-            exprs = list(unique)
-            db.compile(
-                expressions=exprs,
-                ids=list(unique.values()),
-                elements=len(exprs),
-                flags=[hyperscan.HS_FLAG_CASELESS] * len(exprs),
-                literal=True,
-            )
-            self._db = db
-        if self._db is not None:
-            self._scratch = hyperscan.Scratch(self._db)
+            if unique:
+                self._db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+                exprs = list(unique)
+                self._db.compile(
+                    expressions=exprs,
+                    ids=list(unique.values()),
+                    elements=len(exprs),
+                    flags=[hyperscan.HS_FLAG_CASELESS] * len(exprs),
+                    literal=True,
+                )
+            if gates:
+                self._gates = _compile_gates(gates, self._offset)
+        self._scratch = hyperscan.Scratch(self._db) if self._db is not None else None
+        self._gate_scratch = hyperscan.Scratch(self._gates) if self._gates is not None else None
 
     def scan(self, data: bytes) -> list[Hit]:
-        if self._db is None or not data:
+        if not data:
             return []
         hits: list[Hit] = []
         append = hits.append
@@ -86,16 +97,31 @@ class HyperscanPrefilter:
         def on_match(index: int, _start: int, end: int, _flags: int, _ctx: object) -> None:
             append((index, end))
 
-        self._db.scan(data, match_event_handler=on_match, scratch=self._scratch)
+        if self._db is not None:
+            self._db.scan(data, match_event_handler=on_match, scratch=self._scratch)
+        if self._gates is not None:
+            self._gates.scan(data, match_event_handler=on_match, scratch=self._gate_scratch)
         return hits
 
     def serialize(self) -> bytes | None:
-        if self._db is None:
-            return None
         import hyperscan
 
-        data: bytes = hyperscan.dumpb(self._db)
-        return data
+        literal: bytes = hyperscan.dumpb(self._db) if self._db is not None else b""
+        gate: bytes = hyperscan.dumpb(self._gates) if self._gates is not None else b""
+        return len(literal).to_bytes(8, "big") + literal + gate
+
+
+def _compile_gates(gates: Sequence[str], offset: int) -> Any:
+    import hyperscan
+
+    db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+    db.compile(
+        expressions=[g.encode() for g in gates],
+        ids=[offset + i for i in range(len(gates))],
+        elements=len(gates),
+        flags=[hyperscan.HS_FLAG_CASELESS] * len(gates),
+    )
+    return db
 
 
 def hyperscan_available() -> bool:
@@ -115,7 +141,24 @@ def backend_name(backend: str | None = None) -> str:
     return choice
 
 
-def make_prefilter(needles: Sequence[bytes], backend: str | None = None, compiled: bytes | None = None) -> Prefilter:
+def make_prefilter(
+    needles: Sequence[bytes], backend: str | None = None, compiled: bytes | None = None, gates: Sequence[str] = ()
+) -> Prefilter:
+    """Gates are a Hyperscan-only speed-up; the portable back-end ignores them (its needles must then carry
+    the gated rules' keywords)."""
     if backend_name(backend) == "hyperscan":
-        return HyperscanPrefilter(needles, compiled)
+        return HyperscanPrefilter(needles, compiled, gates)
     return AhoCorasickPrefilter(needles)
+
+
+def gate_error(pattern: str) -> str | None:
+    """Why Hyperscan would reject a gate pattern, or None (also None when Hyperscan is not installed)."""
+    try:
+        import hyperscan
+    except ImportError:
+        return None
+    try:
+        _compile_gates([pattern], 0)
+    except hyperscan.error as exc:
+        return str(exc)
+    return None

@@ -65,3 +65,20 @@ def test_engine_results_identical_across_backends() -> None:
     chunk = Chunk(data, Origin("mixed.txt"))
     assert fast.scan(chunk) == portable.scan(chunk)
     assert fast.prefilter.name == "hyperscan" and portable.prefilter.name == "ahocorasick"
+
+
+@needs_hyperscan
+@pytest.mark.parametrize("seed", [20240611, 7, 99])
+def test_gated_hyperscan_and_portable_backends_agree_on_the_corpus(seed: int) -> None:
+    """Rule gates (`prefilter:` regexes) replace frequent keywords on the Hyperscan path only: they must be
+    necessary conditions, so both back-ends report exactly the same findings on realistic files."""
+    from tests.corpus.files import build_corpus
+
+    rules = ruleset.load_builtin()
+    assert any(r.prefilter for r in rules)
+    fast = Engine(rules, EngineOptions(prefilter="hyperscan"))
+    portable = Engine(rules, EngineOptions(prefilter="ahocorasick"))
+    corpus = build_corpus(seed)
+    for path, text in corpus.files.items():
+        chunk = Chunk(text.encode(), Origin(path))
+        assert fast.scan(chunk) == portable.scan(chunk), path
