@@ -84,7 +84,8 @@ class Engine:
         self._generic = frozenset(i for i, r in enumerate(self.rules) if r.generic)
         self._needles: list[bytes] = []
         self._targets: list[tuple[int, ...]] = []
-        self._needle_plan: list[tuple[int, tuple[int, ...], tuple[int, ...], tuple[int, ...]]] | None = None
+        self._needle_plan: list[tuple[int, tuple[int, ...], tuple[int, ...], tuple[int, ...]] | None] = []
+        self._multiline = frozenset(i for i, r in enumerate(self.rules) if r.multiline)
         # Gates only with Hyperscan: a gated rule is found by its gate regex instead of its (frequent) keywords.
         # The portable back-end keeps the keywords and gets the same answers, more slowly.
         self._gated = (
@@ -162,22 +163,21 @@ class Engine:
             self._prefilter = make_prefilter(self._needles, self.options.prefilter, gates=self._gates())
         return self._prefilter
 
-    def _plan(self) -> list[tuple[int, tuple[int, ...], tuple[int, ...], tuple[int, ...]]]:
-        """Per needle (then per gate): its length, the line rules, multi-line rules and decoders it triggers.
-        A gate hit's "length" is 1: its window is the line where the gate's match ends."""
-        plan = self._needle_plan
-        if plan is None:
-            sizes = [len(n) for n in self._needles] + [1] * (len(self._targets) - len(self._needles))
-            plan = self._needle_plan = [
-                (
-                    size,
-                    tuple(t for t in targets if t >= 0 and not self.rules[t].multiline),
-                    tuple(t for t in targets if t >= 0 and self.rules[t].multiline),
-                    tuple(t for t in targets if t < 0),
-                )
-                for size, targets in zip(sizes, self._targets, strict=True)
-            ]
-        return plan
+    def _plan_entry(self, index: int) -> tuple[int, tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+        """For one needle (or gate): its length, the line rules, multi-line rules and decoders it triggers.
+        A gate hit's "length" is 1: its window is the line where the gate's match ends. Built on first use,
+        since a small scan touches a handful of the thousands of needles."""
+        targets = self._targets[index]
+        size = len(self._needles[index]) if index < len(self._needles) else 1
+        multiline = self._multiline
+        entry = (
+            size,
+            tuple(t for t in targets if t >= 0 and t not in multiline),
+            tuple(t for t in targets if t >= 0 and t in multiline),
+            tuple(t for t in targets if t < 0),
+        )
+        self._needle_plan[index] = entry
+        return entry
 
     def _pattern(self, index: int) -> Any:
         compiled = self._patterns[index]
@@ -237,7 +237,9 @@ class Engine:
         hits = self.prefilter.scan(data)
         if not hits:
             return []
-        plan = self._plan()
+        plan = self._needle_plan
+        if len(plan) != len(self._targets):
+            plan[:] = [None] * len(self._targets)
         line_spans: dict[int, set[tuple[int, int]]] = defaultdict(set)
         multi_hits: dict[int, list[int]] = defaultdict(list)
         decode_hits: dict[int, list[int]] = defaultdict(list)
@@ -250,7 +252,7 @@ class Engine:
             if skip:
                 entry = trimmed.get(needle_index)
                 if entry is None:
-                    size, lines, multis, codes = plan[needle_index]
+                    size, lines, multis, codes = plan[needle_index] or self._plan_entry(needle_index)
                     entry = trimmed[needle_index] = (
                         size,
                         tuple(t for t in lines if t not in skip),
@@ -259,7 +261,7 @@ class Engine:
                     )
                 size, line_rules, multi_rules, decoders = entry
             else:
-                size, line_rules, multi_rules, decoders = plan[needle_index]
+                size, line_rules, multi_rules, decoders = plan[needle_index] or self._plan_entry(needle_index)
             start = end - size
             if line_rules:
                 if not (line_lo <= start and end <= line_hi):
