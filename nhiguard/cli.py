@@ -168,7 +168,9 @@ def _record_if_asked(report: Report) -> None:
     from nhiguard.governance import record
 
     ctx.meta["nhiguard.recorded"] = True
-    base = _verify_base(ctx.params)
+    base = Path(ctx.params["root"]) if ctx.params.get("root") else _verify_base(ctx.params)
+    if ctx.info_name == "verify" and not ctx.params.get("root") and report.target and Path(report.target).is_dir():
+        base = Path(report.target)
     path = _inventory_file(ctx.params["inventory_path"])
     config = config_mod.load(ctx.params.get("config_path"), base)
     record(path, report, kind=ctx.info_name or "scan", base=base, config=config)
@@ -312,6 +314,8 @@ def ci_cmd(repo: Path | None, revision_range: str | None, fail_on: str, sarif_pa
 @click.option("--verify-ca", type=click.Path(exists=True, dir_okay=False),
               help="Extra CA bundle trusted for --verify-endpoint URLs only.")
 @click.option("--audit-log", type=click.Path(dir_okay=False, path_type=Path), help="Append verification calls here.")
+@click.option("--inventory", "inventory_path", is_flag=False, flag_value="", default=None, metavar="[PATH]",
+              help="Record the verdicts in the NHI inventory at PATH (alone: the default inventory).")
 def verify_cmd(report_path: Path, root: Path | None, **opts: Any) -> int:
     """(Re)verify a saved JSON report. Reports hold no secrets: each one is found again by re-scanning the
     reported files and matching its fingerprint; a location that no longer holds it is said so."""
@@ -475,6 +479,44 @@ def history(repo: Path, since: str | None, branches: tuple[str, ...], exclude_pa
     emit(result.report, opts["fmt"], opts["output"], show_secrets=opts["show_secrets"], color=opts["color"])
     click.echo(summary(result), err=True)
     return exit_code(result.report)
+
+
+@cli.command()
+@click.argument("repo_list", metavar="LIST", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--inventory", "inventory_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Inventory file (default: NHIGUARD_INVENTORY, else inventory.sqlite in the data folder).")
+@click.option("-c", "--config", "config_path", type=click.Path(path_type=Path),
+              help="Config file for every repository (default: each repository's own).")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), help="Repositories swept at once (default: all cores).")
+@click.option("--executor", type=click.Choice(("local", "dask")), default="local", show_default=True,
+              help="local: a process pool on this machine; dask: a Dask distributed cluster (--scheduler).")
+@click.option("--scheduler", metavar="tcp://HOST:PORT", help="The Dask scheduler (with --executor dask).")
+@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path),
+              help="Where clones of URLs are kept between sweeps (default: nhiguard's cache folder).")
+@click.option("--progress/--no-progress", "show_progress", default=None, help="Progress bar (default: on a terminal).")
+@click.option("-f", "--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
+def sweep(repo_list: Path, inventory_path: Path | None, config_path: Path | None, jobs: int | None, executor: str,
+          scheduler: str | None, workdir: Path | None, show_progress: bool | None, fmt: str) -> int:
+    """Sweep every repository in LIST (local paths or clone URLs, one a line) into one inventory, several at a
+    time. Resumable (run it again) and incremental: a re-sweep scans only the commits new since the last one."""
+    import json
+
+    from nhiguard import sweep as sweep_mod
+    from nhiguard._paths import cache_dir
+
+    sources = sweep_mod.read_list(repo_list)
+    if executor == "dask":
+        if not scheduler:
+            raise click.UsageError("--executor dask needs --scheduler tcp://HOST:PORT")
+        runner = sweep_mod.dask_runner(scheduler)
+    else:
+        runner = sweep_mod.local_runner(jobs or os.cpu_count() or 1)
+    summary = sweep_mod.run_sweep(sources, _inventory_file(inventory_path), workdir=workdir or cache_dir() / "clones",
+                                  runner=runner, config_path=config_path, progress=show_progress)
+    if fmt == "json":
+        click.echo(json.dumps(sweep_mod.as_dict(summary), indent=2))
+    click.echo(sweep_mod.describe(summary), err=True)
+    return EXIT_USAGE if summary.errors else EXIT_CLEAN
 
 
 # -- the NHI inventory ----------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -88,7 +88,13 @@ def _migration_2(db: sqlite3.Connection) -> None:
         db.execute(f"ALTER TABLE identities ADD COLUMN {column}")
 
 
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_migration_1, _migration_2)
+def _migration_3(db: sqlite3.Connection) -> None:
+    """Sweep state: each repository's ref tips as last swept, so a re-sweep scans only new commits."""
+    db.execute("CREATE TABLE sweep_refs (repo TEXT NOT NULL, ref TEXT NOT NULL, tip TEXT NOT NULL, "
+               "swept_at TEXT NOT NULL, PRIMARY KEY (repo, ref))")
+
+
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_migration_1, _migration_2, _migration_3)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -233,8 +239,10 @@ class Inventory:
 
     # -- writing ----------------------------------------------------------------------------------------------
     def record(self, *, kind: str, repo: str, target: str, tool_version: str, identities: Sequence[IdentityRecord],
-               context: RepoContext | None = None, when: str | None = None) -> int:
-        """Record one run in one transaction; returns the run id."""
+               context: RepoContext | None = None, when: str | None = None,
+               tips: Mapping[str, str] | None = None) -> int:
+        """Record one run in one transaction; returns the run id. `tips` (ref → commit) replaces the sweep state
+        of the repository in the same transaction, so a sweep killed before it is recorded is simply redone."""
         stamp = when or now_iso()
         with self.transaction() as db:
             cur = db.execute("INSERT INTO runs (kind, repo, target, started_at, tool_version, findings) "
@@ -250,7 +258,14 @@ class Inventory:
                     "updated_at=excluded.updated_at",
                     (context.repo, context.head_date, json.dumps(sorted(context.recent_emails)),
                      json.dumps(sorted(context.codeowners)), stamp))
+            if tips is not None:
+                db.execute("DELETE FROM sweep_refs WHERE repo = ?", (repo,))
+                db.executemany("INSERT INTO sweep_refs (repo, ref, tip, swept_at) VALUES (?, ?, ?, ?)",
+                               [(repo, ref, tip, stamp) for ref, tip in sorted(tips.items())])
         return run_id
+
+    def sweep_tips(self, repo: str) -> dict[str, str]:
+        return {r[0]: r[1] for r in self.db.execute("SELECT ref, tip FROM sweep_refs WHERE repo = ?", (repo,))}
 
     @staticmethod
     def _upsert(db: sqlite3.Connection, ident: IdentityRecord, stamp: str, run_id: int) -> None:
@@ -268,8 +283,12 @@ class Inventory:
             db.execute(
                 "INSERT INTO locations (fingerprint, repo, path, line, commit_sha, author, email, date, kind, owner, "
                 "owner_source, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                # one place, seen twice (a history sweep reports the introducing commit and, when that is HEAD,
+                # the same commit as present at HEAD): merge, keeping what either knows
                 "ON CONFLICT(fingerprint, repo, path, line, commit_sha) DO UPDATE SET last_seen=excluded.last_seen, "
-                "owner=excluded.owner, owner_source=excluded.owner_source, "
+                "owner=COALESCE(excluded.owner, owner), "
+                "owner_source=CASE WHEN excluded.owner IS NULL THEN owner_source ELSE excluded.owner_source END, "
+                "kind=CASE WHEN excluded.kind = 'history' THEN 'history' ELSE kind END, "
                 "author=COALESCE(excluded.author, author), email=COALESCE(excluded.email, email), "
                 "date=COALESCE(excluded.date, date)",
                 (ident.fingerprint, loc.repo, loc.path, loc.line, loc.commit or "", loc.author, loc.email, loc.date,

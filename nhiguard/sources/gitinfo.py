@@ -49,3 +49,37 @@ def facts(path: Path, recent_days: int = 180) -> RepoFacts:
     log = _git(top, "log", "--all", f"--since={since.isoformat()}", "--format=%ae%n%ce") or ""
     emails = tuple(sorted({line.strip().lower() for line in log.splitlines() if line.strip()}))
     return RepoFacts(top, True, head, emails)
+
+
+def ref_tips(path: Path) -> dict[str, str]:
+    """Every branch, tag and remote-tracking ref (not `*/HEAD`) → the commit it points at."""
+    out = _git(path, "for-each-ref", "--format=%(refname) %(objectname) %(*objectname)",
+               "refs/heads", "refs/tags", "refs/remotes") or ""
+    tips = {}
+    for line in out.splitlines():
+        name, _, rest = line.partition(" ")
+        if name.endswith("/HEAD"):
+            continue
+        direct, _, peeled = rest.partition(" ")
+        tips[name] = peeled.strip() or direct.strip()
+    return tips
+
+
+def has_commit(path: Path, sha: str) -> bool:
+    """Whether the commit is still in the object database (a force-push and gc may have dropped it)."""
+    return _git(path, "cat-file", "-e", f"{sha}^{{commit}}") is not None
+
+
+def clone_or_fetch(url: str, dest: Path) -> Path:
+    """Clone `url` into `dest`, or fetch into the clone already there. Returns `dest`."""
+    from nhiguard.errors import SourceError
+
+    if (dest / ".git").exists():
+        if _git(dest, "fetch", "--prune", "--tags", "--quiet", "origin") is None:
+            raise SourceError(f"{url}: git fetch failed")
+        return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if _git(dest.parent, "clone", "--quiet", "--no-tags", "--", url, str(dest)) is None:
+        raise SourceError(f"{url}: git clone failed")
+    _git(dest, "fetch", "--tags", "--quiet", "origin")
+    return dest

@@ -50,7 +50,7 @@ def test_an_old_database_is_migrated_forward(tmp_path: Path) -> None:
     raw.execute("COMMIT")
     raw.close()
     with Inventory(db) as store:
-        assert store.applied_versions() == [1, 2]
+        assert store.applied_versions() == [1, 2, 3]
         columns = {r[1] for r in store.db.execute("PRAGMA table_info(identities)")}
         assert {"ticket_ref", "ticket_state", "revocation_state", "revoked_at"} <= columns
 
@@ -113,3 +113,17 @@ def test_two_concurrent_writers_lose_nothing(tmp_path: Path) -> None:
         assert store.counts() == {"runs": 400, "identities": 300, "locations": 400, "verdicts": 0, "repos": 0}
         shared = [i for i in store.identities() if len(i.repos) == 2]
         assert len(shared) == 100
+
+
+@pytest.mark.parametrize("head_first", [True, False])
+def test_the_same_place_seen_at_head_and_in_history_merges(tmp_path: Path, head_first: bool) -> None:
+    head = LocationRecord("/r", "a.env", 1, "c" * 40, None, None, None, "head", None, None)
+    introduced = LocationRecord("/r", "a.env", 1, "c" * 40, "Ann", "ann@x", "2024-01-01", "history", "ann@x",
+                                "author")
+    both = (head, introduced) if head_first else (introduced, head)
+    ident = IdentityRecord(fingerprint="nhg1:1", rule_id="r", rule_name="R", provider="p", severity="high",
+                           preview="x", locations=both)
+    with Inventory(tmp_path / "inv.sqlite") as store:
+        store.record(kind="history", repo="/r", target="t", tool_version="x", identities=[ident])
+        (loc,) = store.identities()[0].locations
+    assert (loc.kind, loc.author, loc.owner, loc.owner_source) == ("history", "Ann", "ann@x", "author")
