@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -184,6 +185,20 @@ class Identity:
 
 
 # -- the store ------------------------------------------------------------------------------------------------
+def _retry_locked(action: Callable[[], object]) -> None:
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    delay = 0.01
+    while True:
+        try:
+            action()
+            return
+        except sqlite3.OperationalError as exc:
+            if ("locked" not in str(exc) and "busy" not in str(exc)) or time.monotonic() > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
+
+
 class Inventory:
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -191,9 +206,11 @@ class Inventory:
             path.parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
             self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            self.db.execute("PRAGMA journal_mode = WAL")
+            # Switching a new file to WAL takes an exclusive lock and, unlike ordinary statements, does not wait
+            # on the busy handler: two sweeps opening one new inventory at once must retry it themselves.
+            _retry_locked(lambda: self.db.execute("PRAGMA journal_mode = WAL"))
             self.db.execute("PRAGMA foreign_keys = ON")
-            self.migrate()
+            _retry_locked(self.migrate)
         except sqlite3.DatabaseError as exc:
             raise InventoryError(f"{path}: cannot open the inventory: {exc}") from None
 
