@@ -348,6 +348,99 @@ def verify_cmd(report_path: Path, root: Path | None, **opts: Any) -> int:
     return exit_code(report)
 
 
+@cli.command("remediate")
+@click.argument("report_path", metavar="[REPORT.json]", required=False,
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--root", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Folder the report's paths are relative to (default: the report's target, else '.').")
+@click.option("-c", "--config", "config_path", type=click.Path(path_type=Path),
+              help="Config file (its 'remediate:' section is the policy).")
+@click.option("--rules", "extra_rules", multiple=True, type=click.Path(exists=True, path_type=Path),
+              help="Extra rule file or folder (repeatable); their revoke blocks are trusted.")
+@click.option("--plan-out", type=click.Path(dir_okay=False, path_type=Path), help="Write the plan (JSON) here.")
+@click.option("--apply", "apply_plan", is_flag=False, flag_value="", default=None, metavar="[PLAN.json]",
+              help="Act: alone, on the plan just built from REPORT.json; with a file, on that saved plan.")
+@click.option("-f", "--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
+@click.option("--remediate-endpoint", "endpoints", multiple=True, metavar="NAME=URL",
+              help="Send that rule's, provider's or ticket backend's requests (and the re-verification) to URL "
+                   "instead: for tests and self-hosted servers; announced on stderr.")
+@click.option("--remediate-ca", type=click.Path(exists=True, dir_okay=False),
+              help="Extra CA bundle trusted for --remediate-endpoint URLs only.")
+@click.option("--audit-log", type=click.Path(dir_okay=False, path_type=Path),
+              help="Append planned and applied actions here (default: the verification audit log).")
+@click.option("--inventory", "inventory_path", is_flag=False, flag_value="", default=None, metavar="[PATH]",
+              help="Also record tickets and revocations in the NHI inventory at PATH.")
+@click.option("--responder", help="Who acts (default: git config user.email, else $USER).")
+@click.option("--from-inventory", "from_inventory", is_flag=False, flag_value="", default=None, metavar="[PATH]",
+              help="Plan for the identities in the NHI inventory at PATH instead of a report (paths relative to "
+                   "--root).")
+def remediate_cmd(report_path: Path | None, root: Path | None, config_path: Path | None,
+                  extra_rules: tuple[Path, ...], plan_out: Path | None, apply_plan: str | None, fmt: str,
+                  endpoints: tuple[str, ...], remediate_ca: str | None, audit_log: Path | None,
+                  inventory_path: str | None, responder: str | None, from_inventory: str | None) -> int:
+    """Plan tickets and revocations for a saved JSON report, and apply them with --apply. Without --apply
+    nothing leaves the machine: the plan is printed (and written with --plan-out)."""
+    import json as json_mod
+    from dataclasses import replace
+
+    from nhiguard import config as config_mod
+    from nhiguard import remediate
+    from nhiguard.scan import ScanSettings, load_rules
+    from nhiguard.verify import load_saved_report, parse_overrides
+
+    if apply_plan:
+        plan = remediate.load_plan(Path(apply_plan))
+        base = root or Path(plan.root)
+        plan = replace(plan, root=str(base))
+    elif from_inventory is not None:
+        base = root or Path(".")
+        target, saved = str(base), remediate.saved_from_inventory(_inventory_file(from_inventory))
+        plan = None
+    elif report_path is None:
+        raise click.UsageError("give REPORT.json, --from-inventory, or --apply PLAN.json")
+    else:
+        target, saved = load_saved_report(report_path)
+        plan = None
+        base = root or (Path(target) if target and Path(target).is_dir() else Path("."))
+    config = config_mod.load(config_path, base)
+    rules = load_rules(config, ScanSettings(extra_rules=extra_rules))
+    if plan is None:
+        plan = remediate.build_plan(saved, {r.id: r for r in rules}, target=target, base=base, config=config,
+                                    trusted=extra_rules)
+    if plan_out is not None:
+        plan_out.write_text(json_mod.dumps(plan.document(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        click.echo(f"nhiguard: plan written to {plan_out}", err=True)
+    if fmt == "json":
+        click.echo(json_mod.dumps(plan.document(), indent=2, sort_keys=True))
+    else:
+        click.echo(plan.text())
+    overrides = parse_overrides(list(endpoints))
+    for override in overrides:
+        click.echo(f"nhiguard: warning: remediation endpoint override: requests of '{override.selector}' are sent "
+                   f"to {override.base}, not to the provider", err=True)
+    options = remediate.ApplyOptions(
+        overrides=overrides,
+        ca_bundle=str(remediate_ca) if remediate_ca and overrides else None,
+        audit_log=audit_log,
+        inventory=_inventory_file(inventory_path) if inventory_path is not None else None,
+        responder=remediate.responder_identity(responder, base),
+        trusted_rule_sources=tuple(extra_rules),
+    )
+    applier = remediate.Applier(options)
+    try:
+        applier.record_plan(plan)
+        if apply_plan is None:
+            click.echo("nhiguard: nothing done (dry run); pass --apply to act", err=True)
+            return EXIT_CLEAN
+        results = applier.apply(plan, {r.id: r for r in rules})
+    finally:
+        applier.close()
+    failed = sum(1 for r in results if not r.outcome.ok)
+    click.echo("applied:\n" + remediate.results_text(results), err=fmt == "json")
+    click.echo(f"nhiguard: {len(results) - failed} action(s) done, {failed} failed", err=True)
+    return EXIT_FINDINGS if failed else EXIT_CLEAN
+
+
 @cli.group()
 def rules() -> None:
     """List the rules, or check rule files."""

@@ -162,6 +162,25 @@ def _verify_spec(ctx: _Ctx, raw: Mapping[str, Any], validate: bool) -> verifyspe
         raise ctx.fail(str(exc)) from None
 
 
+def _rule_parts(raw: Mapping[str, Any]) -> set[str]:
+    parts = verifyspec.pattern_parts(raw["pattern"])
+    for dep in raw.get("depends_on") or ():
+        if isinstance(dep, Mapping) and isinstance(dep.get("rule"), str):
+            parts.add(str(dep.get("part", dep["rule"])))
+    return parts
+
+
+def revoke_spec(rule: Rule) -> verifyspec.RevokeSpec | None:
+    """A loaded rule's parsed `revoke:` block (validated when the rule was loaded), or None."""
+    if rule.revoke is None:
+        return None
+    parts = verifyspec.pattern_parts(rule.pattern) | {d.part for d in rule.depends_on}
+    try:
+        return verifyspec.parse_revoke(rule.revoke, parts=sorted(parts))
+    except verifyspec.SpecError as exc:
+        raise RuleError(f"rule {rule.id!r}: {exc}") from None
+
+
 def _group_names(pattern: str) -> frozenset[str]:
     return frozenset(compile_pattern(pattern).groupindex)
 
@@ -238,6 +257,11 @@ def parse_rule(raw: Any, *, source: str, default_provider: str | None = None, va
             raise ctx.fail(f"{key!r} must be a mapping")
     if raw.get("verify") is not None:
         _verify_spec(ctx, raw, validate)
+    if raw.get("revoke") is not None:
+        try:
+            verifyspec.parse_revoke(raw["revoke"], parts=sorted(_rule_parts(raw)))
+        except verifyspec.SpecError as exc:
+            raise ctx.fail(str(exc)) from None
     flags = {}
     for key, default in (("multiline", False), ("generic", False), ("report", True)):
         value = raw.get(key, default)

@@ -327,12 +327,15 @@ def _check_url(url: str, hosts: tuple[str, ...]) -> None:
         raise _fail("request.url", f"host {parts.hostname!r} is not in 'hosts' {list(hosts)}")
 
 
-def _request(raw: Any, hosts: tuple[str, ...]) -> RequestSpec:
+def _request(raw: Any, hosts: tuple[str, ...], methods: tuple[str, ...] = METHODS) -> RequestSpec:
     data = _mapping(raw, "request")
     _unknown(data, _REQUEST_KEYS, "request")
     method = str(data.get("method", "GET")).upper()
-    if method not in METHODS:
-        raise _fail("request.method", f"must be one of {', '.join(METHODS)} (verification never changes state)")
+    if method not in methods:
+        if methods == METHODS:
+            raise _fail("request.method",
+                        f"must be one of {', '.join(METHODS)} (verification never changes state)")
+        raise _fail("request.method", f"must be one of {', '.join(methods)}")
     url = data.get("url")
     if not isinstance(url, str) or not url:
         raise _fail("request.url", "is required")
@@ -352,7 +355,7 @@ def _request(raw: Any, hosts: tuple[str, ...]) -> RequestSpec:
     bodies = [k for k in ("body", "form", "json", "multipart") if data.get(k) is not None]
     if len(bodies) > 1:
         raise _fail("request", f"give at most one of body, form, json, multipart (got {', '.join(bodies)})")
-    if bodies and method != "POST":
+    if bodies and method not in ("POST", "PUT", "PATCH", "DELETE"):
         raise _fail("request", f"a {bodies[0]!r} body needs method POST")
     body = data.get("body")
     if body is not None and not isinstance(body, str):
@@ -556,6 +559,87 @@ def request_texts(request: RequestSpec) -> list[str]:
         if pairs:
             texts.extend(v for _, v in pairs)
     return texts
+
+
+# -- revocation blocks -------------------------------------------------------------------------------------------
+REVOKE_METHODS = ("GET", "POST", "DELETE", "PUT", "PATCH")
+_REVOKE_KEYS = frozenset({"hosts", "request", "plugin", "revoked", "supported", "reason", "note", "admin"})
+
+
+@dataclass(frozen=True, slots=True)
+class RevokeSpec:
+    """A rule's `revoke:` block: a declarative request made with the leaked secret itself (self-revocation), a
+    plugin (`github-credential-revoke`, `aws-iam-deactivate`), or `supported: false` with the reason."""
+
+    hosts: tuple[str, ...] = ()
+    request: RequestSpec | None = None
+    plugin: str | None = None
+    revoked: tuple[Matcher, ...] = ()
+    supported: bool = True
+    reason: str = ""
+    note: str = ""
+
+    @property
+    def acts(self) -> bool:
+        return self.supported and (self.request is not None or self.plugin is not None)
+
+
+def parse_revoke(raw: Any, *, parts: Sequence[str] = ()) -> RevokeSpec:
+    """Validate a raw `revoke:` mapping, with the same request format as `verify:` (errors say `revoke.`)."""
+    try:
+        return _parse_revoke(raw, parts)
+    except SpecError as exc:
+        text = str(exc)
+        raise SpecError("revoke" + text[len("verify"):] if text.startswith("verify") else text) from None
+
+
+def _parse_revoke(raw: Any, parts: Sequence[str]) -> RevokeSpec:
+    data = _mapping(raw, "")
+    _unknown(data, _REVOKE_KEYS, "")
+    supported = data.get("supported", True)
+    if not isinstance(supported, bool):
+        raise _fail("supported", "must be true or false")
+    reason, note = data.get("reason", ""), data.get("note", "")
+    if not isinstance(reason, str) or not isinstance(note, str):
+        raise _fail("reason", "reason and note are strings")
+    if not supported:
+        extra = sorted(set(data) - {"supported", "reason", "note"})
+        if extra:
+            raise _fail("", f"'supported: false' takes only 'reason' (got {extra})")
+        if not reason:
+            raise _fail("reason", "say why the credential cannot be revoked through an API")
+        return RevokeSpec(supported=False, reason=reason, note=note)
+    hosts = tuple(h.lower() for h in _strings(data.get("hosts"), "hosts"))
+    for host in hosts:
+        if not _HOST.match(host):
+            raise _fail("hosts", f"not a host name or *.suffix pattern: {host!r}")
+    plugin = data.get("plugin")
+    if plugin is not None and (not isinstance(plugin, str) or not _NAME.match(plugin)):
+        raise _fail("plugin", "is a kebab-case revoker name")
+    has_request = data.get("request") is not None
+    if has_request == (plugin is not None):
+        raise _fail("", "give exactly one of 'request' (declarative) or 'plugin' (or 'supported: false')")
+    request = _request(data["request"], hosts, REVOKE_METHODS) if has_request else None
+    revoked = _matchers(data.get("revoked"), "revoked")
+    if request is not None and not revoked:
+        raise _fail("revoked", "a declarative revocation needs at least one 'revoked' matcher")
+    if request is not None:
+        known = {"secret", *parts}
+        used: set[str] = set()
+        for text in request_texts(request):
+            used |= placeholders(text)
+        unknown = sorted(used - known)
+        if unknown:
+            raise _fail("request", f"unknown placeholders {unknown} (known: {sorted(known)})")
+    return RevokeSpec(hosts=hosts, request=request, plugin=plugin, revoked=revoked, note=note)
+
+
+def revoked_by(spec: RevokeSpec, answer: Answer) -> bool:
+    """True when the answer matches one of the `revoked` matchers (429 and 5xx never do)."""
+    if answer.status == 429 or answer.status >= 500:
+        return False
+    document = answer.parsed() if any(m.uses_json for m in spec.revoked) else _MISSING
+    return any(_matches(m, answer, document) for m in spec.revoked)
 
 
 # -- rendering ----------------------------------------------------------------------------------------------------

@@ -1,0 +1,203 @@
+"""Remediators: ticket backends (GitHub Issues, GitLab Issues, Jira Cloud) and revokers (GitHub's credential
+revocation API, declarative `revoke:` blocks made with the leaked secret itself, AWS key deactivation with an
+administrator's own credentials).
+
+A remediator never opens a socket itself: every request goes through the `Transport` it is handed, which pins the
+hosts the orchestrator allows for that action (the rule's `revoke.hosts`, the ticket system's host) or the explicit
+endpoint override, and is audited by the caller. A ticket backend never sees the secret: `Ticket` holds only its
+redacted preview and fingerprint.
+
+Registry: the built-ins below (imported lazily) plus the `nhiguard.remediators` entry-point group for third-party
+ticket backends and revokers. Configuration and rules name remediators; data files never name code.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import metadata
+from typing import Any, Protocol, cast
+
+from nhiguard.http import Request, Response
+from nhiguard.verifyspec import RevokeSpec
+
+ENTRY_POINT_GROUP = "nhiguard.remediators"
+DECLARATIVE = "http-revoke"
+LABEL_PREFIX = "nhiguard-fp-"
+
+
+class Transport(Protocol):
+    def send(self, request: Request, *, from_secret: bool = False) -> Response:
+        """Send one request to the action's pinned hosts (or the endpoint override). Raises
+        `nhiguard.http.Blocked` or `nhiguard.http.HttpError`."""
+        ...
+
+
+class RemediationError(Exception):
+    """An action could not be taken (missing setting or token, unexpected answer); the message is shown and
+    audited, so it never holds a secret or a token."""
+
+
+@dataclass(frozen=True, slots=True)
+class TicketLocation:
+    repo: str
+    path: str
+    line: int
+    commit: str | None = None
+    author: str | None = None
+    date: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    """Everything a ticket says. There is deliberately no field for the secret."""
+
+    fingerprint: str
+    rule_id: str
+    rule_name: str
+    provider: str
+    severity: str
+    redacted: str
+    verdict: str
+    verdict_detail: str = ""
+    identity: str | None = None
+    age_days: int | None = None
+    locations: tuple[TicketLocation, ...] = ()
+    rotation_guide: str = ""
+    owner: str | None = None
+    owner_source: str | None = None
+    assignee: str | None = None
+    labels: tuple[str, ...] = ()
+
+    @property
+    def label(self) -> str:
+        """The idempotency key carried by the ticket: one label per fingerprint."""
+        return LABEL_PREFIX + self.fingerprint.removeprefix("nhg1:")[:16]
+
+    @property
+    def title(self) -> str:
+        first = self.locations[0] if self.locations else None
+        where = f" in {first.repo + ':' if first.repo else ''}{first.path}" if first else ""
+        return f"[nhiguard] {self.provider} credential {self.verdict.upper()}{where}"
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    ok: bool
+    state: str  # created | updated | revoked | failed | skipped
+    ref: str | None = None  # a ticket URL or key
+    detail: str = ""
+    http_status: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RevokeTarget:
+    rule_id: str
+    provider: str
+    fingerprint: str
+    secret: str
+    spec: RevokeSpec
+    parts: Mapping[str, str] = field(default_factory=dict)
+    identity: str | None = None  # what verification revealed (an AWS ARN)
+
+
+class TicketBackend(Protocol):
+    name: str
+
+    def hosts(self, settings: Mapping[str, Any]) -> tuple[str, ...]:
+        """Where this backend's requests may go, from its settings."""
+        ...
+
+    def file(self, ticket: Ticket, settings: Mapping[str, Any], transport: Transport,
+             env: Mapping[str, str]) -> Outcome:
+        """Create the ticket, or update the open one carrying the same fingerprint."""
+        ...
+
+
+class Revoker(Protocol):
+    name: str
+
+    def hosts(self, spec: RevokeSpec) -> tuple[str, ...]: ...
+
+    def revoke(self, targets: Sequence[RevokeTarget], transport: Transport,
+               env: Mapping[str, str]) -> list[Outcome]:
+        """One outcome per target, in order. Batches where the provider allows it."""
+        ...
+
+
+BUILTINS: dict[str, str] = {
+    "github-issues": "nhiguard.remediators.tickets:GITHUB",
+    "gitlab-issues": "nhiguard.remediators.tickets:GITLAB",
+    "jira": "nhiguard.remediators.tickets:JIRA",
+    DECLARATIVE: "nhiguard.remediators.declarative:REVOKER",
+    "github-credential-revoke": "nhiguard.remediators.github:REVOKER",
+    "aws-iam-deactivate": "nhiguard.remediators.aws:REVOKER",
+}
+TICKET_BACKENDS = ("github-issues", "gitlab-issues", "jira")
+
+
+def _load(reference: str) -> Any:
+    module_name, _, attribute = reference.partition(":")
+    return getattr(importlib.import_module(module_name), attribute)
+
+
+class Registry:
+    """Built-ins first (a plugin cannot replace them), then entry points."""
+
+    def __init__(self, extra: Mapping[str, Any] | None = None) -> None:
+        self._extra = dict(extra or {})
+        self._loaded: dict[str, Any] = {}
+        self._plugins: dict[str, metadata.EntryPoint] | None = None
+
+    def _entry_points(self) -> dict[str, metadata.EntryPoint]:
+        if self._plugins is None:
+            self._plugins = {ep.name: ep for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)}
+        return self._plugins
+
+    def _get(self, name: str) -> Any:
+        if name in self._loaded:
+            return self._loaded[name]
+        found: Any = None
+        if name in BUILTINS:
+            found = _load(BUILTINS[name])
+        elif name in self._extra:
+            found = self._extra[name]
+        else:
+            ep = self._entry_points().get(name)
+            if ep is not None:
+                found = ep.load()
+        if found is not None:
+            self._loaded[name] = found
+        return found
+
+    def ticket_backend(self, name: str) -> TicketBackend | None:
+        found = self._get(name)
+        return cast(TicketBackend, found) if found is not None and hasattr(found, "file") else None
+
+    def revoker(self, name: str) -> Revoker | None:
+        found = self._get(name)
+        return cast(Revoker, found) if found is not None and hasattr(found, "revoke") else None
+
+
+def revoker_name(spec: RevokeSpec) -> str:
+    return spec.plugin or DECLARATIVE
+
+
+__all__ = [
+    "BUILTINS",
+    "DECLARATIVE",
+    "ENTRY_POINT_GROUP",
+    "LABEL_PREFIX",
+    "TICKET_BACKENDS",
+    "Outcome",
+    "Registry",
+    "RemediationError",
+    "RevokeTarget",
+    "Revoker",
+    "Ticket",
+    "TicketBackend",
+    "TicketLocation",
+    "Transport",
+    "revoker_name",
+]

@@ -1,0 +1,220 @@
+"""Revokers against real HTTPS servers on 127.0.0.1 that speak each provider's revocation contract: GitHub's
+credential revocation API (batches of at most 1000, 422, 429), self-revocation with the leaked token (GitLab, Slack,
+Vault, Doppler, Discord webhooks, DigitalOcean, npm) and AWS key deactivation with an administrator's own keys.
+The exact request is asserted, then the re-verification is recorded; no audit line holds a secret."""
+
+from __future__ import annotations
+
+import json
+import random
+import urllib.parse
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from nhiguard import config as config_mod
+from nhiguard import redact, ruleset
+from nhiguard.fingerprint import fingerprint
+from nhiguard.model import Rule
+from nhiguard.remediate import Applier, ApplyOptions, Plan, Result, build_plan
+from nhiguard.verify import parse_override
+from tests.remediate.fakes import GitHubApi
+from tests.support import tokens
+from tests.support.providers import ProviderServer, Reply, Seen, json_reply
+from tests.verify import kit
+
+RULES: dict[str, Rule] = {r.id: r for r in ruleset.load_builtin()}
+REVOKE_ALL = {"remediate": {"policy": [{"when": {}, "then": "revoke"}], "else": "none"}}
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[ProviderServer]:
+    srv = ProviderServer(tmp_path / "tls")
+    yield srv
+    srv.close()
+
+
+def _plan(tmp_path: Path, items: list[tuple[str, str, str]], *, identity: str | None = None,
+          sections: dict[str, Any] | None = None) -> Plan:
+    """items: (rule id, secret, file text). Files are written under tmp_path/project."""
+    root = tmp_path / "project"
+    root.mkdir(exist_ok=True)
+    saved = []
+    paths: dict[str, str] = {}
+    for rule_id, secret, text in items:
+        path = paths.setdefault(text, f"f{len(paths)}.env")
+        if not (root / path).exists():
+            (root / path).write_text(text, encoding="utf-8")
+        saved.append({"rule_id": rule_id, "fingerprint": fingerprint(RULES[rule_id], secret),
+                      "secret": redact.preview(secret), "verdict": {"status": "live", "identity": identity},
+                      "locations": [{"path": path, "line": 1}]})
+    config = config_mod.from_mapping(sections or REVOKE_ALL, root=root, source=None)
+    return build_plan(saved, RULES, target=str(root), base=root, config=config)
+
+
+def _apply(server: ProviderServer, tmp_path: Path, plan: Plan, overrides: dict[str, str], *, reverify: bool = True,
+           env: dict[str, str] | None = None) -> list[Result]:
+    options = ApplyOptions(
+        overrides=tuple(parse_override(f"{sel}={server.endpoint(key)}") for sel, key in overrides.items()),
+        ca_bundle=str(server.ca_path), audit_log=tmp_path / "audit.jsonl", responder="oncall@acme.test",
+        http=kit.FAST, env=env or {}, reverify=reverify)
+    applier = Applier(options)
+    try:
+        return list(applier.apply(plan, RULES))
+    finally:
+        applier.close()
+
+
+def _audit_text(tmp_path: Path) -> str:
+    return (tmp_path / "audit.jsonl").read_text(encoding="utf-8")
+
+
+# -- GitHub's credential revocation API ------------------------------------------------------------------------------
+def test_github_revocation_is_batched_by_1000(server: ProviderServer, tmp_path: Path) -> None:
+    secrets = [tokens.github_classic(f"batch-{i}") for i in range(1001)]
+    text = "".join(f"T{i}={s}\n" for i, s in enumerate(secrets))
+    plan = _plan(tmp_path, [("github-pat-classic", s, text) for s in secrets])
+    api = GitHubApi(live=set(secrets))
+    server.scenarios["gh"] = api
+    results = _apply(server, tmp_path, plan, {"github": "gh"}, reverify=False)
+    assert len(results) == 1001 and all(r.outcome.ok for r in results)
+    posts = server.requests_for("gh")
+    assert [len(json.loads(p.body)["credentials"]) for p in posts] == [1000, 1]
+    assert all(p.method == "POST" and p.path == "/credentials/revoke" and "Authorization" not in p.headers
+               and p.headers["X-GitHub-Api-Version"] == "2022-11-28" for p in posts)
+    assert sorted(c for b in api.batches for c in b) == sorted(secrets)
+    log = _audit_text(tmp_path)
+    assert not any(s in log for s in secrets[:50])
+
+
+@pytest.mark.parametrize(("status", "expect"), [(422, "422"), (429, "rate limited")])
+def test_github_refusals_fail_each_action(server: ProviderServer, tmp_path: Path, status: int, expect: str) -> None:
+    secrets = [tokens.github_classic(f"refused-{i}") for i in range(2)]
+    plan = _plan(tmp_path, [("github-pat-classic", s, f"A={s}\n") for s in secrets])
+    server.scenarios["gh"] = GitHubApi(live=set(secrets), status=status)
+    results = _apply(server, tmp_path, plan, {"github": "gh"})
+    assert [r.outcome.ok for r in results] == [False, False]
+    assert all(expect in r.outcome.detail for r in results)
+    assert len(server.requests_for("gh")) <= 2  # a long Retry-After is not waited for
+
+
+# -- self-revocation (declarative revoke: blocks) ------------------------------------------------------------------
+@dataclass(frozen=True)
+class Case:
+    rule_id: str
+    make: Callable[[str], str]
+    method: str
+    path: Callable[[str], str]
+    check: Callable[[Seen, str], bool]
+    reply: Reply
+
+
+def _bearer(seen: Seen, secret: str) -> bool:
+    return seen.headers.get("Authorization") == f"Bearer {secret}"
+
+
+CASES = [
+    Case("gitlab-pat", tokens.gitlab_pat, "DELETE", lambda s: "/api/v4/personal_access_tokens/self",
+         lambda seen, s: seen.headers.get("PRIVATE-TOKEN") == s and seen.body == b"", Reply(204)),
+    Case("slack-bot-token", tokens.slack_bot, "POST", lambda s: "/api/auth.revoke",
+         _bearer, json_reply(200, {"ok": True, "revoked": True})),
+    Case("hashicorp-vault-service-token", tokens.vault_token, "POST", lambda s: "/v1/auth/token/revoke-self",
+         lambda seen, s: seen.headers.get("X-Vault-Token") == s, Reply(204)),
+    Case("doppler-personal-token", tokens.doppler_personal, "POST", lambda s: "/v3/auth/revoke",
+         lambda seen, s: _bearer(seen, s) and json.loads(seen.body) == {"token": s}
+         and seen.headers.get("Content-Type") == "application/json", json_reply(200, {"success": True})),
+    Case("discord-webhook-url", tokens.discord_webhook, "DELETE", lambda s: urllib.parse.urlsplit(s).path,
+         lambda seen, s: "Authorization" not in seen.headers, Reply(204)),
+    Case("digitalocean-pat", tokens.digitalocean_pat, "POST", lambda s: "/v1/oauth/revoke",
+         lambda seen, s: _bearer(seen, s) and urllib.parse.parse_qs(seen.body.decode()) == {"token": [s]},
+         Reply(200)),
+    Case("npm-access-token", tokens.npm_token, "DELETE", lambda s: f"/-/npm/v1/tokens/token/{s}", _bearer,
+         Reply(204)),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.rule_id for c in CASES])
+def test_self_revocation_contract(server: ProviderServer, tmp_path: Path, case: Case) -> None:
+    secret = case.make("self-revoke")
+    revoked: list[bool] = []
+
+    def handler(seen: Seen) -> Reply:
+        if seen.method == case.method and seen.path == case.path(secret):
+            if not case.check(seen, secret):
+                return json_reply(400, {"message": "bad revocation request"})
+            revoked.append(True)
+            return case.reply
+        return json_reply(401, {"message": "unauthorized"})  # the re-verification, after the revocation
+
+    server.scenarios["p"] = handler
+    plan = _plan(tmp_path, [(case.rule_id, secret, f"TOKEN={secret}\n")])
+    assert plan.actions[0].action == "revoke" and plan.actions[0].backend == "http-revoke"
+    [result] = _apply(server, tmp_path, plan, {case.rule_id: "p"})
+    assert result.outcome.ok, result.outcome.detail
+    assert revoked == [True]
+    assert result.reverified is not None
+    first = server.requests_for("p")[0]
+    assert first.method == case.method and first.path == case.path(secret)
+    log = _audit_text(tmp_path)
+    assert secret not in log and '"event": "remediate.apply"' in log and '"event": "verify"' in log
+
+
+def test_a_403_when_the_token_cannot_revoke_itself(server: ProviderServer, tmp_path: Path) -> None:
+    secret = tokens.gitlab_pat("no-scope")
+    server.scenarios["p"] = json_reply(403, {"message": "403 Forbidden - insufficient_scope"})
+    [result] = _apply(server, tmp_path, _plan(tmp_path, [("gitlab-pat", secret, f"T={secret}\n")]),
+                      {"gitlab-pat": "p"})
+    assert not result.outcome.ok and "403" in result.outcome.detail
+    assert "permission" in result.outcome.detail
+
+
+def test_rules_without_an_api_fall_back_to_a_ticket_and_say_why(tmp_path: Path) -> None:
+    for rule_id in ("stripe-secret-key", "telegram-bot-token", "slack-webhook-url", "huggingface-access-token"):
+        spec = ruleset.revoke_spec(RULES[rule_id])
+        assert spec is not None and not spec.supported and spec.reason.startswith("UI only")
+    sections = {"remediate": {"policy": [{"when": {}, "then": "revoke"}],
+                              "tickets": {"backend": "github", "github": {"repo": "acme/app"}}}}
+    secret = "sk_" + "live_" + "".join(random.Random(1).choice("abcdefghijklmnop0123456789") for _ in range(30))
+    plan = _plan(tmp_path, [("stripe-secret-key", secret, f"K={secret}\n")], sections=sections)
+    assert plan.actions[0].action == "ticket" and "UI only" in plan.actions[0].why
+
+
+# -- AWS: deactivation with an administrator's own keys ------------------------------------------------------------
+def test_aws_key_is_deactivated_with_admin_credentials(server: ProviderServer, tmp_path: Path) -> None:
+    rng = random.Random("aws-remediate")
+    key_id, secret = kit.aws_key_id(rng), kit.rand(rng, 40)
+    admin_id, admin_secret = kit.aws_key_id(rng), kit.rand(rng, 40)
+    calls: list[Seen] = []
+
+    def iam(seen: Seen) -> Reply:
+        calls.append(seen)
+        if "GetCallerIdentity" in seen.body.decode():
+            return Reply(403, {"Content-Type": "text/xml"},
+                         b"<ErrorResponse><Error><Code>InvalidClientTokenId</Code></Error></ErrorResponse>")
+        form = urllib.parse.parse_qs(seen.body.decode())
+        if form == {"Action": ["UpdateAccessKey"], "AccessKeyId": [key_id], "Status": ["Inactive"],
+                    "UserName": ["ci-deployer"], "Version": ["2010-05-08"]} \
+                and f"Credential={admin_id}/" in seen.headers.get("Authorization", ""):
+            return Reply(200, {"Content-Type": "text/xml"}, b"<UpdateAccessKeyResponse/>")
+        return Reply(403, {"Content-Type": "text/xml"}, b"<Error><Code>AccessDenied</Code></Error>")
+
+    server.scenarios["aws"] = iam
+    text = f"AWS_ACCESS_KEY_ID={key_id}\nAWS_SECRET_ACCESS_KEY={secret}\n"
+    plan = _plan(tmp_path, [("aws-secret-access-key", secret, text)],
+                 identity="arn:aws:iam::123456789012:user/ci-deployer")
+    env = {"NHIGUARD_AWS_ADMIN_ACCESS_KEY_ID": admin_id, "NHIGUARD_AWS_ADMIN_SECRET_ACCESS_KEY": admin_secret}
+    [result] = _apply(server, tmp_path, plan, {"aws-secret-access-key": "aws", "aws-iam-deactivate": "aws"}, env=env)
+    assert result.outcome.ok, result.outcome.detail
+    update = calls[0]
+    assert update.method == "POST" and update.path == "/"
+    assert secret not in update.text() and admin_secret not in update.text()
+    log = _audit_text(tmp_path)
+    assert secret not in log and admin_secret not in log
+    # without administrator keys nothing is sent
+    calls.clear()
+    [missing] = _apply(server, tmp_path, plan, {"aws-secret-access-key": "aws"}, env={})
+    assert not missing.outcome.ok and "NHIGUARD_AWS_ADMIN" in missing.outcome.detail
+    assert calls == []
