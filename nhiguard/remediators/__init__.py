@@ -1,6 +1,6 @@
 """Remediators: ticket backends (GitHub Issues, GitLab Issues, Jira Cloud) and revokers (GitHub's credential
-revocation API, declarative `revoke:` blocks made with the leaked secret itself, AWS key deactivation with an
-administrator's own credentials).
+revocation API, declarative `revoke:` blocks made with the leaked secret itself, Heroku keys deleting their own
+OAuth authorization, AWS key deactivation with an administrator's own credentials).
 
 A remediator never opens a socket itself: every request goes through the `Transport` it is handed, which pins the
 hosts the orchestrator allows for that action (the rule's `revoke.hosts`, the ticket system's host) or the explicit
@@ -133,6 +133,7 @@ BUILTINS: dict[str, str] = {
     DECLARATIVE: "nhiguard.remediators.declarative:REVOKER",
     "github-credential-revoke": "nhiguard.remediators.github:REVOKER",
     "aws-iam-deactivate": "nhiguard.remediators.aws:REVOKER",
+    "heroku-authorization-revoke": "nhiguard.remediators.heroku:REVOKER",
 }
 TICKET_BACKENDS = ("github-issues", "gitlab-issues", "jira")
 

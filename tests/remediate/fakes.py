@@ -151,3 +151,41 @@ class GitHubApi:
                 return json_reply(200, {"login": "release-bot"}, {"X-OAuth-Scopes": "repo"})
             return json_reply(401, {"message": "Bad credentials"})
         return json_reply(404, {"message": "Not Found"})
+
+
+HEROKU_ACCEPT = "application/vnd.heroku+json; version=3"
+
+
+@dataclass
+class HerokuApi:
+    """`GET /oauth/authorizations` (the caller's authorizations, each with its `access_token.token`), `DELETE
+    /oauth/authorizations/{id}` (200 with the deleted authorization) and `GET /account` for re-verification. Every
+    call needs the Heroku v3 Accept header and a live bearer key; deletions are recorded."""
+
+    authorizations: dict[str, str]  # id -> access token
+    unlisted: set[str] = field(default_factory=set)  # keys that authenticate but belong to no listed authorization
+    deleted: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __call__(self, seen: Seen) -> Reply:
+        if seen.headers.get("Accept") != HEROKU_ACCEPT:
+            return json_reply(400, {"id": "bad_request", "message": "missing the v3 Accept header"})
+        key = seen.headers.get("Authorization", "").removeprefix("Bearer ")
+        with self.lock:
+            if key not in self.authorizations.values() and key not in self.unlisted:
+                return json_reply(401, {"id": "unauthorized", "message": "Invalid credentials provided."})
+            if seen.method == "GET" and seen.path == "/oauth/authorizations":
+                return json_reply(200, [{"id": ident, "description": f"authorization {n}",
+                                         "access_token": {"id": f"at-{n}", "token": token, "expires_in": None}}
+                                        for n, (ident, token) in enumerate(self.authorizations.items())])
+            prefix = "/oauth/authorizations/"
+            if seen.method == "DELETE" and seen.path.startswith(prefix):
+                ident = seen.path[len(prefix):]
+                if ident not in self.authorizations:
+                    return json_reply(404, {"id": "not_found", "message": "Couldn't find that authorization."})
+                del self.authorizations[ident]
+                self.deleted.append(ident)
+                return json_reply(200, {"id": ident})
+            if seen.method == "GET" and seen.path == "/account":
+                return json_reply(200, {"id": "h-1", "email": "ops@acme.test"})
+        return json_reply(404, {"id": "not_found", "message": "Not Found"})

@@ -1,6 +1,7 @@
 """Revokers against real HTTPS servers on 127.0.0.1 that speak each provider's revocation contract: GitHub's
 credential revocation API (batches of at most 1000, 422, 429), self-revocation with the leaked token (GitLab, Slack,
-Vault, Doppler, Discord webhooks, DigitalOcean, npm) and AWS key deactivation with an administrator's own keys.
+Vault, Doppler, Discord webhooks, DigitalOcean, npm, GitHub installation tokens, Heroku keys deleting their own
+authorization) and AWS key deactivation with an administrator's own keys.
 The exact request is asserted, then the re-verification is recorded; no audit line holds a secret."""
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from nhiguard import redact, ruleset
 from nhiguard.fingerprint import fingerprint
 from nhiguard.model import Rule
 from nhiguard.remediate import Applier, ApplyOptions, Plan, Result, build_plan
+from nhiguard.remediators import Registry
 from nhiguard.verify import parse_override
-from tests.remediate.fakes import GitHubApi
+from tests.remediate.fakes import HEROKU_ACCEPT, GitHubApi, HerokuApi
 from tests.support import tokens
 from tests.support.providers import ProviderServer, Reply, Seen, json_reply
 from tests.verify import kit
@@ -218,3 +220,124 @@ def test_aws_key_is_deactivated_with_admin_credentials(server: ProviderServer, t
     [missing] = _apply(server, tmp_path, plan, {"aws-secret-access-key": "aws"}, env={})
     assert not missing.outcome.ok and "NHIGUARD_AWS_ADMIN" in missing.outcome.detail
     assert calls == []
+
+
+# -- GitHub installation tokens: DELETE /installation/token with the token itself -----------------------------------
+GITHUB_API_HEADERS = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
+
+
+@pytest.mark.parametrize(("status", "detail"), [(204, "204"), (401, "401")], ids=["revoked", "already-invalid"])
+def test_github_installation_token_revokes_itself(server: ProviderServer, tmp_path: Path, status: int,
+                                                  detail: str) -> None:
+    secret = tokens.github_installation(f"installation-{status}")
+    other = tokens.github_installation("someone-else")
+    assert secret != other
+
+    def handler(seen: Seen) -> Reply:
+        if seen.method == "DELETE" and seen.path == "/installation/token":
+            return Reply(status)
+        return json_reply(401, {"message": "Bad credentials"})  # the re-verification
+
+    server.scenarios["gh"] = handler
+    plan = _plan(tmp_path, [("github-app-installation-token", secret, f"GITHUB_TOKEN={secret}\n")])
+    assert plan.actions[0].action == "revoke" and plan.actions[0].backend == "http-revoke"
+    [result] = _apply(server, tmp_path, plan, {"github-app-installation-token": "gh"})
+    assert result.outcome.ok and result.outcome.state == "revoked", result.outcome.detail
+    assert result.outcome.http_status == status and detail in result.outcome.detail
+    delete, *rest = server.requests_for("gh")
+    assert (delete.method, delete.path, delete.body) == ("DELETE", "/installation/token", b"")
+    assert delete.headers.get("Authorization") == f"Bearer {secret}"
+    assert all(delete.headers.get(k) == v for k, v in GITHUB_API_HEADERS.items())
+    assert [(s.method, s.path) for s in rest] == [("GET", "/installation/repositories?per_page=1")]
+    assert result.reverified is not None
+    assert secret not in _audit_text(tmp_path)
+
+
+def test_github_installation_token_failures_are_not_revocations(server: ProviderServer, tmp_path: Path) -> None:
+    secret = tokens.github_installation("forbidden")
+    server.scenarios["gh"] = json_reply(403, {"message": "Resource not accessible by integration"})
+    plan = _plan(tmp_path, [("github-app-installation-token", secret, f"T={secret}\n")])
+    [result] = _apply(server, tmp_path, plan, {"github-app-installation-token": "gh"})
+    assert not result.outcome.ok and "403" in result.outcome.detail
+
+
+def test_both_installation_token_rules_revoke_themselves() -> None:
+    for rule_id in ("github-app-installation-token", "github-app-installation-token-jwt"):
+        spec = ruleset.revoke_spec(RULES[rule_id])
+        assert spec is not None and spec.supported and spec.plugin is None and spec.hosts == ("api.github.com",)
+        assert spec.request is not None and spec.request.method == "DELETE"
+        assert spec.request.url == "https://api.github.com/installation/token"
+
+
+# -- Heroku: the key lists its authorizations and deletes exactly its own ------------------------------------------
+def _heroku_key(rule_id: str, seed: str) -> str:
+    return tokens.heroku_api_key(seed) if rule_id == "heroku-api-key" else tokens.heroku_authorization_id(seed)
+
+
+def _heroku_checked(seen: Seen, secret: str) -> None:
+    assert seen.headers.get("Accept") == HEROKU_ACCEPT
+    assert seen.headers.get("Authorization") == f"Bearer {secret}"
+    assert seen.body == b""
+
+
+@pytest.mark.parametrize("rule_id", ["heroku-api-key", "heroku-api-key-legacy"])
+def test_heroku_key_deletes_only_its_own_authorization(server: ProviderServer, tmp_path: Path,
+                                                        rule_id: str) -> None:
+    secret, other = _heroku_key(rule_id, "leaked"), _heroku_key(rule_id, "colleague")
+    other_id, own_id = tokens.heroku_authorization_id("auth-other"), tokens.heroku_authorization_id("auth-own")
+    assert len({secret, other, other_id, own_id}) == 4
+    api = HerokuApi({other_id: other, own_id: secret})  # the leaked key's authorization is not the first one
+    server.scenarios["hk"] = api
+    text = f"HEROKU_API_KEY={secret}\n"
+    plan = _plan(tmp_path, [(rule_id, secret, text)])
+    assert plan.actions[0].action == "revoke" and plan.actions[0].backend == "heroku-authorization-revoke"
+    [result] = _apply(server, tmp_path, plan, {rule_id: "hk"})
+    assert result.outcome.ok and result.outcome.state == "revoked", result.outcome.detail
+    assert result.outcome.http_status == 200
+    assert api.deleted == [own_id] and api.authorizations == {other_id: other}
+    listing, delete, reverify = server.requests_for("hk")
+    assert (listing.method, listing.path) == ("GET", "/oauth/authorizations")
+    assert (delete.method, delete.path) == ("DELETE", f"/oauth/authorizations/{own_id}")
+    for seen in (listing, delete):
+        _heroku_checked(seen, secret)
+    assert (reverify.method, reverify.path) == ("GET", "/account")
+    assert result.reverified is not None
+    log = _audit_text(tmp_path)
+    assert secret not in log and other not in log
+
+
+def test_heroku_without_an_exact_match_deletes_nothing(server: ProviderServer, tmp_path: Path) -> None:
+    secret = tokens.heroku_api_key("leaked")
+    others = {tokens.heroku_authorization_id(f"auth-{i}"): tokens.heroku_api_key(f"other-{i}") for i in range(2)}
+    # the key authenticates (as a session, say) but no listed authorization carries it; near-misses never match
+    near = {tokens.heroku_authorization_id("auth-prefix"): secret[:-1],
+            tokens.heroku_authorization_id("auth-longer"): secret + "x"}
+    api = HerokuApi({**others, **near}, unlisted={secret})
+    server.scenarios["hk"] = api
+    plan = _plan(tmp_path, [("heroku-api-key", secret, f"HEROKU_API_KEY={secret}\n")])
+    [result] = _apply(server, tmp_path, plan, {"heroku-api-key": "hk"})
+    assert not result.outcome.ok and result.outcome.state == "failed"
+    assert "no authorization" in result.outcome.detail and "nothing was deleted" in result.outcome.detail
+    assert api.deleted == [] and len(api.authorizations) == 4
+    seen = server.requests_for("hk")
+    assert [(s.method, s.path) for s in seen] == [("GET", "/oauth/authorizations")]
+    _heroku_checked(seen[0], secret)
+    assert result.reverified is None
+
+
+def test_heroku_invalid_key_sends_no_deletion(server: ProviderServer, tmp_path: Path) -> None:
+    secret = tokens.heroku_api_key("expired")
+    server.scenarios["hk"] = HerokuApi({tokens.heroku_authorization_id("a"): tokens.heroku_api_key("a")})
+    plan = _plan(tmp_path, [("heroku-api-key", secret, f"HEROKU_API_KEY={secret}\n")])
+    [result] = _apply(server, tmp_path, plan, {"heroku-api-key": "hk"})
+    assert not result.outcome.ok and "401" in result.outcome.detail and "already invalid" in result.outcome.detail
+    assert [(s.method, s.path) for s in server.requests_for("hk")] == [("GET", "/oauth/authorizations")]
+
+
+def test_heroku_revoker_is_pinned_to_api_heroku_com() -> None:
+    for rule_id in ("heroku-api-key", "heroku-api-key-legacy"):
+        spec = ruleset.revoke_spec(RULES[rule_id])
+        assert spec is not None and spec.plugin == "heroku-authorization-revoke"
+        assert spec.hosts == ("api.heroku.com",)
+        revoker = Registry().revoker("heroku-authorization-revoke")
+        assert revoker is not None and revoker.hosts(spec) == ("api.heroku.com",)

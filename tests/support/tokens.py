@@ -67,3 +67,17 @@ def digitalocean_pat(seed: int | str = 0) -> str:
 def npm_token(seed: int | str = 0) -> str:
     body = _rand("npm", seed, 30)
     return "npm" + "_" + body + base62_crc32(body)
+
+
+def github_installation(seed: int | str = 0) -> str:
+    body = _rand("ghs", seed, 30)
+    return "ghs" + "_" + body + base62_crc32(body)
+
+
+def heroku_api_key(seed: int | str = 0) -> str:
+    return "HRKU" + "-AA" + _rand("hrku", seed, 58, ALNUM + "-_")
+
+
+def heroku_authorization_id(seed: int | str = 0) -> str:
+    hexa = _rand("hrkid", seed, 32, "0123456789abcdef")
+    return "-".join((hexa[:8], hexa[8:12], hexa[12:16], hexa[16:20], hexa[20:]))
