@@ -23,6 +23,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from nhiguard.engine.filters import looks_fake
 from nhiguard.engine.score import base36_crc32, base62_crc32
 
 PREFIXED = "prefixed"
@@ -36,38 +37,14 @@ B64URL = ALNUM + "_-"
 B64 = ALNUM + "+/"
 BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 
-# Substrings the engine treats as "looks fake"; a random body that happens to contain one is redrawn so a
-# positive is never lost to chance.
-_FAKE = (
-    "example",
-    "xxxxxx",
-    "******",
-    "placeholder",
-    "your_",
-    "your-",
-    "yourapikey",
-    "changeme",
-    "change_me",
-    "dummy",
-    "redacted",
-    "sample",
-    "insert_",
-    "replace_me",
-    "replaceme",
-    "notasecret",
-    "not_a_secret",
-    "fake_",
-    "1234567890",
-    "abcdefghij",
-    "0000000000",
-    "test",
-    "demo",
-)
+# A random body that the engine would take for a placeholder is redrawn, so a positive is never lost to chance;
+# "test" and "demo" are avoided too, since some rules' allow lists use them as stopwords.
+_ALSO_AVOIDED = ("test", "demo")
 
 
 def _clean(value: str) -> bool:
     low = value.lower()
-    return not any(m in low for m in _FAKE)
+    return not looks_fake(value) and not any(m in low for m in _ALSO_AVOIDED)
 
 
 def rand(rng: random.Random, alphabet: str, n: int) -> str:
