@@ -37,6 +37,7 @@ from nhiguard import __version__, baseline
 from nhiguard.config import Config
 from nhiguard.engine import Engine, EngineOptions
 from nhiguard.engine.filters import is_lockfile, path_matches
+from nhiguard.fingerprint import fingerprint
 from nhiguard.model import Chunk, Match, Notice, Origin, Report, Rule
 from nhiguard.scan import Collector, ScanSettings, finish, load_baseline, load_rules, make_engine
 from nhiguard.sources import history as git
@@ -425,18 +426,41 @@ def _sweep(
     stop_after: int | None,
 ) -> None:
     keys: set[tuple[str, str]] = {(m.rule_id, m.secret) for _, ms, _ in outcomes.values() for m in ms}
+    rules = {r.id: r for r in engine.rules}
+    # Fingerprints are stretched hashes (milliseconds each, and hashlib lets go of the GIL): computed on the side
+    # while the workers scan, they are cached by the time attribution asks for them.
+    hashing = concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="nhiguard-fingerprint")
 
     def take(result: BatchResult, batch: list[tuple[bytes, str]]) -> None:
         items, nbytes, stopped = result
         engine.stats.timeouts.extend(stopped)
         for oid, status, matches, reason in items:
             _record(outcomes, report, oid, status, matches, reason)
-            keys.update((m.rule_id, m.secret) for m in matches)
+            for m in matches:
+                key = (m.rule_id, m.secret)
+                if key not in keys:
+                    keys.add(key)
+                    hashing.submit(fingerprint, rules[m.rule_id], m.secret)
         log.append((oid, status) for oid, status, _, _ in items)
         report.stats.bytes += nbytes
         if progress is not None:
             progress.update(len(batch), nbytes, len(keys))
 
+    try:
+        _dispatch(plan, pool, jobs, repo, engine, take, stop_after)
+    finally:
+        hashing.shutdown(wait=True, cancel_futures=True)
+
+
+def _dispatch(
+    plan: list[list[tuple[bytes, str]]],
+    pool: multiprocessing.pool.Pool | None,
+    jobs: int,
+    repo: git.Repository,
+    engine: Engine,
+    take: Callable[[BatchResult, list[tuple[bytes, str]]], None],
+    stop_after: int | None,
+) -> None:
     if pool is None:
         global _WORKER
         _WORKER = _Worker(engine, git.BlobReader(repo.git_dir))

@@ -29,6 +29,7 @@ MULTILINE_BEFORE = 4096
 MULTILINE_AFTER = 65536
 _CACHE_LIMIT = 65536
 _NEXTLINE_MARKER = b"pragma: allowlist nextline secret"
+_STORE_FORMAT = 2
 
 _DECODERS = {decode.BASE64: -1, decode.HEX: -2, decode.PERCENT: -3}
 
@@ -79,6 +80,7 @@ class Engine:
         self._allow_patterns: list[tuple[Any, ...] | None] = [None] * len(self.rules)
         self._global_allow = tuple(compile_plain(p) for p in self.options.allow.regexes)
         self._cache: dict[tuple[int, bytes], list[_Candidate]] = {}
+        self._skip_cache: dict[str, frozenset[int]] = {}
         self._dependents = any(r.depends_on for r in self.rules)
         self._path_allows = [(i, r.allow.paths) for i, r in enumerate(self.rules) if r.allow.paths]
         self._generic = frozenset(i for i, r in enumerate(self.rules) if r.generic)
@@ -130,7 +132,8 @@ class Engine:
         return [self.rules[i].prefilter or "" for i in self._gated]
 
     def _store_key(self) -> str:
-        digest = hashlib.sha256(f"{__version__}|{backend_name(self.options.prefilter)}|".encode())
+        # the format tag changes whenever what a back-end serialises changes shape
+        digest = hashlib.sha256(f"{__version__}|{backend_name(self.options.prefilter)}|{_STORE_FORMAT}|".encode())
         digest.update(str(self.options.max_decode_depth).encode())
         for rule in self.rules:
             digest.update(rule.id.encode() + b"\0" + "\0".join(rule.keywords).encode() + b"\1")
@@ -202,11 +205,15 @@ class Engine:
         if not candidates:
             return []
         candidates.sort(key=lambda c: (c.start, c.rule))
-        newline_offsets = _newlines(chunk.data)
+        data = chunk.data
         matches = []
+        # Candidates come in offset order: count the newlines between one and the next (a large blob with one
+        # finding must not pay for an index of all its lines).
+        line, counted = 1, 0
         for c in candidates:
-            line = bisect.bisect_right(newline_offsets, c.start - 1) + 1 if newline_offsets else 1
-            line_start = newline_offsets[line - 2] + 1 if line >= 2 else 0
+            line += data.count(b"\n", counted, c.start)
+            counted = c.start
+            line_start = data.rfind(b"\n", 0, c.start) + 1
             matches.append(
                 Match(
                     rule_id=self.rules[c.rule].id,
@@ -225,10 +232,17 @@ class Engine:
     def _rules_off_for_path(self, path: str) -> frozenset[int]:
         if not path or not (self._path_allows or self._generic):
             return frozenset()
+        # a history sweep asks again for every version of a file
+        known = self._skip_cache.get(path)
+        if known is not None:
+            return known
         off = {i for i, paths in self._path_allows if filters.path_matches(path, paths)}
         if self._generic and filters.is_lockfile(path):
             off.update(self._generic)
-        return frozenset(off)
+        if len(self._skip_cache) > _CACHE_LIMIT:
+            self._skip_cache.clear()
+        known = self._skip_cache[path] = frozenset(off)
+        return known
 
     # -- the loop -------------------------------------------------------------------------------------------
     def _scan_bytes(
@@ -359,10 +373,13 @@ class Engine:
         helpers: bool,
     ) -> list[_Candidate]:
         out: list[_Candidate] = []
-        done: list[tuple[int, int]] = []
+        # Runs already decoded, per decoder: each list grows in offset order and its runs do not overlap (a
+        # maximal base64 or hex run, or a line), so one bisection tells whether a hit falls inside one.
+        done: dict[int, tuple[list[int], list[int]]] = {}
         for code, starts in decode_hits.items():
+            los, his = done.setdefault(code, ([], []))
             for at in sorted(set(starts)):
-                if any(lo <= at < hi for lo, hi in done):
+                if any(_inside(at, *runs) for runs in done.values()):
                     continue
                 if code == _DECODERS[decode.PERCENT]:
                     lo = data.rfind(b"\n", max(0, at - LINE_REACH), at) + 1 or max(0, at - LINE_REACH)
@@ -378,7 +395,8 @@ class Engine:
                     lo, hi = decode.hex_run(data, at)
                     raw = decode.decode_hex(data[lo:hi])
                     kind = decode.HEX
-                done.append((lo, hi))
+                los.append(lo)
+                his.append(hi)
                 if raw is None:
                     continue
                 for inner in self._scan_bytes(raw, skip, depth + 1, path, helpers):
@@ -501,16 +519,6 @@ def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return merged
 
 
-def _newlines(data: bytes) -> list[int]:
-    out = []
-    find = data.find
-    i = find(b"\n")
-    while i >= 0:
-        out.append(i)
-        i = find(b"\n", i + 1)
-    return out
-
-
 def _nearest(c: _Candidate, partners: list[_Candidate], within_lines: int, data: bytes) -> _Candidate | None:
     best: _Candidate | None = None
     best_distance = within_lines + 1
@@ -522,6 +530,11 @@ def _nearest(c: _Candidate, partners: list[_Candidate], within_lines: int, data:
         if distance < best_distance:
             best, best_distance = p, distance
     return best
+
+
+def _inside(at: int, los: list[int], his: list[int]) -> bool:
+    i = bisect.bisect_right(los, at) - 1
+    return i >= 0 and at < his[i]
 
 
 def _inline_allowed(data: bytes, at: int) -> bool:

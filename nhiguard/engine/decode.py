@@ -25,6 +25,7 @@ _B64_RIGHT = re.compile(rb"[" + _B64_CHARS + rb"]*={0,2}")
 _B64_LEFT = re.compile(rb"[" + _B64_CHARS + rb"]*")
 _HEX_RIGHT = re.compile(rb"[0-9A-Fa-f]*")
 _HEX_LEFT = _HEX_RIGHT
+_PRINTABLE = bytes([9, 10, 13, *range(32, 127)])
 _PERCENT_NEEDLES = (b"%2f", b"%3a", b"%3d", b"%2b", b"%40", b"%5f", b"%2d", b"%22", b"%20")
 
 
@@ -88,8 +89,9 @@ def hex_run(data: bytes, at: int) -> tuple[int, int]:
 def _mostly_text(raw: bytes) -> bool:
     if not raw:
         return False
-    printable = sum(1 for b in raw[:4096] if 32 <= b < 127 or b in (9, 10, 13))
-    return printable >= 0.85 * min(len(raw), 4096)
+    head = raw[:4096]
+    printable = len(head) - len(head.translate(None, _PRINTABLE))
+    return printable >= 0.85 * len(head)
 
 
 def decode_base64(run: bytes) -> bytes | None:

@@ -68,11 +68,12 @@ _TEMPLATE = re.compile(
 # Markers are matched as people write them (lower, UPPER or Capitalised), not in any mixed case: a random
 # base64 token contains "vfAKE_" now and then, a placeholder never does.
 _FAKE_VARIANTS = tuple(sorted({v for m in _FAKE_MARKERS for v in (m, m.upper(), m.capitalize())}))
+_FAKE_ANY = re.compile("|".join(re.escape(v) for v in _FAKE_VARIANTS))  # one pass instead of one per marker
 
 
 def looks_fake(secret: str) -> bool:
     """A placeholder inside an otherwise well-formed token. Never true for a random token."""
-    if any(marker in secret for marker in _FAKE_VARIANTS):
+    if _FAKE_ANY.search(secret):
         return True
     return len(set(secret.lower())) <= 2 or _TEMPLATE.search(secret) is not None
 

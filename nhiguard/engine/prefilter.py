@@ -51,8 +51,8 @@ class AhoCorasickPrefilter:
 
 
 class HyperscanPrefilter:
-    """Literal needles in one database; rule gates (regexes, see `Rule.prefilter`) in a second one whose hit
-    ids follow the needles' (gate i is id len(needles) + i)."""
+    """Literal needles and rule gates (regexes, see `Rule.prefilter`) in one database, scanned in one pass (two
+    databases cost two passes: a third slower). A gate's id follows the needles' (gate i is len(needles) + i)."""
 
     name = "hyperscan"
 
@@ -61,35 +61,26 @@ class HyperscanPrefilter:
     ) -> None:
         import hyperscan
 
-        self._offset = len(needles)
         self._db: Any = None
-        self._gates: Any = None
         if compiled is not None:
-            literal_size = int.from_bytes(compiled[:8], "big")
-            literal, gate = compiled[8 : 8 + literal_size], compiled[8 + literal_size :]
-            self._db = hyperscan.loadb(literal, hyperscan.HS_MODE_BLOCK) if literal else None
-            self._gates = hyperscan.loadb(gate, hyperscan.HS_MODE_BLOCK) if gate else None
+            self._db = hyperscan.loadb(compiled, hyperscan.HS_MODE_BLOCK) if compiled else None
         else:
             unique: dict[bytes, int] = {}
             for index, needle in enumerate(needles):
                 unique.setdefault(needle, index)
-            if unique:
+            expressions = [_literal(n) for n in unique] + [_gate_expression(g) for g in gates]
+            if expressions:
                 self._db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-                exprs = list(unique)
                 self._db.compile(
-                    expressions=exprs,
-                    ids=list(unique.values()),
-                    elements=len(exprs),
-                    flags=[hyperscan.HS_FLAG_CASELESS] * len(exprs),
-                    literal=True,
+                    expressions=expressions,
+                    ids=list(unique.values()) + [len(needles) + i for i in range(len(gates))],
+                    elements=len(expressions),
+                    flags=[hyperscan.HS_FLAG_CASELESS] * len(unique) + [_gate_flags()] * len(gates),
                 )
-            if gates:
-                self._gates = _compile_gates(gates, self._offset)
         self._scratch = hyperscan.Scratch(self._db) if self._db is not None else None
-        self._gate_scratch = hyperscan.Scratch(self._gates) if self._gates is not None else None
 
     def scan(self, data: bytes) -> list[Hit]:
-        if not data:
+        if not data or self._db is None:
             return []
         hits: list[Hit] = []
         append = hits.append
@@ -97,18 +88,31 @@ class HyperscanPrefilter:
         def on_match(index: int, _start: int, end: int, _flags: int, _ctx: object) -> None:
             append((index, end))
 
-        if self._db is not None:
-            self._db.scan(data, match_event_handler=on_match, scratch=self._scratch)
-        if self._gates is not None:
-            self._gates.scan(data, match_event_handler=on_match, scratch=self._gate_scratch)
+        self._db.scan(data, match_event_handler=on_match, scratch=self._scratch)
         return hits
 
     def serialize(self) -> bytes | None:
         import hyperscan
 
-        literal: bytes = hyperscan.dumpb(self._db) if self._db is not None else b""
-        gate: bytes = hyperscan.dumpb(self._gates) if self._gates is not None else b""
-        return len(literal).to_bytes(8, "big") + literal + gate
+        return hyperscan.dumpb(self._db) if self._db is not None else b""
+
+
+def _literal(needle: bytes) -> bytes:
+    """A needle as a Hyperscan expression: letters and digits as they are, every other byte hex-escaped (so no
+    byte is special, and NUL is allowed)."""
+    return b"".join(bytes((b,)) if chr(b).isascii() and chr(b).isalnum() else b"\\x%02x" % b for b in needle)
+
+
+def _gate_expression(gate: str) -> bytes:
+    return gate.encode()
+
+
+def _gate_flags() -> int:
+    import hyperscan
+
+    # A gate hit's window is the line around the hit's end: reporting only the end of a line would be cheaper,
+    # but on a minified line longer than the window reach it would point far away from the match.
+    return int(hyperscan.HS_FLAG_CASELESS)
 
 
 def _compile_gates(gates: Sequence[str], offset: int) -> Any:
@@ -116,10 +120,10 @@ def _compile_gates(gates: Sequence[str], offset: int) -> Any:
 
     db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
     db.compile(
-        expressions=[g.encode() for g in gates],
+        expressions=[_gate_expression(g) for g in gates],
         ids=[offset + i for i in range(len(gates))],
         elements=len(gates),
-        flags=[hyperscan.HS_FLAG_CASELESS] * len(gates),
+        flags=[_gate_flags()] * len(gates),
     )
     return db
 

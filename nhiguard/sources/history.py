@@ -182,14 +182,14 @@ class BlobIndex:
     commits: list[bytes] = field(default_factory=list)  # log order: parents before children
     paths: list[str] = field(default_factory=list)
     first: dict[bytes, int] = field(default_factory=dict)
-    more: dict[bytes, list[int]] = field(default_factory=dict)
+    more: dict[bytes, dict[int, int]] = field(default_factory=dict)  # blob → {path id: packed}, paths after the first
     gitlinks: dict[str, int] = field(default_factory=dict)  # submodule path → commit index of first sight
     excluded: int = 0  # (blob, path) introductions dropped by path excludes
     excluded_blobs: set[bytes] = field(default_factory=set)  # blobs seen only at excluded paths (so far)
 
     def introductions(self, oid: bytes) -> list[tuple[str, int]]:
         """(path, commit index) for every path the blob was introduced at, earliest commit first."""
-        packed = [self.first[oid], *self.more.get(oid, ())]
+        packed = [self.first[oid], *self.more.get(oid, {}).values()]
         out = [(self.paths[p >> 32], p & 0xFFFFFFFF) for p in packed]
         out.sort(key=lambda x: (x[1], x[0]))
         return out
@@ -258,11 +258,8 @@ def _parse_log(stream: IO[bytes], index: BlobIndex, excluded: Callable[[str], bo
                 if seen is None:
                     first[oid] = packed
                 elif seen >> 32 != pid:
-                    others = more.get(oid)
-                    if others is None:
-                        more[oid] = [packed]
-                    elif all(o >> 32 != pid for o in others):
-                        others.append(packed)
+                    # (one blob, the empty file say, can sit at thousands of paths: a dict keeps this linear)
+                    more.setdefault(oid, {}).setdefault(pid, packed)
                 continue
             if token[:1] == b"\n":
                 token = token[1:]
