@@ -10,6 +10,10 @@
     attribute  per (rule, secret, path): the earliest commit that introduced a blob holding it; author, email
              and date looked up for those commits only; "head" locations where the secret is still in HEAD's tree
 
+A whole-history sweep with workers runs index and scan side by side instead (`_speculate`): the workers scan
+every listed blob, all rules on, while the walk runs on a thread; `_settle` then keeps the reachable blobs and
+rescans the few whose path turns off a rule that matched in them.
+
 Findings then go through the shared Collector and `scan.finish`, so baselines and allow lists apply.
 """
 
@@ -27,7 +31,7 @@ import signal
 import sys
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Container, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -49,8 +53,11 @@ BATCH_BYTES = 4 << 20
 BATCH_BLOBS = 2000
 IN_FLIGHT_PER_WORKER = 3
 
-# per blob (id, outcome, matches, reason); bytes read; (rule id, path) of regexes stopped by their time bound
-BatchResult = tuple[list[tuple[bytes, int, list[Match], str]], int, list[tuple[str, str]]]
+# per blob (id, outcome, matches, reason, ids of the rules whose patterns matched: all-rules scans only); bytes
+# read; (rule id, path) of regexes stopped by their time bound (a blob id for the path in all-rules scans)
+BlobResult = tuple[bytes, int, list[Match], str, frozenset[str]]
+BatchResult = tuple[list[BlobResult], int, list[tuple[str, str]]]
+_NONE: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,26 +107,32 @@ def _init_worker(git_dir: str, rules: Sequence[Rule] | None, options: EngineOpti
     multiprocessing.util.Finalize(None, _WORKER.reader.close, exitpriority=10)
 
 
-def _scan_batch(batch: list[tuple[bytes, str]]) -> BatchResult:
+def _scan_batch(batch: list[tuple[bytes, str]], all_rules: bool = False) -> BatchResult:
+    """Read and scan a batch of blobs, each as the path given; with `all_rules` (paths not known yet) every rule
+    is on and each blob's result says which rules matched, so the caller can tell whether its path would have
+    changed anything."""
     worker = _WORKER
     assert worker is not None
     paths = dict(batch)
-    out: list[tuple[bytes, int, list[Match], str]] = []
+    out: list[BlobResult] = []
     nbytes = 0
-    scan = worker.engine.scan
-    timeouts = worker.engine.stats.timeouts
+    engine = worker.engine
+    timeouts = engine.stats.timeouts
     before = len(timeouts)
     for oid, status, payload in worker.reader.read([oid for oid, _ in batch]):
         if status != git.CLEAN or isinstance(payload, str):
-            out.append((oid, status, [], str(payload)))
+            out.append((oid, status, [], str(payload), _NONE))
             continue
         nbytes += len(payload)
         data = prepare(payload)
         if data is None:
-            out.append((oid, git.BINARY, [], ""))
+            out.append((oid, git.BINARY, [], "", _NONE))
             continue
-        matches = scan(Chunk(data=data, origin=Origin(path=paths[oid], kind="history")))
-        out.append((oid, git.MATCHED if matches else git.CLEAN, matches, ""))
+        if all_rules:
+            matches, active = engine.scan_all_rules(Chunk(data=data, origin=Origin(path=oid.decode(), kind="history")))
+        else:
+            matches, active = engine.scan(Chunk(data=data, origin=Origin(path=paths[oid], kind="history"))), _NONE
+        out.append((oid, git.MATCHED if matches else git.CLEAN, matches, "", active))
     stopped = timeouts[before:]
     del timeouts[before:]  # handed to the parent, which reports them once
     return out, nbytes, stopped
@@ -274,9 +287,23 @@ def _run(
     engine.prefilter  # noqa: B018 - compile once, before forking, so every worker shares it
     # (a repository stored in under a few MB is swept in-process: forking would cost more than it saves)
     pool = _start_pool(repo, engine, jobs) if jobs > 1 and git.stored_bytes(repo) >= PARALLEL_MIN_STORED else None
+    # A whole-history sweep of a repository that owns its objects scans them while the history is still being
+    # walked (see _speculate); a partial sweep (--since, branches) walks first and reads only what it needs.
+    ahead = (pool is not None and not options.since and not options.branches and not repo.partial
+             and not git.borrows_objects(repo))
+    progress = None
     try:
-        index, sizes = _index_and_sizes(repo, revs, options.since, excluded)
-        plan, total_bytes, missing = _plan(index, sizes, done, max_size, report)
+        if ahead:
+            assert pool is not None
+            log.start(keep=options.resume)
+            result.state = log.folder
+            progress = Progress(err, 0, 0) if _want_progress(options.progress, err) else None
+            index, sizes, ahead_of_walk = _speculate(repo, revs, excluded, engine, pool, jobs, done, max_size,
+                                                     log, progress, stop_after)
+        else:
+            index, sizes = _index_and_sizes(repo, revs, options.since, excluded)
+            ahead_of_walk = _Ahead()
+        plan, total_bytes, missing = _plan(index, sizes, _Done(done, ahead_of_walk.scanned), max_size, report)
         result.blobs = len(index.first)
         result.resumed = sum(1 for oid in index.first if oid in done)
         _notices(repo, index, report, options)
@@ -284,9 +311,14 @@ def _run(
         if late:
             plan.append([(oid, index.primary_path(oid)) for oid in late])
         _replay(done, index, sizes, engine, repo, outcomes, report)
-        log.start(keep=options.resume)
-        result.state = log.folder
-        progress = Progress(err, len(plan), total_bytes) if _want_progress(options.progress, err) else None
+        if ahead_of_walk.scanned:
+            plan.extend(_settle(ahead_of_walk, index, sizes, engine, outcomes, report))
+            total_bytes = sum(sizes.get(oid, (0, 0))[1] for batch in plan for oid, _ in batch)
+        if not ahead:
+            log.start(keep=options.resume)
+            result.state = log.folder
+        if progress is None and _want_progress(options.progress, err):
+            progress = Progress(err, len(plan), total_bytes)
         use_pool = pool if pool is not None and total_bytes >= PARALLEL_MIN_BYTES else None
         try:
             _sweep(plan, index, engine, repo, use_pool, jobs, outcomes, log, report, progress, stop_after)
@@ -317,6 +349,131 @@ def _run(
     log.remove()
     result.state = None
     return result
+
+
+@dataclass(frozen=True, slots=True)
+class _Done:
+    """Blobs with an outcome already: from the interrupted run being resumed, or scanned ahead of the walk."""
+
+    resumed: Container[bytes]
+    ahead: Container[bytes]
+
+    def __contains__(self, oid: object) -> bool:
+        return oid in self.resumed or oid in self.ahead
+
+
+@dataclass(slots=True)
+class _Ahead:
+    """What `_speculate` did: the blobs it scanned; the outcome, matches, reason and ids of the rules whose
+    patterns matched of those that were not plainly clean; regexes stopped by their time bound (rule, blob id)."""
+
+    scanned: set[bytes] = field(default_factory=set)
+    early: dict[bytes, tuple[int, list[Match], str, frozenset[str]]] = field(default_factory=dict)
+    timeouts: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _speculate(
+    repo: git.Repository,
+    revs: list[str],
+    excluded: Callable[[str], bool],
+    engine: Engine,
+    pool: multiprocessing.pool.Pool,
+    jobs: int,
+    done: dict[bytes, int],
+    max_size: int,
+    log: git.SweepLog,
+    progress: Progress | None,
+    stop_after: int | None,
+) -> tuple[git.BlobIndex, dict[bytes, tuple[int, int]], _Ahead]:
+    """Scan every blob of the object database, in pack order as git lists it, while the history walk runs on
+    the side: on a large history the walk takes seconds the workers would otherwise wait through. Paths are not
+    known yet, so every rule is on; `_settle` then keeps what is reachable and rescans the few blobs whose path
+    turns off a rule that matched in them. Unreachable blobs (dangling after a rebase, not yet pruned) are read
+    for nothing: a few, in a repository that owns its objects."""
+    walker = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="nhiguard-walk")
+    walk = walker.submit(git.index_history, repo, revs, since=None, excluded=excluded)
+    sizes: dict[bytes, tuple[int, int]] = {}
+    ahead = _Ahead()
+    early, scanned = ahead.early, ahead.scanned
+    hashing = concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="nhiguard-fingerprint")
+    rules = {r.id: r for r in engine.rules}
+    keys: set[tuple[str, str]] = set()
+
+    def take(result: BatchResult, batch: list[tuple[bytes, str]]) -> None:
+        items, nbytes, stopped = result
+        ahead.timeouts.extend(stopped)
+        for oid, status, matches, reason, active in items:
+            if status != git.CLEAN or active:
+                early[oid] = (status, matches, reason, active)
+            for m in matches:
+                if (m.rule_id, m.secret) not in keys:
+                    keys.add((m.rule_id, m.secret))
+                    hashing.submit(fingerprint, rules[m.rule_id], m.secret)
+        # a blob whose path may change its result is logged as matched: a resumed run scans it again, at its path
+        log.append((oid, git.MATCHED if status == git.CLEAN and active else status) for oid, status, _, _, active
+                   in items)
+        if progress is not None:
+            progress.update(len(batch), nbytes, len(keys))
+
+    def batches() -> Iterator[list[tuple[bytes, str]]]:
+        batch: list[tuple[bytes, str]] = []
+        size_sum = 0
+        for oid, size in git.listed_blobs(repo):
+            sizes[oid] = (len(sizes), size)
+            if oid in done or size > max_size:
+                continue
+            scanned.add(oid)
+            if progress is not None:
+                progress.blobs += 1
+                progress.nbytes += size
+            batch.append((oid, ""))
+            size_sum += size
+            if size_sum >= BATCH_BYTES or len(batch) >= BATCH_BLOBS:
+                yield batch
+                batch, size_sum = [], 0
+        if batch:
+            yield batch
+
+    try:
+        _window(batches(), pool, jobs, lambda b: (b, True), take, stop_after)
+        index = walk.result()
+    finally:
+        hashing.shutdown(wait=True, cancel_futures=True)
+        walker.shutdown(wait=False, cancel_futures=True)
+    return index, sizes, ahead
+
+
+def _settle(
+    ahead: _Ahead,
+    index: git.BlobIndex,
+    sizes: dict[bytes, tuple[int, int]],
+    engine: Engine,
+    outcomes: dict[bytes, tuple[int, list[Match], str]],
+    report: Report,
+) -> list[list[tuple[bytes, str]]]:
+    """Outcomes of the blobs scanned ahead that turned out reachable; batches of those to scan again at their
+    path, because a rule their path turns off matched in them (it may have hidden what another rule finds)."""
+    again: list[tuple[bytes, str]] = []
+    engine.stats.timeouts.extend(
+        (rule, index.primary_path(oid.encode())) for rule, oid in ahead.timeouts if oid.encode() in index.first
+    )
+    for oid in index.first:
+        if oid not in ahead.scanned:
+            continue
+        found = ahead.early.get(oid)
+        if found is None:
+            report.stats.files += 1
+            report.stats.bytes += sizes[oid][1]
+            continue
+        status, matches, reason, active = found
+        path = index.primary_path(oid)
+        if active and active & engine.rules_off(path):
+            again.append((oid, path))
+            continue
+        if status in (git.CLEAN, git.MATCHED, git.BINARY):
+            report.stats.bytes += sizes[oid][1]
+        _record(outcomes, report, oid, status, matches, reason)
+    return [again[i : i + BATCH_BLOBS] for i in range(0, len(again), BATCH_BLOBS)]
 
 
 def _index_and_sizes(
@@ -371,11 +528,12 @@ def _absent(
 def _plan(
     index: git.BlobIndex,
     sizes: dict[bytes, tuple[int, int]],
-    done: dict[bytes, int],
+    done: Container[bytes],
     max_size: int,
     report: Report,
 ) -> tuple[list[list[tuple[bytes, str]]], int, list[bytes]]:
-    """Batches of (blob id, path to scan it as), in pack order; blobs the database lacks are recorded missing."""
+    """Batches of (blob id, path to scan it as), in pack order, of the reachable blobs not `done`; blobs the
+    database lacks are returned as missing, those over the size limit noted."""
     todo: list[tuple[int, bytes, int]] = []
     missing: list[bytes] = []
     too_big: dict[str, list[int]] = {}
@@ -434,14 +592,14 @@ def _sweep(
     def take(result: BatchResult, batch: list[tuple[bytes, str]]) -> None:
         items, nbytes, stopped = result
         engine.stats.timeouts.extend(stopped)
-        for oid, status, matches, reason in items:
+        for oid, status, matches, reason, _ in items:
             _record(outcomes, report, oid, status, matches, reason)
             for m in matches:
                 key = (m.rule_id, m.secret)
                 if key not in keys:
                     keys.add(key)
                     hashing.submit(fingerprint, rules[m.rule_id], m.secret)
-        log.append((oid, status) for oid, status, _, _ in items)
+        log.append((oid, status) for oid, status, _, _, _ in items)
         report.stats.bytes += nbytes
         if progress is not None:
             progress.update(len(batch), nbytes, len(keys))
@@ -472,15 +630,26 @@ def _dispatch(
         finally:
             _WORKER.reader.close()
         return
+    _window(iter(plan), pool, jobs, lambda b: (b,), take, stop_after)
+
+
+def _window(
+    batches: Iterator[list[tuple[bytes, str]]],
+    pool: multiprocessing.pool.Pool,
+    jobs: int,
+    arguments: Callable[[list[tuple[bytes, str]]], tuple[object, ...]],
+    take: Callable[[BatchResult, list[tuple[bytes, str]]], None],
+    stop_after: int | None,
+) -> None:
+    """A bounded number of batches in flight; results taken in order (`stop_after`: tests interrupt here)."""
     window: deque[tuple[multiprocessing.pool.AsyncResult[BatchResult], list[tuple[bytes, str]]]] = deque()
-    batches: Iterator[list[tuple[bytes, str]]] = iter(plan)
     taken = 0
     while True:
         while len(window) < jobs * IN_FLIGHT_PER_WORKER:
-            batch_or_none = next(batches, None)
-            if batch_or_none is None:
+            batch = next(batches, None)
+            if batch is None:
                 break
-            window.append((pool.apply_async(_scan_batch, (batch_or_none,)), batch_or_none))
+            window.append((pool.apply_async(_scan_batch, arguments(batch)), batch))
         if not window:
             break
         pending, batch = window.popleft()
@@ -534,7 +703,7 @@ def _replay(
             _WORKER.reader.close()
             _WORKER = saved
         report.stats.bytes += nbytes
-        for oid, status, matches, reason in items:
+        for oid, status, matches, reason, _ in items:
             _record(outcomes, report, oid, status, matches, reason)
 
 

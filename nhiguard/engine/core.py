@@ -29,7 +29,7 @@ MULTILINE_BEFORE = 4096
 MULTILINE_AFTER = 65536
 _CACHE_LIMIT = 65536
 _NEXTLINE_MARKER = b"pragma: allowlist nextline secret"
-_STORE_FORMAT = 2
+_STORE_FORMAT = 3
 
 _DECODERS = {decode.BASE64: -1, decode.HEX: -2, decode.PERCENT: -3}
 
@@ -81,10 +81,12 @@ class Engine:
         self._global_allow = tuple(compile_plain(p) for p in self.options.allow.regexes)
         self._cache: dict[tuple[int, bytes], list[_Candidate]] = {}
         self._skip_cache: dict[str, frozenset[int]] = {}
+        self._active: set[int] | None = None  # while scan_all_rules runs: rules whose patterns matched
         self._dependents = any(r.depends_on for r in self.rules)
         self._path_allows = [(i, r.allow.paths) for i, r in enumerate(self.rules) if r.allow.paths]
         self._generic = frozenset(i for i, r in enumerate(self.rules) if r.generic)
         self._needles: list[bytes] = []
+        self._exact: list[bool] = []  # per needle: matched in its exact case (base64 forms), else in any case
         self._targets: list[tuple[int, ...]] = []
         self._needle_plan: list[tuple[int, tuple[int, ...], tuple[int, ...], tuple[int, ...]] | None] = []
         self._multiline = frozenset(i for i, r in enumerate(self.rules) if r.multiline)
@@ -104,28 +106,27 @@ class Engine:
             return
         self._build_needles()
         compiled = self.prefilter.serialize()
-        store.put(key, _pack(self._needles, self._targets, compiled))
+        store.put(key, _pack(self._needles, self._exact, self._targets, compiled))
 
     def _build_needles(self) -> None:
-        needles: dict[bytes, list[int]] = defaultdict(list)
+        needles: dict[tuple[bytes, bool], list[int]] = defaultdict(list)
         gated = set(self._gated)
         for index, rule in enumerate(self.rules):
             for keyword in rule.keywords:
-                if index in gated:
-                    needles.setdefault(keyword.encode(), [])  # still the source of its encoded forms
-                else:
-                    needles[keyword.encode()].append(index)
+                if index not in gated:  # (a gated rule's keywords are still the source of its encoded forms)
+                    needles[keyword.encode(), False].append(index)
         if self.options.max_decode_depth > 0:
-            # Encodings are case-sensitive: encode each keyword as tokens really spell it (AKIA, CCIPAT_, ghp_).
+            # Encodings are case-sensitive: encode each keyword as tokens really spell it (AKIA, CCIPAT_, ghp_),
+            # and look for base64 forms in their exact case (any case would find "lyze" in every "analyze").
             variants = {v for rule in self.rules for v in _keyword_spellings(rule)}
             for plain in sorted(variants):
                 for needle, kind in decode.encoded_needles(plain, self.options.max_decode_depth):
-                    needles[needle].append(_DECODERS[kind])
+                    needles[needle, kind == decode.BASE64].append(_DECODERS[kind])
             for needle, kind in decode.percent_needles():
-                needles[needle].append(_DECODERS[kind])
-        kept = [n for n in needles if needles[n]]
-        self._needles = kept
-        self._targets = [tuple(sorted(set(needles[n]))) for n in kept]
+                needles[needle, False].append(_DECODERS[kind])
+        self._needles = [needle for needle, _ in needles]
+        self._exact = [exact for _, exact in needles]
+        self._targets = [tuple(sorted(set(targets))) for targets in needles.values()]
         self._targets += [(rule,) for rule in self._gated]
 
     def _gates(self) -> list[str]:
@@ -147,12 +148,14 @@ class Engine:
             header, _, compiled = blob.partition(b"\n")
             doc = json.loads(header)
             self._needles = [n.encode("latin-1") for n in doc["needles"]]
+            self._exact = [bool(e) for e in doc["exact"]]
             self._targets = [tuple(t) for t in doc["targets"]]
             self._prefilter = make_prefilter(
                 self._needles,
                 self.options.prefilter,
                 compiled if doc["compiled"] and compiled else None,
                 self._gates(),
+                self._exact,
             )
         except (ValueError, KeyError, TypeError, UnicodeError, RuntimeError):
             self._prefilter = None
@@ -163,7 +166,8 @@ class Engine:
     @property
     def prefilter(self) -> Prefilter:
         if self._prefilter is None:
-            self._prefilter = make_prefilter(self._needles, self.options.prefilter, gates=self._gates())
+            self._prefilter = make_prefilter(self._needles, self.options.prefilter, gates=self._gates(),
+                                             exact=self._exact)
         return self._prefilter
 
     def _plan_entry(self, index: int) -> tuple[int, tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
@@ -200,7 +204,25 @@ class Engine:
     def scan(self, chunk: Chunk, *, include_helpers: bool = False) -> list[Match]:
         """Matches in a chunk, with real line numbers. Helper rules (`report: false`) are only paired with
         their dependents, unless `include_helpers` (the self-test checks helpers' own examples)."""
-        skip = self._rules_off_for_path(chunk.origin.path)
+        return self._scan_chunk(chunk, self._rules_off_for_path(chunk.origin.path), include_helpers)
+
+    def scan_all_rules(self, chunk: Chunk) -> tuple[list[Match], frozenset[str]]:
+        """Matches with every rule on, whatever the chunk's path (for content whose path is not known yet), and
+        the ids of the rules whose patterns matched at all (even if checks, pairing or a more specific rule then
+        dropped the match). If none of the rules `rules_off(path)` names is among them, `scan` at that path gives
+        exactly these matches: turning off a rule that matched nothing changes nothing."""
+        self._active = set()
+        try:
+            matches = self._scan_chunk(chunk, frozenset(), False)
+            return matches, frozenset(self.rules[i].id for i in self._active)
+        finally:
+            self._active = None
+
+    def rules_off(self, path: str) -> frozenset[str]:
+        """Ids of the rules turned off at `path` (their allow paths, generic rules in lock files)."""
+        return frozenset(self.rules[i].id for i in self._rules_off_for_path(path))
+
+    def _scan_chunk(self, chunk: Chunk, skip: frozenset[int], include_helpers: bool) -> list[Match]:
         candidates = self._scan_bytes(chunk.data, skip, 0, chunk.origin.path, include_helpers)
         if not candidates:
             return []
@@ -323,6 +345,8 @@ class Engine:
             if len(self._cache) > _CACHE_LIMIT:
                 self._cache.clear()
             self._cache[key] = cached
+        elif cached and self._active is not None:
+            self._active.add(rule_index)
         if lo == 0:
             return list(cached)
         return [
@@ -361,6 +385,8 @@ class Engine:
                 found.append(_Candidate(rule_index, lo + s, lo + e, secret, parts, entropy))
         except TimeoutError:
             self.stats.timeouts.append((rule.id, path))
+        if found and self._active is not None:
+            self._active.add(rule_index)
         return found
 
     def _decoded(
@@ -488,8 +514,9 @@ class Engine:
 
 
 # -- helpers ------------------------------------------------------------------------------------------------
-def _pack(needles: list[bytes], targets: list[tuple[int, ...]], compiled: bytes | None) -> bytes:
-    header = {"needles": [n.decode("latin-1") for n in needles], "targets": targets, "compiled": compiled is not None}
+def _pack(needles: list[bytes], exact: list[bool], targets: list[tuple[int, ...]], compiled: bytes | None) -> bytes:
+    header = {"needles": [n.decode("latin-1") for n in needles], "exact": [int(e) for e in exact],
+              "targets": targets, "compiled": compiled is not None}
     return json.dumps(header).encode() + b"\n" + (compiled or b"")
 
 

@@ -38,7 +38,8 @@ def _determined_b64(keyword: bytes, shift: int, *, urlsafe: bool) -> bytes:
 
 
 def encoded_needles(keyword: bytes, depth: int = 1) -> list[tuple[bytes, str]]:
-    """Lower-cased encoded forms of a keyword (the prefilter is case-insensitive), nested `depth` levels."""
+    """Encoded forms of a keyword, nested `depth` levels: base64 in its exact case (base64 is case-sensitive),
+    hex in lower case (hex digits come in either case, the prefilter looks for hex needles in any case)."""
     out: set[tuple[bytes, str]] = set()
     if len(keyword) >= 4:
         out.add((keyword.hex().encode(), HEX))
@@ -46,12 +47,12 @@ def encoded_needles(keyword: bytes, depth: int = 1) -> list[tuple[bytes, str]]:
             for urlsafe in (False, True):
                 inner = _determined_b64(keyword, shift, urlsafe=urlsafe)
                 if len(inner) >= 4:
-                    out.add((inner.lower(), BASE64))
+                    out.add((inner, BASE64))
                 if depth >= 2 and not urlsafe and len(inner) >= 4:
                     for outer_shift in range(3):
                         outer = _determined_b64(inner, outer_shift, urlsafe=False)
                         if len(outer) >= 4:
-                            out.add((outer.lower(), BASE64))
+                            out.add((outer, BASE64))
     return sorted(out)
 
 

@@ -1,4 +1,4 @@
-"""Keyword prefilter: one pass over a chunk finds every needle, case-insensitively.
+"""Keyword prefilter: one pass over a chunk finds every needle (in any case, or in its exact case if so marked).
 
 Two back-ends behind one interface, same answers: Hyperscan (a SIMD literal database, x86-64 wheels) where it
 imports, pyahocorasick everywhere else. `NHIGUARD_PREFILTER=ahocorasick|hyperscan` forces one. Needles are
@@ -25,17 +25,21 @@ class Prefilter(Protocol):
 
 
 class AhoCorasickPrefilter:
+    """Matches every needle in any case: exact-case needles are found in more places than Hyperscan finds them
+    (a superset: the engine then decodes a few runs for nothing)."""
+
     name = "ahocorasick"
 
     def __init__(self, needles: Sequence[bytes]) -> None:
         import ahocorasick
 
         self._automaton = ahocorasick.Automaton()
+        indexes: dict[str, list[int]] = {}
         for index, needle in enumerate(needles):
-            key = needle.decode("latin-1")
-            if key not in self._automaton:
-                self._automaton.add_word(key, index)
-        self._empty = len(self._automaton) == 0
+            indexes.setdefault(needle.lower().decode("latin-1"), []).append(index)
+        for key, found in indexes.items():
+            self._automaton.add_word(key, tuple(found))
+        self._empty = not indexes
         if not self._empty:
             self._automaton.make_automaton()
 
@@ -44,7 +48,7 @@ class AhoCorasickPrefilter:
             return []
         # bytes.lower() folds ASCII only and keeps offsets; latin-1 maps bytes 1:1 to code points.
         text = data.lower().decode("latin-1")
-        return [(index, end + 1) for end, index in self._automaton.iter(text)]
+        return [(index, end + 1) for end, found in self._automaton.iter(text) for index in found]
 
     def serialize(self) -> bytes | None:
         return None
@@ -57,7 +61,11 @@ class HyperscanPrefilter:
     name = "hyperscan"
 
     def __init__(
-        self, needles: Sequence[bytes], compiled: bytes | None = None, gates: Sequence[str] = ()
+        self,
+        needles: Sequence[bytes],
+        compiled: bytes | None = None,
+        gates: Sequence[str] = (),
+        exact: Sequence[bool] = (),
     ) -> None:
         import hyperscan
 
@@ -65,17 +73,18 @@ class HyperscanPrefilter:
         if compiled is not None:
             self._db = hyperscan.loadb(compiled, hyperscan.HS_MODE_BLOCK) if compiled else None
         else:
-            unique: dict[bytes, int] = {}
+            unique: dict[tuple[bytes, bool], int] = {}
             for index, needle in enumerate(needles):
-                unique.setdefault(needle, index)
-            expressions = [_literal(n) for n in unique] + [_gate_expression(g) for g in gates]
+                unique.setdefault((needle, index < len(exact) and exact[index]), index)
+            expressions = [_literal(n) for n, _ in unique] + [_gate_expression(g) for g in gates]
             if expressions:
                 self._db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
                 self._db.compile(
                     expressions=expressions,
                     ids=list(unique.values()) + [len(needles) + i for i in range(len(gates))],
                     elements=len(expressions),
-                    flags=[hyperscan.HS_FLAG_CASELESS] * len(unique) + [_gate_flags()] * len(gates),
+                    flags=[0 if case else hyperscan.HS_FLAG_CASELESS for _, case in unique]
+                    + [_gate_flags()] * len(gates),
                 )
         self._scratch = hyperscan.Scratch(self._db) if self._db is not None else None
 
@@ -146,12 +155,17 @@ def backend_name(backend: str | None = None) -> str:
 
 
 def make_prefilter(
-    needles: Sequence[bytes], backend: str | None = None, compiled: bytes | None = None, gates: Sequence[str] = ()
+    needles: Sequence[bytes],
+    backend: str | None = None,
+    compiled: bytes | None = None,
+    gates: Sequence[str] = (),
+    exact: Sequence[bool] = (),
 ) -> Prefilter:
-    """Gates are a Hyperscan-only speed-up; the portable back-end ignores them (its needles must then carry
-    the gated rules' keywords)."""
+    """`exact[i]`: needle i is matched in its exact case only (else in any case). Gates and exact case are
+    Hyperscan-only speed-ups; the portable back-end ignores them (its needles must then carry the gated rules'
+    keywords) and finds a superset."""
     if backend_name(backend) == "hyperscan":
-        return HyperscanPrefilter(needles, compiled, gates)
+        return HyperscanPrefilter(needles, compiled, gates, exact)
     return AhoCorasickPrefilter(needles)
 
 

@@ -316,12 +316,19 @@ def head_tree(repo: Repository) -> dict[bytes, list[str]]:
 def blob_sizes(repo: Repository, wanted: Callable[[bytes], bool] | None = None) -> dict[bytes, tuple[int, int]]:
     """Blob id → (position in pack order, size), for every blob in the object database (or the wanted ones)."""
     out: dict[bytes, tuple[int, int]] = {}
+    for oid, size in listed_blobs(repo):
+        if wanted is None or wanted(oid):
+            out[oid] = (len(out), size)
+    return out
+
+
+def listed_blobs(repo: Repository) -> Iterator[tuple[bytes, int]]:
+    """(blob id, size) for every blob in the object database, in pack order, as git lists them."""
     with tempfile.TemporaryFile() as err:
         with _popen(repo.git_dir, ["cat-file", "--batch-all-objects", "--unordered",
                                    "--batch-check=%(objecttype) %(objectname) %(objectsize)"], stderr=err) as proc:
             assert proc.stdout is not None
             rest = b""
-            position = 0
             while True:
                 block = proc.stdout.read(_READ)
                 if not block:
@@ -329,16 +336,22 @@ def blob_sizes(repo: Repository, wanted: Callable[[bytes], bool] | None = None) 
                 lines = (rest + block).split(b"\n")
                 rest = lines.pop()
                 for line in lines:
-                    if line[:5] != b"blob ":
-                        continue
-                    oid = line[5:45]
-                    if wanted is None or wanted(oid):
-                        out[oid] = (position, int(line[46:]))
-                        position += 1
+                    if line[:5] == b"blob ":
+                        yield line[5:45], int(line[46:])
         if proc.returncode != 0:
             err.seek(0)
             raise SourceError(f"{repo.shown}: cannot list objects: {text(err.read()).strip()}")
-    return out
+
+
+def borrows_objects(repo: Repository) -> bool:
+    """Whether the object database lists other stores' objects too (alternates: a fork sharing its parent's)."""
+    where = git(repo.git_dir, "rev-parse", "--git-path", "objects/info/alternates", check=False).strip()
+    if not where:
+        return False
+    try:  # (absolute, as git gives it with --git-dir)
+        return bool(Path(text(where)).read_text(encoding="utf-8", errors="replace").strip())
+    except OSError:
+        return False
 
 
 # -- reading blobs -------------------------------------------------------------------------------------------

@@ -82,3 +82,17 @@ def test_gated_hyperscan_and_portable_backends_agree_on_the_corpus(seed: int) ->
     for path, text in corpus.files.items():
         chunk = Chunk(text.encode(), Origin(path))
         assert fast.scan(chunk) == portable.scan(chunk), path
+
+
+@needs_hyperscan
+def test_exact_case_needles_match_only_in_their_case_with_hyperscan() -> None:
+    """Base64 forms of keywords are case-sensitive: "bHl6" must not fire on "BHL6" (nor "lyze" on "analyze")."""
+    needles, exact = [b"Z2hw", b"secret"], [True, False]
+    hs = make_prefilter(needles, "hyperscan", exact=exact)
+    assert sorted(hs.scan(b"Z2hw z2hw SECRET")) == [(0, 4), (1, 16)]
+
+
+def test_portable_backend_finds_a_superset_of_exact_case_needles() -> None:
+    ac = make_prefilter([b"Z2hw", b"z2hw", b"secret"], "ahocorasick", exact=[True, True, False])
+    # both spellings of one needle lower to the same key: every needle behind it is reported
+    assert sorted(ac.scan(b"Z2hw z2hw SECRET")) == [(0, 4), (0, 9), (1, 4), (1, 9), (2, 16)]

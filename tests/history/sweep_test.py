@@ -221,3 +221,40 @@ def test_text_report_and_exit_codes(story: tuple[Repo, dict[str, object]], tmp_p
     clean.write("a.txt", "nothing here\n")
     clean.commit()
     assert run_cli("history", clean.path, "--no-progress").returncode == 0
+
+
+def test_scanning_ahead_of_the_walk_keeps_only_what_reachable_paths_allow(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With workers, a whole-history sweep scans the object database while the history is still walked, every
+    rule on (paths are not known yet). What a path turns off (generic rules in lock files), blobs no ref reaches
+    and blobs only at excluded paths must come out exactly as in a walk-first sweep."""
+    password = "HExV" + "tn7BEKbhzk%B"  # a generic password (split: this file must not report itself)
+    repo = Repo(tmp_path / "r")
+    repo.write("package-lock.json", f'{{"password": "{password}"}}\n')  # generic rules are off in lock files
+    repo.write("app/settings.py", f'DB_PASSWORD = "{password[::-1]}"\n')
+    repo.write("vendor/lib.py", f"T = '{token('vendored')}'\n")
+    repo.commit("lock and app", BOB)
+    loose = tmp_path / "dangling.txt"
+    loose.write_text(f"T = '{token('dangling')}'\n")
+    repo.git("hash-object", "-w", loose)  # in the object database, reachable from nothing
+    options = HistoryOptions(exclude_paths=("vendor/**",), progress=False)
+    alone = sweep(repo.path, options, jobs=1)
+    monkeypatch.setattr(history, "PARALLEL_MIN_STORED", 0)
+    monkeypatch.setattr(history, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(history, "BATCH_BLOBS", 1)
+    rescanned: list[list[tuple[bytes, str]]] = []
+    real_settle = history._settle
+
+    def settle(*args: object, **kwargs: object) -> list[list[tuple[bytes, str]]]:
+        again = real_settle(*args, **kwargs)  # type: ignore[arg-type]
+        rescanned.extend(again)
+        return again
+
+    monkeypatch.setattr(history, "_settle", settle)
+    together = sweep(repo.path, options, jobs=2)
+    assert [path for batch in rescanned for _, path in batch] == ["package-lock.json"]  # it ran ahead, then fixed
+    assert locations(together) == locations(alone)
+    assert {f.secret for f in together.report.findings} == {password[::-1]}
+    assert together.report.stats.files == alone.report.stats.files == 2
+    assert together.report.stats.bytes == alone.report.stats.bytes
