@@ -23,9 +23,11 @@ import contextlib
 import functools
 import json
 import os
+import queue
 import re
 import subprocess
 import tempfile
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +39,10 @@ NULL_OID = b"0" * 40
 GITLINK = b"160000"
 _READ = 1 << 20
 _GROUP = 800  # ids written to one cat-file before reading its answers: 800 x 41 bytes stays under a pipe buffer
+
+# Pack windows a reader maps at most: its resident size stays small whatever the repository's size (half these
+# numbers cost no measurable speed, the default maps gigabytes).
+_BOUNDED_PACK_WINDOWS = ("-c", "core.packedGitWindowSize=32m", "-c", "core.packedGitLimit=128m")
 
 # blob outcomes, as stored in the resume log
 CLEAN, MATCHED, BINARY, MISSING, CORRUPT = 0, 1, 2, 3, 4
@@ -323,24 +329,42 @@ def blob_sizes(repo: Repository, wanted: Callable[[bytes], bool] | None = None) 
 
 
 def listed_blobs(repo: Repository) -> Iterator[tuple[bytes, int]]:
-    """(blob id, size) for every blob in the object database, in pack order, as git lists them."""
-    with tempfile.TemporaryFile() as err:
-        with _popen(repo.git_dir, ["cat-file", "--batch-all-objects", "--unordered",
-                                   "--batch-check=%(objecttype) %(objectname) %(objectsize)"], stderr=err) as proc:
-            assert proc.stdout is not None
-            rest = b""
-            while True:
-                block = proc.stdout.read(_READ)
-                if not block:
-                    break
-                lines = (rest + block).split(b"\n")
-                rest = lines.pop()
-                for line in lines:
-                    if line[:5] == b"blob ":
-                        yield line[5:45], int(line[46:])
-        if proc.returncode != 0:
-            err.seek(0)
-            raise SourceError(f"{repo.shown}: cannot list objects: {text(err.read()).strip()}")
+    """(blob id, size) for every blob in the object database, in pack order, as git lists them. The listing is
+    drained on a thread as fast as git writes it: git then exits at once, instead of holding its pack windows
+    for as long as the caller takes to consume the list."""
+    parts: queue.SimpleQueue[list[tuple[bytes, int]] | BaseException | None] = queue.SimpleQueue()
+    threading.Thread(target=_drain_listing, args=(repo, parts), name="nhiguard-listing", daemon=True).start()
+    while True:
+        part = parts.get()
+        if part is None:
+            return
+        if isinstance(part, BaseException):
+            raise part
+        yield from part
+
+
+def _drain_listing(repo: Repository, parts: queue.SimpleQueue[list[tuple[bytes, int]] | BaseException | None]) -> None:
+    try:
+        with tempfile.TemporaryFile() as err:
+            args = [*_BOUNDED_PACK_WINDOWS, "cat-file", "--batch-all-objects", "--unordered",
+                    "--batch-check=%(objecttype) %(objectname) %(objectsize)"]
+            with _popen(repo.git_dir, args, stderr=err) as proc:
+                assert proc.stdout is not None
+                rest = b""
+                while True:
+                    block = proc.stdout.read(_READ)
+                    if not block:
+                        break
+                    lines = (rest + block).split(b"\n")
+                    rest = lines.pop()
+                    parts.put([(line[5:45], int(line[46:])) for line in lines if line[:5] == b"blob "])
+            if proc.returncode != 0:
+                err.seek(0)
+                raise SourceError(f"{repo.shown}: cannot list objects: {text(err.read()).strip()}")
+    except BaseException as exc:  # handed to the consumer, which raises it
+        parts.put(exc)
+    else:
+        parts.put(None)
 
 
 def borrows_objects(repo: Repository) -> bool:
@@ -373,7 +397,7 @@ class BlobReader:
             # --batch-command --buffer (git >= 2.36) answers a whole group with a few large writes, instead of
             # flushing after every object; "flush" ends a group.
             # Bounded pack windows keep each reader's resident size small whatever the repository's size.
-            args = ["-c", "core.packedGitWindowSize=64m", "-c", "core.packedGitLimit=256m", "cat-file"]
+            args = [*_BOUNDED_PACK_WINDOWS, "cat-file"]
             args += ["--batch-command", "--buffer"] if _batch_command() else ["--batch"]
             self._proc = _popen(self.git_dir, args, stdin=True, stderr=self._err)
             _widen_pipe(self._proc)
