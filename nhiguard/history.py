@@ -292,17 +292,17 @@ def _run(
     ahead = (pool is not None and not options.since and not options.branches and not repo.partial
              and not git.borrows_objects(repo))
     progress = None
+    ahead_of_walk = _Ahead()
     try:
         if ahead:
             assert pool is not None
             log.start(keep=options.resume)
             result.state = log.folder
             progress = Progress(err, 0, 0) if _want_progress(options.progress, err) else None
-            index, sizes, ahead_of_walk = _speculate(repo, revs, excluded, engine, pool, jobs, done, max_size,
-                                                     log, progress, stop_after)
+            index, sizes = _speculate(repo, revs, excluded, engine, pool, jobs, done, max_size, log, progress,
+                                      stop_after, ahead_of_walk)
         else:
             index, sizes = _index_and_sizes(repo, revs, options.since, excluded)
-            ahead_of_walk = _Ahead()
         plan, total_bytes, missing = _plan(index, sizes, _Done(done, ahead_of_walk.scanned), max_size, report)
         result.blobs = len(index.first)
         result.resumed = sum(1 for oid in index.first if oid in done)
@@ -331,7 +331,8 @@ def _run(
     except KeyboardInterrupt:
         log.close()
         scanned = sum(1 for _ in log.load()) if log.log_path.exists() else 0
-        raise Interrupted(scanned, len(index.first) if "index" in locals() else 0, log.folder) from None
+        total = len(index.first) if "index" in locals() else ahead_of_walk.reachable or ahead_of_walk.listed
+        raise Interrupted(scanned, total, log.folder) from None
     finally:
         if pool is not None:
             pool.terminate()
@@ -370,6 +371,8 @@ class _Ahead:
     scanned: set[bytes] = field(default_factory=set)
     early: dict[bytes, tuple[int, list[Match], str, frozenset[str]]] = field(default_factory=dict)
     timeouts: list[tuple[str, str]] = field(default_factory=list)
+    listed: int = 0  # blobs in the object database
+    reachable: int = 0  # blobs the walk found, once it is done
 
 
 def _speculate(
@@ -384,7 +387,8 @@ def _speculate(
     log: git.SweepLog,
     progress: Progress | None,
     stop_after: int | None,
-) -> tuple[git.BlobIndex, dict[bytes, tuple[int, int]], _Ahead]:
+    ahead: _Ahead,
+) -> tuple[git.BlobIndex, dict[bytes, tuple[int, int]]]:
     """Scan every blob of the object database, in pack order as git lists it, while the history walk runs on
     the side: on a large history the walk takes seconds the workers would otherwise wait through. Paths are not
     known yet, so every rule is on; `_settle` then keeps what is reachable and rescans the few blobs whose path
@@ -393,7 +397,6 @@ def _speculate(
     walker = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="nhiguard-walk")
     walk = walker.submit(git.index_history, repo, revs, since=None, excluded=excluded)
     sizes: dict[bytes, tuple[int, int]] = {}
-    ahead = _Ahead()
     early, scanned = ahead.early, ahead.scanned
     hashing = concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="nhiguard-fingerprint")
     rules = {r.id: r for r in engine.rules}
@@ -420,6 +423,7 @@ def _speculate(
         size_sum = 0
         for oid, size in git.listed_blobs(repo):
             sizes[oid] = (len(sizes), size)
+            ahead.listed += 1
             if oid in done or size > max_size:
                 continue
             scanned.add(oid)
@@ -437,10 +441,14 @@ def _speculate(
     try:
         _window(batches(), pool, jobs, lambda b: (b, True), take, stop_after)
         index = walk.result()
+    except KeyboardInterrupt:
+        if walk.done() and walk.exception() is None:  # (an interrupt does not wait for the walk)
+            ahead.reachable = len(walk.result().first)
+        raise
     finally:
         hashing.shutdown(wait=True, cancel_futures=True)
         walker.shutdown(wait=False, cancel_futures=True)
-    return index, sizes, ahead
+    return index, sizes
 
 
 def _settle(
