@@ -97,7 +97,7 @@ def _malformed(target: kit.Target) -> Reply:
 
 
 FAILURES = {
-    "timeout": lambda t: Hang(2.0),
+    "timeout": lambda t: Hang(5.0),  # longer than both attempts at kit.FAST's read timeout
     "http-500": lambda t: Reply(500, {"Content-Type": "application/json"}, b'{"message": "boom"}'),
     "http-429": lambda t: Reply(429, {"Retry-After": "0", "Content-Type": "application/json"}, b"{}"),
     "connection-reset": lambda t: Reset(),
