@@ -31,7 +31,7 @@ import signal
 import sys
 import time
 from collections import deque
-from collections.abc import Callable, Container, Iterator, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -299,8 +299,9 @@ def _run(
             log.start(keep=options.resume)
             result.state = log.folder
             progress = Progress(err, 0, 0) if _want_progress(options.progress, err) else None
-            index, sizes = _speculate(repo, revs, excluded, engine, pool, jobs, done, max_size, log, progress,
-                                      stop_after, ahead_of_walk)
+            index = _speculate(repo, revs, excluded, engine, pool, jobs, done, max_size, log, progress, stop_after,
+                               ahead_of_walk)
+            sizes = ahead_of_walk.sizes
         else:
             index, sizes = _index_and_sizes(repo, revs, options.since, excluded)
         plan, total_bytes, missing = _plan(index, sizes, _Done(done, ahead_of_walk.scanned), max_size, report)
@@ -331,7 +332,7 @@ def _run(
     except KeyboardInterrupt:
         log.close()
         scanned = sum(1 for _ in log.load()) if log.log_path.exists() else 0
-        total = len(index.first) if "index" in locals() else ahead_of_walk.reachable or ahead_of_walk.listed
+        total = len(index.first) if "index" in locals() else ahead_of_walk.reachable or len(ahead_of_walk.sizes)
         raise Interrupted(scanned, total, log.folder) from None
     finally:
         if pool is not None:
@@ -350,6 +351,26 @@ def _run(
     log.remove()
     result.state = None
     return result
+
+
+class _Fingerprints:
+    """Fingerprints of the (rule, secret) pairs found so far, computed on two threads while the workers scan:
+    they are stretched hashes (milliseconds each; hashlib lets go of the GIL), cached by `fingerprint` by the
+    time attribution asks for them."""
+
+    def __init__(self, rules: Sequence[Rule]) -> None:
+        self.keys: set[tuple[str, str]] = set()
+        self._rules = {r.id: r for r in rules}
+        self._pool = concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="nhiguard-fingerprint")
+
+    def add(self, matches: Iterable[Match]) -> None:
+        for m in matches:
+            if (m.rule_id, m.secret) not in self.keys:
+                self.keys.add((m.rule_id, m.secret))
+                self._pool.submit(fingerprint, self._rules[m.rule_id], m.secret)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -371,7 +392,7 @@ class _Ahead:
     scanned: set[bytes] = field(default_factory=set)
     early: dict[bytes, tuple[int, list[Match], str, frozenset[str]]] = field(default_factory=dict)
     timeouts: list[tuple[str, str]] = field(default_factory=list)
-    listed: int = 0  # blobs in the object database
+    sizes: dict[bytes, tuple[int, int]] = field(default_factory=dict)  # every listed blob: (pack position, size)
     reachable: int = 0  # blobs the walk found, once it is done
 
 
@@ -388,7 +409,7 @@ def _speculate(
     progress: Progress | None,
     stop_after: int | None,
     ahead: _Ahead,
-) -> tuple[git.BlobIndex, dict[bytes, tuple[int, int]]]:
+) -> git.BlobIndex:
     """Scan every blob of the object database, in pack order as git lists it, while the history walk runs on
     the side: on a large history the walk takes seconds the workers would otherwise wait through. Paths are not
     known yet, so every rule is on; `_settle` then keeps what is reachable and rescans the few blobs whose path
@@ -396,11 +417,8 @@ def _speculate(
     for nothing: a few, in a repository that owns its objects."""
     walker = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="nhiguard-walk")
     walk = walker.submit(git.index_history, repo, revs, since=None, excluded=excluded)
-    sizes: dict[bytes, tuple[int, int]] = {}
-    early, scanned = ahead.early, ahead.scanned
-    hashing = concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="nhiguard-fingerprint")
-    rules = {r.id: r for r in engine.rules}
-    keys: set[tuple[str, str]] = set()
+    sizes, early, scanned = ahead.sizes, ahead.early, ahead.scanned
+    hashing = _Fingerprints(engine.rules)
 
     def take(result: BatchResult, batch: list[tuple[bytes, str]]) -> None:
         items, nbytes, stopped = result
@@ -408,47 +426,35 @@ def _speculate(
         for oid, status, matches, reason, active in items:
             if status != git.CLEAN or active:
                 early[oid] = (status, matches, reason, active)
-            for m in matches:
-                if (m.rule_id, m.secret) not in keys:
-                    keys.add((m.rule_id, m.secret))
-                    hashing.submit(fingerprint, rules[m.rule_id], m.secret)
+            hashing.add(matches)
         # a blob whose path may change its result is logged as matched: a resumed run scans it again, at its path
         log.append((oid, git.MATCHED if status == git.CLEAN and active else status) for oid, status, _, _, active
                    in items)
         if progress is not None:
-            progress.update(len(batch), nbytes, len(keys))
+            progress.update(len(batch), nbytes, len(hashing.keys))
 
-    def batches() -> Iterator[list[tuple[bytes, str]]]:
-        batch: list[tuple[bytes, str]] = []
-        size_sum = 0
+    def to_scan() -> Iterator[tuple[bytes, str, int]]:
         for oid, size in git.listed_blobs(repo):
             sizes[oid] = (len(sizes), size)
-            ahead.listed += 1
             if oid in done or size > max_size:
                 continue
             scanned.add(oid)
             if progress is not None:
                 progress.blobs += 1
                 progress.nbytes += size
-            batch.append((oid, ""))
-            size_sum += size
-            if size_sum >= BATCH_BYTES or len(batch) >= BATCH_BLOBS:
-                yield batch
-                batch, size_sum = [], 0
-        if batch:
-            yield batch
+            yield oid, "", size
 
     try:
-        _window(batches(), pool, jobs, lambda b: (b, True), take, stop_after)
+        _window(_batches(to_scan()), pool, jobs, lambda b: (b, True), take, stop_after)
         index = walk.result()
     except KeyboardInterrupt:
         if walk.done() and walk.exception() is None:  # (an interrupt does not wait for the walk)
             ahead.reachable = len(walk.result().first)
         raise
     finally:
-        hashing.shutdown(wait=True, cancel_futures=True)
+        hashing.close()
         walker.shutdown(wait=False, cancel_futures=True)
-    return index, sizes
+    return index
 
 
 def _settle(
@@ -563,19 +569,22 @@ def _plan(
                                            f"{max_size:,} bytes) not scanned"))
         report.stats.skipped += len(skipped)
     todo.sort()
-    batches: list[list[tuple[bytes, str]]] = []
+    batches = list(_batches((oid, index.primary_path(oid), size) for _, oid, size in todo))
+    return batches, sum(size for _, _, size in todo), missing
+
+
+def _batches(blobs: Iterable[tuple[bytes, str, int]]) -> Iterator[list[tuple[bytes, str]]]:
+    """(blob id, path, size) → batches of (blob id, path) of up to BATCH_BYTES / BATCH_BLOBS, in the order given."""
     batch: list[tuple[bytes, str]] = []
-    size_sum = total = 0
-    for _, oid, size in todo:
-        batch.append((oid, index.primary_path(oid)))
+    size_sum = 0
+    for oid, path, size in blobs:
+        batch.append((oid, path))
         size_sum += size
-        total += size
         if size_sum >= BATCH_BYTES or len(batch) >= BATCH_BLOBS:
-            batches.append(batch)
+            yield batch
             batch, size_sum = [], 0
     if batch:
-        batches.append(batch)
-    return batches, total, missing
+        yield batch
 
 
 def _sweep(
@@ -591,31 +600,25 @@ def _sweep(
     progress: Progress | None,
     stop_after: int | None,
 ) -> None:
-    keys: set[tuple[str, str]] = {(m.rule_id, m.secret) for _, ms, _ in outcomes.values() for m in ms}
-    rules = {r.id: r for r in engine.rules}
-    # Fingerprints are stretched hashes (milliseconds each, and hashlib lets go of the GIL): computed on the side
-    # while the workers scan, they are cached by the time attribution asks for them.
-    hashing = concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="nhiguard-fingerprint")
+    hashing = _Fingerprints(engine.rules)
+    for _, matches, _ in outcomes.values():  # (replayed or scanned ahead: cached already, or hashed now)
+        hashing.add(matches)
 
     def take(result: BatchResult, batch: list[tuple[bytes, str]]) -> None:
         items, nbytes, stopped = result
         engine.stats.timeouts.extend(stopped)
         for oid, status, matches, reason, _ in items:
             _record(outcomes, report, oid, status, matches, reason)
-            for m in matches:
-                key = (m.rule_id, m.secret)
-                if key not in keys:
-                    keys.add(key)
-                    hashing.submit(fingerprint, rules[m.rule_id], m.secret)
+            hashing.add(matches)
         log.append((oid, status) for oid, status, _, _, _ in items)
         report.stats.bytes += nbytes
         if progress is not None:
-            progress.update(len(batch), nbytes, len(keys))
+            progress.update(len(batch), nbytes, len(hashing.keys))
 
     try:
         _dispatch(plan, pool, jobs, repo, engine, take, stop_after)
     finally:
-        hashing.shutdown(wait=True, cancel_futures=True)
+        hashing.close()
 
 
 def _dispatch(

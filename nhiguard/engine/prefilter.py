@@ -76,7 +76,7 @@ class HyperscanPrefilter:
             unique: dict[tuple[bytes, bool], int] = {}
             for index, needle in enumerate(needles):
                 unique.setdefault((needle, index < len(exact) and exact[index]), index)
-            expressions = [_literal(n) for n, _ in unique] + [_gate_expression(g) for g in gates]
+            expressions = [_literal(n) for n, _ in unique] + [g.encode() for g in gates]
             if expressions:
                 self._db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
                 self._db.compile(
@@ -84,7 +84,7 @@ class HyperscanPrefilter:
                     ids=list(unique.values()) + [len(needles) + i for i in range(len(gates))],
                     elements=len(expressions),
                     flags=[0 if case else hyperscan.HS_FLAG_CASELESS for _, case in unique]
-                    + [_gate_flags()] * len(gates),
+                    + [hyperscan.HS_FLAG_CASELESS] * len(gates),
                 )
         self._scratch = hyperscan.Scratch(self._db) if self._db is not None else None
 
@@ -112,29 +112,12 @@ def _literal(needle: bytes) -> bytes:
     return b"".join(bytes((b,)) if chr(b).isascii() and chr(b).isalnum() else b"\\x%02x" % b for b in needle)
 
 
-def _gate_expression(gate: str) -> bytes:
-    return gate.encode()
-
-
-def _gate_flags() -> int:
+def _compile_gate(pattern: str) -> None:
     import hyperscan
 
-    # A gate hit's window is the line around the hit's end: reporting only the end of a line would be cheaper,
-    # but on a minified line longer than the window reach it would point far away from the match.
-    return int(hyperscan.HS_FLAG_CASELESS)
-
-
-def _compile_gates(gates: Sequence[str], offset: int) -> Any:
-    import hyperscan
-
-    db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-    db.compile(
-        expressions=[_gate_expression(g) for g in gates],
-        ids=[offset + i for i in range(len(gates))],
-        elements=len(gates),
-        flags=[_gate_flags()] * len(gates),
+    hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK).compile(
+        expressions=[pattern.encode()], ids=[0], elements=1, flags=[hyperscan.HS_FLAG_CASELESS]
     )
-    return db
 
 
 def hyperscan_available() -> bool:
@@ -176,7 +159,7 @@ def gate_error(pattern: str) -> str | None:
     except ImportError:
         return None
     try:
-        _compile_gates([pattern], 0)
+        _compile_gate(pattern)
     except hyperscan.error as exc:
         return str(exc)
     return None

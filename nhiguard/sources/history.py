@@ -319,12 +319,11 @@ def head_tree(repo: Repository) -> dict[bytes, list[str]]:
 
 
 # -- object sizes in pack order ------------------------------------------------------------------------------
-def blob_sizes(repo: Repository, wanted: Callable[[bytes], bool] | None = None) -> dict[bytes, tuple[int, int]]:
-    """Blob id → (position in pack order, size), for every blob in the object database (or the wanted ones)."""
+def blob_sizes(repo: Repository) -> dict[bytes, tuple[int, int]]:
+    """Blob id → (position in pack order, size), for every blob in the object database."""
     out: dict[bytes, tuple[int, int]] = {}
     for oid, size in listed_blobs(repo):
-        if wanted is None or wanted(oid):
-            out[oid] = (len(out), size)
+        out[oid] = (len(out), size)
     return out
 
 
