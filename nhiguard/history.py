@@ -24,13 +24,11 @@ import gc
 import hashlib
 import json
 import multiprocessing
-import multiprocessing.pool
 import multiprocessing.util
 import os
 import signal
 import sys
 import time
-from collections import deque
 from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +44,7 @@ from nhiguard.model import Chunk, Match, Notice, Origin, Report, Rule
 from nhiguard.scan import Collector, ScanSettings, finish, load_baseline, load_rules, make_engine
 from nhiguard.sources import history as git
 from nhiguard.sources.text import prepare
+from nhiguard.workers import Workers
 
 PARALLEL_MIN_BYTES = 8 << 20
 PARALLEL_MIN_STORED = 2 << 20
@@ -53,8 +52,9 @@ BATCH_BYTES = 4 << 20
 BATCH_BLOBS = 2000
 IN_FLIGHT_PER_WORKER = 3
 
-# per blob (id, outcome, matches, reason, ids of the rules whose patterns matched: all-rules scans only); bytes
-# read; (rule id, path) of regexes stopped by their time bound (a blob id for the path in all-rules scans)
+# per blob that is not plainly clean (id, outcome, matches, reason, ids of the rules whose patterns matched:
+# all-rules scans only), every other blob of the batch being clean; bytes read; (rule id, path) of regexes
+# stopped by their time bound (a blob id for the path in all-rules scans)
 BlobResult = tuple[bytes, int, list[Match], str, frozenset[str]]
 BatchResult = tuple[list[BlobResult], int, list[tuple[str, str]]]
 _NONE: frozenset[str] = frozenset()
@@ -132,7 +132,8 @@ def _scan_batch(batch: list[tuple[bytes, str]], all_rules: bool = False) -> Batc
             matches, active = engine.scan_all_rules(Chunk(data=data, origin=Origin(path=oid.decode(), kind="history")))
         else:
             matches, active = engine.scan(Chunk(data=data, origin=Origin(path=paths[oid], kind="history"))), _NONE
-        out.append((oid, git.MATCHED if matches else git.CLEAN, matches, "", active))
+        if matches or active:  # (a clean blob is left out: most are, and the caller knows the batch)
+            out.append((oid, git.MATCHED if matches else git.CLEAN, matches, "", active))
     stopped = timeouts[before:]
     del timeouts[before:]  # handed to the parent, which reports them once
     return out, nbytes, stopped
@@ -299,7 +300,7 @@ def _run(
             log.start(keep=options.resume)
             result.state = log.folder
             progress = Progress(err, 0, 0) if _want_progress(options.progress, err) else None
-            index = _speculate(repo, revs, excluded, engine, pool, jobs, done, max_size, log, progress, stop_after,
+            index = _speculate(repo, revs, excluded, engine, pool, done, max_size, log, progress, stop_after,
                                ahead_of_walk)
             sizes = ahead_of_walk.sizes
         else:
@@ -322,10 +323,9 @@ def _run(
             progress = Progress(err, len(plan), total_bytes)
         use_pool = pool if pool is not None and total_bytes >= PARALLEL_MIN_BYTES else None
         try:
-            _sweep(plan, index, engine, repo, use_pool, jobs, outcomes, log, report, progress, stop_after)
+            _sweep(plan, index, engine, repo, use_pool, outcomes, log, report, progress, stop_after)
             if pool is not None:
                 pool.close()  # workers finish and close their readers; terminate() below is then a no-op
-                pool.join()
         finally:
             if progress is not None:
                 progress.close()
@@ -337,7 +337,6 @@ def _run(
     finally:
         if pool is not None:
             pool.terminate()
-            pool.join()
             global _WORKER
             _WORKER = None
     log.close()
@@ -401,8 +400,7 @@ def _speculate(
     revs: list[str],
     excluded: Callable[[str], bool],
     engine: Engine,
-    pool: multiprocessing.pool.Pool,
-    jobs: int,
+    pool: Workers[list[tuple[bytes, str]]],
     done: dict[bytes, int],
     max_size: int,
     log: git.SweepLog,
@@ -428,8 +426,8 @@ def _speculate(
                 early[oid] = (status, matches, reason, active)
             hashing.add(matches)
         # a blob whose path may change its result is logged as matched: a resumed run scans it again, at its path
-        log.append((oid, git.MATCHED if status == git.CLEAN and active else status) for oid, status, _, _, active
-                   in items)
+        outcome = {oid: git.MATCHED if status == git.CLEAN else status for oid, status, _, _, _ in items}
+        log.append((oid, outcome.get(oid, git.CLEAN)) for oid, _ in batch)
         if progress is not None:
             progress.update(len(batch), nbytes, len(hashing.keys))
 
@@ -445,7 +443,7 @@ def _speculate(
             yield oid, "", size
 
     try:
-        _window(_batches(to_scan()), pool, jobs, lambda b: (b, True), take, stop_after)
+        _window(_batches(to_scan()), pool, lambda b: (b, True), take, stop_after)
         index = walk.result()
     except KeyboardInterrupt:
         if walk.done() and walk.exception() is None:  # (an interrupt does not wait for the walk)
@@ -501,19 +499,16 @@ def _index_and_sizes(
     return index, sizes
 
 
-def _start_pool(repo: git.Repository, engine: Engine, jobs: int) -> multiprocessing.pool.Pool:
+def _start_pool(repo: git.Repository, engine: Engine, jobs: int) -> Workers[list[tuple[bytes, str]]]:
     global _WORKER
-    context: multiprocessing.context.BaseContext
     if multiprocessing.get_start_method(allow_none=True) in (None, "fork") and hasattr(os, "fork"):
         _WORKER = _Worker(engine, git.BlobReader(repo.git_dir))
-        context = multiprocessing.get_context("fork")
         init: tuple[str, Sequence[Rule] | None, EngineOptions | None] = (repo.git_dir, None, None)
         gc.freeze()  # forked workers never touch the parent's objects: keep their pages shared
     else:  # pragma: no cover - spawn platforms
-        context = multiprocessing.get_context("spawn")
         init = (repo.git_dir, engine.rules, engine.options)
     try:
-        return context.Pool(jobs, initializer=_init_worker, initargs=init)
+        return Workers(jobs, _scan_batch, _init_worker, init)
     finally:
         gc.unfreeze()
 
@@ -592,8 +587,7 @@ def _sweep(
     index: git.BlobIndex,
     engine: Engine,
     repo: git.Repository,
-    pool: multiprocessing.pool.Pool | None,
-    jobs: int,
+    pool: Workers[list[tuple[bytes, str]]] | None,
     outcomes: dict[bytes, tuple[int, list[Match], str]],
     log: git.SweepLog,
     report: Report,
@@ -607,24 +601,25 @@ def _sweep(
     def take(result: BatchResult, batch: list[tuple[bytes, str]]) -> None:
         items, nbytes, stopped = result
         engine.stats.timeouts.extend(stopped)
+        report.stats.files += len(batch) - len(items)  # the clean ones
         for oid, status, matches, reason, _ in items:
             _record(outcomes, report, oid, status, matches, reason)
             hashing.add(matches)
-        log.append((oid, status) for oid, status, _, _, _ in items)
+        outcome = {oid: status for oid, status, _, _, _ in items}
+        log.append((oid, outcome.get(oid, git.CLEAN)) for oid, _ in batch)
         report.stats.bytes += nbytes
         if progress is not None:
             progress.update(len(batch), nbytes, len(hashing.keys))
 
     try:
-        _dispatch(plan, pool, jobs, repo, engine, take, stop_after)
+        _dispatch(plan, pool, repo, engine, take, stop_after)
     finally:
         hashing.close()
 
 
 def _dispatch(
     plan: list[list[tuple[bytes, str]]],
-    pool: multiprocessing.pool.Pool | None,
-    jobs: int,
+    pool: Workers[list[tuple[bytes, str]]] | None,
     repo: git.Repository,
     engine: Engine,
     take: Callable[[BatchResult, list[tuple[bytes, str]]], None],
@@ -641,30 +636,28 @@ def _dispatch(
         finally:
             _WORKER.reader.close()
         return
-    _window(iter(plan), pool, jobs, lambda b: (b,), take, stop_after)
+    _window(iter(plan), pool, lambda b: (b,), take, stop_after)
 
 
 def _window(
     batches: Iterator[list[tuple[bytes, str]]],
-    pool: multiprocessing.pool.Pool,
-    jobs: int,
+    pool: Workers[list[tuple[bytes, str]]],
     arguments: Callable[[list[tuple[bytes, str]]], tuple[object, ...]],
     take: Callable[[BatchResult, list[tuple[bytes, str]]], None],
     stop_after: int | None,
 ) -> None:
-    """A bounded number of batches in flight; results taken in order (`stop_after`: tests interrupt here)."""
-    window: deque[tuple[multiprocessing.pool.AsyncResult[BatchResult], list[tuple[bytes, str]]]] = deque()
+    """A bounded number of batches in flight; results taken as they come (`stop_after`: tests interrupt here)."""
     taken = 0
     while True:
-        while len(window) < jobs * IN_FLIGHT_PER_WORKER:
+        while pool.pending < pool.jobs * IN_FLIGHT_PER_WORKER:
             batch = next(batches, None)
             if batch is None:
                 break
-            window.append((pool.apply_async(_scan_batch, arguments(batch)), batch))
-        if not window:
+            pool.submit(batch, *arguments(batch))
+        if not pool.pending:
             break
-        pending, batch = window.popleft()
-        take(pending.get(), batch)
+        batch, result = pool.result()
+        take(result, batch)
         taken += 1
         if stop_after is not None and taken >= stop_after:
             raise KeyboardInterrupt
@@ -710,6 +703,7 @@ def _replay(
         try:
             items, nbytes, stopped = _scan_batch(rescan)
             engine.stats.timeouts.extend(stopped)
+            report.stats.files += len(rescan) - len(items)  # the clean ones
         finally:
             _WORKER.reader.close()
             _WORKER = saved

@@ -19,6 +19,7 @@ Paths and names that are not UTF-8 keep their bytes as `\\xNN` escapes; git neve
 
 from __future__ import annotations
 
+import binascii
 import contextlib
 import functools
 import json
@@ -46,6 +47,7 @@ _BOUNDED_PACK_WINDOWS = ("-c", "core.packedGitWindowSize=32m", "-c", "core.packe
 
 # blob outcomes, as stored in the resume log
 CLEAN, MATCHED, BINARY, MISSING, CORRUPT = 0, 1, 2, 3, 4
+_STATUS = tuple(bytes((status,)) for status in range(5))
 
 
 def _env() -> dict[str, str]:
@@ -562,7 +564,7 @@ class SweepLog:
     def append(self, outcomes: Iterable[tuple[bytes, int]]) -> None:
         if self._handle is None:
             return
-        self._handle.write(b"".join(bytes.fromhex(oid.decode()) + bytes((status,)) for oid, status in outcomes))
+        self._handle.write(b"".join([binascii.unhexlify(oid) + _STATUS[status] for oid, status in outcomes]))
         self._handle.flush()
 
     def close(self) -> None:
