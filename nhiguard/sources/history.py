@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import IO
 
 from nhiguard.errors import SourceError
+from nhiguard.sources.packs import PackStore
 
 NULL_OID = b"0" * 40
 GITLINK = b"160000"
@@ -381,11 +382,15 @@ def borrows_objects(repo: Repository) -> bool:
 
 # -- reading blobs -------------------------------------------------------------------------------------------
 class BlobReader:
-    """One long-lived `git cat-file --batch`, restarted after an object it cannot read (the object is reported
-    corrupt and reading goes on with the next)."""
+    """Blobs from the pack files where this process can rebuild them (`packs.PackStore`: no pipe, no copy
+    through the kernel), the others from one long-lived `git cat-file --batch`, started when first needed and
+    restarted after an object it cannot read (the object is reported corrupt and reading goes on with the
+    next)."""
 
-    def __init__(self, git_dir: str) -> None:
+    def __init__(self, git_dir: str, *, packs: bool = True) -> None:
         self.git_dir = git_dir
+        self._packs: PackStore | None = None
+        self._packs_wanted = packs
         self._proc: subprocess.Popen[bytes] | None = None
         self._err: IO[bytes] | None = None
         self._err_seen = 0
@@ -439,9 +444,33 @@ class BlobReader:
 
     def close(self) -> None:
         self._restart(graceful=True)
+        if self._packs is not None:
+            self._packs.close()
+            self._packs = None
+
+    def _open_packs(self) -> PackStore | None:
+        if self._packs_wanted:
+            self._packs_wanted = False  # (once: opened in the process that reads, after any fork)
+            where = git(self.git_dir, "rev-parse", "--git-path", "objects", "--show-object-format", check=False)
+            lines = text(where).splitlines()
+            if len(lines) == 2:
+                objects = Path(os.path.abspath(lines[0]))  # (relative to the folder git ran in: this one)
+                self._packs = PackStore.open(objects, lines[1].strip())
+        return self._packs
 
     def read(self, oids: list[bytes]) -> Iterator[tuple[bytes, int, bytes | str]]:
-        """(id, CLEAN, content) for each blob read, else (id, MISSING | CORRUPT, reason); in the order asked."""
+        """(id, CLEAN, content) for each blob read, else (id, MISSING | CORRUPT, reason); each id once, those
+        found in the packs first, the others in the order asked."""
+        packs = self._open_packs()
+        if packs is not None:
+            rest = []
+            for oid in oids:
+                data = packs.blob(oid)
+                if data is None:
+                    rest.append(oid)
+                else:
+                    yield oid, CLEAN, data
+            oids = rest
         at = 0
         while at < len(oids):
             group = oids[at : at + _GROUP]

@@ -1,0 +1,169 @@
+"""Blobs rebuilt straight from pack files: byte for byte what git gives, and anything unusual left to git."""
+
+from __future__ import annotations
+
+import collections
+import random
+from pathlib import Path
+
+import pytest
+
+from nhiguard.sources.history import CLEAN, CORRUPT, BlobReader
+from nhiguard.sources.packs import PackStore, native_apply_delta
+from tests.history.kit import cli_json, locations, sweep, token
+from tests.support.gitrepo import GitRepo
+
+pytestmark = pytest.mark.skipif(native_apply_delta() is None, reason="dulwich without its native delta code")
+
+
+def _versions(tmp_path: Path, count: int = 25) -> GitRepo:
+    """A file edited a little in every commit (git stores most versions as deltas), small files, a binary."""
+    repo = GitRepo(tmp_path / "r")
+    rng = random.Random(7)
+    lines = [f"line {i} {rng.random()}" for i in range(400)]
+    for n in range(count):
+        for _ in range(5):
+            lines[rng.randrange(len(lines))] = f"edit {n} {rng.random()}"
+        repo.write("big.txt", "\n".join(lines) + "\n")
+        repo.write(f"small{n % 3}.txt", f"version {n}\n" * 20)
+        repo.write("bin.dat", bytes(rng.randrange(256) for _ in range(3000)))
+        repo.commit(f"v{n}", date=f"2024-01-01T00:00:{n:02d}+00:00")
+    return repo
+
+
+def _blobs(repo: GitRepo) -> list[str]:
+    listed = repo.git("cat-file", "--batch-all-objects", "--batch-check=%(objecttype) %(objectname)")
+    return [line.split()[1] for line in listed.splitlines() if line.startswith("blob ")]
+
+
+def _content(repo: GitRepo, oid: str) -> bytes:
+    import subprocess
+
+    return subprocess.run(["git", "cat-file", "blob", oid], cwd=repo.path, capture_output=True, check=True).stdout
+
+
+def _pack(repo: GitRepo) -> Path:
+    (pack,) = (repo.path / ".git" / "objects" / "pack").glob("pack-*.pack")
+    return pack
+
+
+def _entries(repo: GitRepo) -> dict[str, tuple[int, int]]:
+    """Object id → (pack offset, entry type as stored: 1-4 whole, 6 delta against an offset, 7 against an id)."""
+    pack = _pack(repo)
+    raw = pack.read_bytes()
+    out = {}
+    for line in repo.git("verify-pack", "-v", pack.with_suffix(".idx")).splitlines():
+        parts = line.split()
+        if len(parts) >= 5 and len(parts[0]) == 40 and parts[1] in ("blob", "tree", "commit", "tag"):
+            offset = int(parts[4])
+            out[parts[0]] = (offset, (raw[offset] >> 4) & 7)
+    return out
+
+
+def _store(repo: GitRepo) -> PackStore:
+    store = PackStore.open(repo.path / ".git" / "objects")
+    assert store is not None
+    return store
+
+
+def test_every_blob_is_rebuilt_exactly_through_offset_deltas(tmp_path: Path) -> None:
+    repo = _versions(tmp_path)
+    repo.git("repack", "-adfq", "--depth=50", "--window=50")
+    kinds = collections.Counter(kind for _, kind in _entries(repo).values())
+    assert kinds[6] >= 20 and kinds[7] == 0  # most versions are deltas against an earlier entry
+    blobs = _blobs(repo)
+    assert len(blobs) >= 50
+    with _store(repo) as store:
+        for oid in blobs:
+            assert store.blob(oid) == _content(repo, oid), oid
+
+
+def test_every_blob_is_rebuilt_exactly_through_deltas_naming_their_base(tmp_path: Path) -> None:
+    repo = _versions(tmp_path)
+    repo.git("-c", "repack.useDeltaBaseOffset=false", "repack", "-adfq")
+    kinds = collections.Counter(kind for _, kind in _entries(repo).values())
+    assert kinds[7] >= 20 and kinds[6] == 0
+    with _store(repo) as store:
+        for oid in _blobs(repo):
+            assert store.blob(oid) == _content(repo, oid), oid
+
+
+def test_what_is_not_a_packed_blob_is_left_to_git(tmp_path: Path) -> None:
+    repo = _versions(tmp_path, count=4)
+    repo.git("repack", "-adq")
+    repo.write("late.txt", "written after the repack\n")
+    repo.commit("loose")
+    loose = repo.git("rev-parse", "HEAD:late.txt")
+    tree, commit = repo.git("rev-parse", "HEAD~1^{tree}"), repo.git("rev-parse", "HEAD~1")
+    packed = repo.git("rev-parse", "HEAD~1:big.txt")
+    with _store(repo) as store:
+        for oid in (loose, tree, commit, "0" * 40, "not hex at all", "abcd"):
+            assert store.blob(oid) is None, oid
+        assert store.blob(packed) == _content(repo, packed)
+    # the reader takes what the packs have and asks git for the rest
+    reader = BlobReader(str(repo.path / ".git"))
+    try:
+        got = {oid.decode(): (status, data) for oid, status, data in reader.read([loose.encode(), packed.encode()])}
+    finally:
+        reader.close()
+    assert got == {loose: (CLEAN, b"written after the repack\n"), packed: (CLEAN, _content(repo, packed))}
+
+
+def test_a_damaged_entry_is_left_to_git_and_the_sweep_reports_it(tmp_path: Path) -> None:
+    repo = GitRepo(tmp_path / "r")
+    repo.write("broken.txt", f"{token('broken')}\n" + "padding line to compress\n" * 200)
+    repo.write("fine.txt", f"{token('fine')}\n")
+    repo.commit("two files", date="2024-01-01T00:00:00+00:00")
+    repo.git("repack", "-adq")
+    broken = repo.git("rev-parse", "HEAD:broken.txt")
+    offset, kind = _entries(repo)[broken]
+    assert kind == 3
+    pack = _pack(repo)
+    pack.chmod(0o644)
+    raw = bytearray(pack.read_bytes())
+    for at in range(offset + 8, offset + 16):  # inside the compressed data, past the entry's header
+        raw[at] ^= 0x5A
+    pack.write_bytes(bytes(raw))
+    fine = repo.git("rev-parse", "HEAD:fine.txt")
+    with _store(repo) as store:
+        assert store.blob(broken) is None
+        assert store.blob(fine) == _content(repo, fine)
+    reader = BlobReader(str(repo.path / ".git"))
+    try:
+        statuses = {oid.decode(): status for oid, status, _ in reader.read([broken.encode(), fine.encode()])}
+    finally:
+        reader.close()
+    assert statuses == {broken: CORRUPT, fine: CLEAN}
+    code, doc, _ = cli_json(repo.path)
+    assert code == 1
+    assert {f["secret"] for f in doc["findings"]} == {token("fine")}
+    reasons = {n["path"]: n["reason"] for n in doc["notices"]}
+    assert "is unreadable" in reasons["broken.txt"]
+
+
+def test_a_pack_that_does_not_match_its_index_is_not_used(tmp_path: Path) -> None:
+    repo = _versions(tmp_path, count=3)
+    repo.git("repack", "-adq")
+    pack = _pack(repo)
+    pack.chmod(0o644)
+    raw = bytearray(pack.read_bytes())
+    raw[-1] ^= 0xFF  # the trailer no longer matches the index's copy of it
+    pack.write_bytes(bytes(raw))
+    assert PackStore.open(repo.path / ".git" / "objects") is None
+
+
+def test_a_sweep_finds_the_same_in_packs_as_in_loose_objects(tmp_path: Path) -> None:
+    repo = GitRepo(tmp_path / "r")
+    body = [f"setting_{i} = {i}" for i in range(300)]
+    for n in range(12):
+        body[n * 7] = f"api_token = \"{token(n)}\"" if n % 3 == 0 else f"setting_{n} = changed {n}"
+        repo.write("config.py", "\n".join(body) + "\n")
+        repo.write(f"notes/{n}.md", f"note {n}\nGITHUB_TOKEN={token(f'note{n}')}\n" if n % 4 == 0 else f"note {n}\n")
+        if n == 6:
+            repo.git("rm", "-q", "notes/0.md")
+        repo.commit(f"change {n}", date=f"2024-01-01T00:00:{n:02d}+00:00")
+    loose = locations(sweep(repo.path, jobs=1))
+    assert len(loose) >= 6
+    repo.git("repack", "-adfq", "--depth=50", "--window=50")
+    assert not list((repo.path / ".git" / "objects").glob("??/*"))  # every object now in the pack
+    assert locations(sweep(repo.path, jobs=1)) == loose
