@@ -50,7 +50,6 @@ PARALLEL_MIN_BYTES = 8 << 20
 PARALLEL_MIN_STORED = 2 << 20
 BATCH_BYTES = 4 << 20
 BATCH_BLOBS = 2000
-IN_FLIGHT_PER_WORKER = 3
 
 # per blob that is not plainly clean (id, outcome, matches, reason, ids of the rules whose patterns matched:
 # all-rules scans only), every other blob of the batch being clean; bytes read; (rule id, path) of regexes
@@ -647,18 +646,8 @@ def _window(
     stop_after: int | None,
 ) -> None:
     """A bounded number of batches in flight; results taken as they come (`stop_after`: tests interrupt here)."""
-    taken = 0
-    while True:
-        while pool.pending < pool.jobs * IN_FLIGHT_PER_WORKER:
-            batch = next(batches, None)
-            if batch is None:
-                break
-            pool.submit(batch, *arguments(batch))
-        if not pool.pending:
-            break
-        batch, result = pool.result()
+    for taken, (batch, result) in enumerate(pool.stream((batch, arguments(batch)) for batch in batches), 1):
         take(result, batch)
-        taken += 1
         if stop_after is not None and taken >= stop_after:
             raise KeyboardInterrupt
 

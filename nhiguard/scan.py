@@ -173,19 +173,19 @@ def scan_files(
         rest = [r for r in (_keep(report, item) for item in stream) if r is not None]
         _consume(map(_scan_batch, _batches(itertools.chain(head, rest))), collector, report)
         return
-    import multiprocessing  # only large runs pay for it
+    import multiprocessing  # only large runs pay for these imports
 
-    context: multiprocessing.context.BaseContext
+    from nhiguard.workers import Workers
+
     if multiprocessing.get_start_method(allow_none=True) in (None, "fork") and hasattr(os, "fork"):
         _ENGINE = engine
-        context = multiprocessing.get_context("fork")
         init_args: tuple[Sequence[Rule] | None, EngineOptions | None] = (None, None)
     else:  # pragma: no cover - spawn platforms
-        context = multiprocessing.get_context("spawn")
         init_args = (engine.rules, engine.options)
     refs = itertools.chain(head, (r for r in (_keep(report, item) for item in stream) if r is not None))
-    with context.Pool(workers, initializer=_init_worker, initargs=init_args) as pool:
-        _consume(pool.imap_unordered(_scan_batch, _batches(refs)), collector, report)
+    with Workers[None](workers, _scan_batch, _init_worker, init_args) as pool:
+        answers = pool.stream((None, (batch,)) for batch in _batches(refs))
+        _consume((answer for _, answer in answers), collector, report)
 
 
 def _notice(report: Report, notice: Notice) -> None:

@@ -18,7 +18,7 @@ import queue
 import signal
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from multiprocessing.connection import Connection
 from typing import Any, Generic, TypeVar
 
@@ -35,6 +35,7 @@ class WorkerDied(NhiguardError):
 def _serve(conn: Connection, handler: Callable[..., Any], initializer: Callable[..., None],
            initargs: tuple[Any, ...]) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # (a forked worker inherits the caller's handler)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the caller's to handle: it stops the workers
     initializer(*initargs)
     while True:
         try:
@@ -128,6 +129,29 @@ class Workers(Generic[Tag]):
         if not ok:
             raise value
         return tag, value
+
+    def stream(self, tasks: Iterable[tuple[Tag, tuple[Any, ...]]], per_worker: int = 3) -> Iterator[tuple[Tag, Any]]:
+        """(tag, answer) for every (tag, arguments) task, answers as they come; at most `per_worker` tasks are
+        queued on each worker, so a long stream of tasks is never all in memory."""
+        source = iter(tasks)
+        while True:
+            while self.pending < self.jobs * per_worker:
+                task = next(source, None)
+                if task is None:
+                    break
+                self.submit(task[0], *task[1])
+            if not self.pending:
+                return
+            yield self.result()
+
+    def __enter__(self) -> Workers[Tag]:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        if kind is None:
+            self.close()
+        else:
+            self.terminate()
 
     def close(self) -> None:
         """Let the workers finish (they run their exit handlers) and wait for them."""
