@@ -521,7 +521,7 @@ def _absent(
         return {oid: (git.MISSING, [], "not fetched into this partial clone") for oid in missing}, []
     out: dict[bytes, tuple[int, list[Match], str]] = {}
     late: list[bytes] = []
-    reader = git.BlobReader(repo.git_dir)
+    reader = git.BlobReader(repo.git_dir, packs=False)  # (the packs were listed: these are not in them)
     try:
         for oid, status, payload in reader.read(missing):
             if status == git.CLEAN:  # readable after all (written while we listed): scanned with the rest

@@ -268,11 +268,14 @@ class PackStore:
             return None
         if len(key) != 20:
             return None
-        for pack in self._packs:
-            offset = pack.find(key)
-            if offset is not None:
-                found = pack.read(offset, self._apply_delta)
-                return found[1] if found is not None and found[0] == _BLOB else None
+        try:
+            for pack in self._packs:
+                offset = pack.find(key)
+                if offset is not None:
+                    found = pack.read(offset, self._apply_delta)
+                    return found[1] if found is not None and found[0] == _BLOB else None
+        except (OSError, MemoryError):  # a read error, or a damaged size asking for more than there is
+            return None
         return None
 
     def close(self) -> None:

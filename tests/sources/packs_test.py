@@ -167,3 +167,25 @@ def test_a_sweep_finds_the_same_in_packs_as_in_loose_objects(tmp_path: Path) -> 
     repo.git("repack", "-adfq", "--depth=50", "--window=50")
     assert not list((repo.path / ".git" / "objects").glob("??/*"))  # every object now in the pack
     assert locations(sweep(repo.path, jobs=1)) == loose
+
+
+def test_offsets_in_the_64_bit_table_are_followed(tmp_path: Path) -> None:
+    """Packs over 2 GB keep large offsets in a second table; rewrite a small pack's index that way."""
+    import hashlib
+    import struct
+
+    repo = _versions(tmp_path, count=6)
+    repo.git("repack", "-adfq")
+    idx = _pack(repo).with_suffix(".idx")
+    raw = idx.read_bytes()
+    count = struct.unpack(">I", raw[8 + 255 * 4 : 8 + 256 * 4])[0]
+    small_at = 8 + 1024 + 24 * count
+    offsets = struct.unpack(f">{count}I", raw[small_at : small_at + 4 * count])
+    redirected = struct.pack(f">{count}I", *(0x80000000 | i for i in range(count)))
+    table = struct.pack(f">{count}Q", *offsets)
+    body = raw[:small_at] + redirected + table + raw[-40:-20]
+    idx.chmod(0o644)
+    idx.write_bytes(body + hashlib.sha1(body).digest())
+    with _store(repo) as store:
+        for oid in _blobs(repo):
+            assert store.blob(oid) == _content(repo, oid), oid
