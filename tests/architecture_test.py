@@ -32,6 +32,7 @@ THIRD_PARTY_HOMES = {
     "regex": {"engine.matcher"},
     "ahocorasick": {"engine.prefilter"},
     "hyperscan": {"engine.prefilter"},
+    "dulwich": {"sources.packs"},
 }
 
 

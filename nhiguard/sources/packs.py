@@ -21,6 +21,7 @@ import contextlib
 import inspect
 import os
 import struct
+import sys
 import zlib
 from array import array
 from collections import OrderedDict
@@ -102,11 +103,14 @@ class _Pack:
                 left -= step
             self._prefixes = prefixes
             self._idx.seek(self._sha_at + 24 * count)  # past the ids and the CRC32s
-            small = array("I", self._idx.read(4 * count))
+            small = array("I")
+            if small.itemsize != 4:
+                raise ValueError("no 4-byte array type here")
+            small.frombytes(self._idx.read(4 * count))
             if len(small) != count:
                 raise ValueError("truncated pack index")
-            if struct.pack("=I", 1) != struct.pack(">I", 1):
-                small.byteswap()
+            if sys.byteorder == "little":
+                small.byteswap()  # (stored big-endian)
             offsets = array("Q", small)
             large = [i for i, value in enumerate(small) if value & 0x80000000]
             if large:
