@@ -5,8 +5,9 @@
     plan     drop excluded paths, oversized and already-done (resume) blobs; cut the rest, in pack order, into
              batches of a few MB
     scan     N worker processes (forked before the index is built, so they stay small), each with its own
-             `git cat-file --batch` and its own Engine; a bounded number of batches in flight; every finished
-             batch is appended to the resume log (blob ids and outcomes, never a secret)
+             BlobReader (the pack files read in-process, `git cat-file --batch` for the rest) and its own
+             Engine; a bounded number of batches in flight; every finished batch is appended to the resume log
+             (blob ids and outcomes, never a secret)
     attribute  per (rule, secret, path): the earliest commit that introduced a blob holding it; author, email
              and date looked up for those commits only; "head" locations where the secret is still in HEAD's tree
 

@@ -12,7 +12,8 @@ Three git processes do the reading, none of them `git log -p`:
   order: sizes for the size limit, progress and balancing; the order keeps each reader's reads close together in
   the pack (delta bases hot in git's cache); and a reachable blob absent from it is missing, found without
   touching it (so a partial clone never fetches).
-* `git cat-file --batch` per worker reads the blobs, each exactly once.
+* each worker reads the blobs, each exactly once: from the pack files in its own process where it can
+  (`packs.py`), else through its own `git cat-file --batch`.
 
 Paths and names that are not UTF-8 keep their bytes as `\\xNN` escapes; git never quotes them here (`-z`).
 """
