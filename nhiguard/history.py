@@ -45,7 +45,7 @@ from nhiguard.model import Chunk, Match, Notice, Origin, Report, Rule
 from nhiguard.scan import Collector, ScanSettings, finish, load_baseline, load_rules, make_engine
 from nhiguard.sources import history as git
 from nhiguard.sources.text import prepare
-from nhiguard.workers import Workers
+from nhiguard.workers import Workers, forks
 
 PARALLEL_MIN_BYTES = 8 << 20
 PARALLEL_MIN_STORED = 2 << 20
@@ -98,11 +98,11 @@ class _Worker:
 _WORKER: _Worker | None = None
 
 
-def _init_worker(git_dir: str, rules: Sequence[Rule] | None, options: EngineOptions | None) -> None:
+def _init_worker(repo: git.Repository, engine: Engine | None, rules: Sequence[Rule],
+                 options: EngineOptions | None) -> None:
+    """A worker's reader and engine: the caller's engine when forked, else one compiled from the rules."""
     global _WORKER
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what an interrupt means
-    engine = _WORKER.engine if _WORKER is not None else Engine(rules or (), options)
-    _WORKER = _Worker(engine, git.BlobReader(git_dir))
+    _WORKER = _Worker(engine if engine is not None else Engine(rules, options), git.BlobReader(repo))
     # at a normal end of the pool, git is told it is done and waited for (its time then counts as this run's)
     multiprocessing.util.Finalize(None, _WORKER.reader.close, exitpriority=10)
 
@@ -500,15 +500,11 @@ def _index_and_sizes(
 
 
 def _start_pool(repo: git.Repository, engine: Engine, jobs: int) -> Workers[list[tuple[bytes, str]]]:
-    global _WORKER
-    if multiprocessing.get_start_method(allow_none=True) in (None, "fork") and hasattr(os, "fork"):
-        _WORKER = _Worker(engine, git.BlobReader(repo.git_dir))
-        init: tuple[str, Sequence[Rule] | None, EngineOptions | None] = (repo.git_dir, None, None)
-        gc.freeze()  # forked workers never touch the parent's objects: keep their pages shared
-    else:  # pragma: no cover - spawn platforms
-        init = (repo.git_dir, engine.rules, engine.options)
+    if not forks():  # pragma: no cover - spawn platforms
+        return Workers(jobs, _scan_batch, _init_worker, (repo, None, engine.rules, engine.options))
+    gc.freeze()  # forked workers never touch the parent's objects: keep their pages shared
     try:
-        return Workers(jobs, _scan_batch, _init_worker, init)
+        return Workers(jobs, _scan_batch, _init_worker, (repo, engine, (), None))
     finally:
         gc.unfreeze()
 
@@ -522,7 +518,7 @@ def _absent(
         return {oid: (git.MISSING, [], "not fetched into this partial clone") for oid in missing}, []
     out: dict[bytes, tuple[int, list[Match], str]] = {}
     late: list[bytes] = []
-    reader = git.BlobReader(repo.git_dir, packs=False)  # (the packs were listed: these are not in them)
+    reader = git.BlobReader(repo, packs=False)  # (the packs were listed: these are not in them)
     try:
         for oid, status, payload in reader.read(missing):
             if status == git.CLEAN:  # readable after all (written while we listed): scanned with the rest
@@ -627,7 +623,7 @@ def _dispatch(
 ) -> None:
     if pool is None:
         global _WORKER
-        _WORKER = _Worker(engine, git.BlobReader(repo.git_dir))
+        _WORKER = _Worker(engine, git.BlobReader(repo))
         try:
             for number, batch in enumerate(plan):
                 if stop_after is not None and number >= stop_after:
@@ -689,7 +685,7 @@ def _replay(
     if rescan:
         global _WORKER
         saved = _WORKER
-        _WORKER = _Worker(engine, git.BlobReader(repo.git_dir))
+        _WORKER = _Worker(engine, git.BlobReader(repo))
         try:
             items, nbytes, stopped = _scan_batch(rescan)
             engine.stats.timeouts.extend(stopped)
@@ -784,7 +780,7 @@ def _at_head(
     unseen = [oid for oid in tree if oid not in index.first and oid not in index.excluded_blobs]
     if not unseen or not keys:
         return
-    reader = git.BlobReader(repo.git_dir)
+    reader = git.BlobReader(repo)
     try:
         wanted_secrets = {secret for _, secret in keys}
         for oid, status, payload in reader.read(unseen):

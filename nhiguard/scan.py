@@ -106,10 +106,10 @@ def load_baseline(config: Config, settings: ScanSettings) -> baseline.Baseline |
 _ENGINE: Engine | None = None
 
 
-def _init_worker(rules: Sequence[Rule] | None, options: EngineOptions | None) -> None:
+def _init_worker(engine: Engine | None, rules: Sequence[Rule], options: EngineOptions | None) -> None:
+    """A worker's engine: the caller's when forked, else one compiled from the rules."""
     global _ENGINE
-    if rules is not None and options is not None:
-        _ENGINE = Engine(rules, options)
+    _ENGINE = engine if engine is not None else Engine(rules, options)
 
 
 def _scan_batch(batch: list[files.FileRef]) -> tuple[list[tuple[Origin, list[Match]]], list[Notice], int, int]:
@@ -173,15 +173,11 @@ def scan_files(
         rest = [r for r in (_keep(report, item) for item in stream) if r is not None]
         _consume(map(_scan_batch, _batches(itertools.chain(head, rest))), collector, report)
         return
-    import multiprocessing  # only large runs pay for these imports
+    from nhiguard.workers import Workers, forks  # only large runs pay for the multiprocessing imports
 
-    from nhiguard.workers import Workers
-
-    if multiprocessing.get_start_method(allow_none=True) in (None, "fork") and hasattr(os, "fork"):
-        _ENGINE = engine
-        init_args: tuple[Sequence[Rule] | None, EngineOptions | None] = (None, None)
-    else:  # pragma: no cover - spawn platforms
-        init_args = (engine.rules, engine.options)
+    init_args: tuple[Engine | None, Sequence[Rule], EngineOptions | None] = (
+        (engine, (), None) if forks() else (None, engine.rules, engine.options)
+    )
     refs = itertools.chain(head, (r for r in (_keep(report, item) for item in stream) if r is not None))
     with Workers[None](workers, _scan_batch, _init_worker, init_args) as pool:
         answers = pool.stream((None, (batch,)) for batch in _batches(refs))

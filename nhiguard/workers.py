@@ -32,6 +32,12 @@ class WorkerDied(NhiguardError):
     """A worker process ended without answering (killed, out of memory, crashed)."""
 
 
+def forks() -> bool:
+    """Whether workers are forked here: they then start with the caller's memory (a compiled engine needs no
+    copy, and the initializer's arguments are not pickled); elsewhere they are spawned."""
+    return multiprocessing.get_start_method(allow_none=True) in (None, "fork") and hasattr(os, "fork")
+
+
 def _serve(conn: Connection, handler: Callable[..., Any], initializer: Callable[..., None],
            initargs: tuple[Any, ...]) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # (a forked worker inherits the caller's handler)
@@ -66,8 +72,7 @@ class Workers(Generic[Tag]):
 
     def __init__(self, jobs: int, handler: Callable[..., Any], initializer: Callable[..., None],
                  initargs: tuple[Any, ...] = ()) -> None:
-        forking = multiprocessing.get_start_method(allow_none=True) in (None, "fork") and hasattr(os, "fork")
-        context: Any = multiprocessing.get_context("fork" if forking else "spawn")
+        context: Any = multiprocessing.get_context("fork" if forks() else "spawn")
         self._conns: list[Connection] = []
         self._procs: list[multiprocessing.process.BaseProcess] = []
         self._queued: list[deque[Tag]] = []

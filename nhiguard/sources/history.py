@@ -105,6 +105,8 @@ class Repository:
     shallow: tuple[str, ...] = ()  # commits whose parents this clone does not have
     has_refs: bool = True
     partial: bool = False  # a partial clone: missing blobs are expected and never fetched here
+    objects: str = ""  # the object folder (absolute; shared by all worktrees)
+    object_format: str = "sha1"
 
 
 def open_repository(path: Path) -> Repository:
@@ -134,8 +136,11 @@ def open_repository(path: Path) -> Repository:
     shallow = tuple(sorted(shallow_file.read_text().split())) if shallow_file.exists() else ()
     has_refs = bool(git(git_dir, "for-each-ref", "--count=1", "--format=%(refname)").strip()) or head is not None
     partial = bool(git(git_dir, "config", "--get", "extensions.partialClone", check=False).strip())
+    # (a git too old to know the option echoes it: such a git has only SHA-1 repositories)
+    shown_format = text(git(git_dir, "rev-parse", "--show-object-format", check=False).strip())
     return Repository(str(path), git_dir, bare, head, text(ref) if ref and head else None, shallow, has_refs,
-                      partial)
+                      partial, os.path.join(common, "objects"),
+                      shown_format if shown_format in ("sha1", "sha256") else "sha1")
 
 
 def non_commit_refs(repo: Repository) -> list[tuple[str, str]]:
@@ -372,13 +377,11 @@ def _drain_listing(repo: Repository, parts: queue.SimpleQueue[list[tuple[bytes, 
 
 def borrows_objects(repo: Repository) -> bool:
     """Whether the object database lists other stores' objects too (alternates: a fork sharing its parent's)."""
-    where = git(repo.git_dir, "rev-parse", "--git-path", "objects/info/alternates", check=False).strip()
-    if not where:
-        return False
-    try:  # (absolute, as git gives it with --git-dir)
-        return bool(Path(text(where)).read_text(encoding="utf-8", errors="replace").strip())
+    try:
+        alternates = Path(repo.objects, "info", "alternates").read_text(encoding="utf-8", errors="replace")
     except OSError:
         return False
+    return bool(alternates.strip())
 
 
 # -- reading blobs -------------------------------------------------------------------------------------------
@@ -388,8 +391,9 @@ class BlobReader:
     restarted after an object it cannot read (the object is reported corrupt and reading goes on with the
     next)."""
 
-    def __init__(self, git_dir: str, *, packs: bool = True) -> None:
-        self.git_dir = git_dir
+    def __init__(self, repo: Repository, *, packs: bool = True) -> None:
+        self.repo = repo
+        self.git_dir = repo.git_dir
         self._packs: PackStore | None = None
         self._packs_wanted = packs
         self._proc: subprocess.Popen[bytes] | None = None
@@ -452,11 +456,7 @@ class BlobReader:
     def _open_packs(self) -> PackStore | None:
         if self._packs_wanted:
             self._packs_wanted = False  # (once: opened in the process that reads, after any fork)
-            where = git(self.git_dir, "rev-parse", "--git-path", "objects", "--show-object-format", check=False)
-            lines = text(where).splitlines()
-            if len(lines) == 2:
-                objects = Path(os.path.abspath(lines[0]))  # (relative to the folder git ran in: this one)
-                self._packs = PackStore.open(objects, lines[1].strip())
+            self._packs = PackStore.open(Path(self.repo.objects), self.repo.object_format)
         return self._packs
 
     def read(self, oids: list[bytes]) -> Iterator[tuple[bytes, int, bytes | str]]:

@@ -16,6 +16,7 @@ either; a damaged entry fails zlib's checksum or the recorded sizes.
 
 from __future__ import annotations
 
+import binascii
 import bisect
 import contextlib
 import inspect
@@ -267,8 +268,8 @@ class PackStore:
         """The content of the blob with this id (40 hex digits), or None: not a packed blob this reader can
         rebuild (git then answers)."""
         try:
-            key = bytes.fromhex(oid.decode() if isinstance(oid, bytes) else oid)
-        except ValueError:
+            key = binascii.unhexlify(oid)
+        except (binascii.Error, ValueError):
             return None
         if len(key) != 20:
             return None

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from nhiguard.sources.history import CLEAN, CORRUPT, BlobReader
+from nhiguard.sources.history import CLEAN, CORRUPT, BlobReader, open_repository
 from nhiguard.sources.packs import PackStore, native_apply_delta
 from tests.history.kit import cli_json, locations, sweep, token
 from tests.support.gitrepo import GitRepo
@@ -101,7 +101,7 @@ def test_what_is_not_a_packed_blob_is_left_to_git(tmp_path: Path) -> None:
             assert store.blob(oid) is None, oid
         assert store.blob(packed) == _content(repo, packed)
     # the reader takes what the packs have and asks git for the rest
-    reader = BlobReader(str(repo.path / ".git"))
+    reader = BlobReader(open_repository(repo.path))
     try:
         got = {oid.decode(): (status, data) for oid, status, data in reader.read([loose.encode(), packed.encode()])}
     finally:
@@ -128,7 +128,7 @@ def test_a_damaged_entry_is_left_to_git_and_the_sweep_reports_it(tmp_path: Path)
     with _store(repo) as store:
         assert store.blob(broken) is None
         assert store.blob(fine) == _content(repo, fine)
-    reader = BlobReader(str(repo.path / ".git"))
+    reader = BlobReader(open_repository(repo.path))
     try:
         statuses = {oid.decode(): status for oid, status, _ in reader.read([broken.encode(), fine.encode()])}
     finally:
