@@ -421,9 +421,8 @@ def _speculate(
     def take(result: BatchResult, batch: list[tuple[bytes, str]]) -> None:
         items, nbytes, stopped = result
         ahead.timeouts.extend(stopped)
-        for oid, status, matches, reason, active in items:
-            if status != git.CLEAN or active:
-                early[oid] = (status, matches, reason, active)
+        for oid, status, matches, reason, active in items:  # (the plainly clean ones are not listed)
+            early[oid] = (status, matches, reason, active)
             hashing.add(matches)
         # a blob whose path may change its result is logged as matched: a resumed run scans it again, at its path
         outcome = {oid: git.MATCHED if status == git.CLEAN else status for oid, status, _, _, _ in items}
@@ -485,7 +484,7 @@ def _settle(
         if status in (git.CLEAN, git.MATCHED, git.BINARY):
             report.stats.bytes += sizes[oid][1]
         _record(outcomes, report, oid, status, matches, reason)
-    return [again[i : i + BATCH_BLOBS] for i in range(0, len(again), BATCH_BLOBS)]
+    return list(_batches((oid, path, sizes[oid][1]) for oid, path in again))
 
 
 def _index_and_sizes(
