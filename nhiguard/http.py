@@ -58,6 +58,9 @@ class Request:
     headers: tuple[tuple[str, str], ...] = ()
     body: bytes | None = None
     basic_auth: tuple[str, str] | None = None
+    # False for a request that makes something each time it lands (a ticket, a comment): after a lost answer or
+    # a 5xx it may have landed, so it is retried only when it surely did not (429, no connection made)
+    repeatable: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,13 +261,15 @@ class HttpClient:
                 raise HttpError(f"no answer within {settings.read_timeout:g} s") from None
             except (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError,
                     requests.exceptions.ContentDecodingError) as exc:
-                if attempt <= settings.retries:
+                unsent = isinstance(exc, requests.exceptions.ConnectTimeout)
+                if attempt <= settings.retries and (request.repeatable or unsent):
                     time.sleep(settings.backoff * 2 ** (attempt - 1))
                     continue
                 raise HttpError(f"connection failed after {attempt} attempt(s) ({_kind(exc)})") from None
             except requests.exceptions.RequestException as exc:
                 raise HttpError(f"request failed ({type(exc).__name__})") from None
-            if (response.status == 429 or response.status >= 500) and attempt <= settings.retries:
+            if (response.status == 429 or (response.status >= 500 and request.repeatable)) and \
+                    attempt <= settings.retries:
                 delay = _retry_after(response.headers.get("retry-after"))
                 if delay is None:
                     delay = settings.backoff * 2 ** (attempt - 1)

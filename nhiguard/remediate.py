@@ -27,6 +27,7 @@ from nhiguard import redact, ruleset
 from nhiguard.config import Config
 from nhiguard.engine import Engine
 from nhiguard.errors import ConfigError
+from nhiguard.fingerprint import fingerprint
 from nhiguard.governance import locate
 from nhiguard.http import HttpClient, HttpError, HttpSettings, Policy, Request, Response
 from nhiguard.inventory import codeowners, govern
@@ -226,21 +227,12 @@ def _trusted_revoke(rule: Rule, trusted: Sequence[Path]) -> RevokeSpec | None:
 
 def _owner(path: str, rule: Rule, author: str | None, email: str | None, entries: list[codeowners.Entry],
            owners_cfg: govern.OwnersConfig, policy: RemediatePolicy) -> tuple[str | None, str | None]:
-    """CODEOWNERS of the path → the config mapping (paths, then providers) → the commit author → the default."""
-    found = codeowners.owners_of(entries, path)
-    if found:
-        return " ".join(found), "codeowners"
-    for glob, owner in reversed(owners_cfg.paths):
-        if fnmatch.fnmatchcase(path, glob) or fnmatch.fnmatchcase(path, glob.rstrip("/") + "/*"):
-            return owner, "config:paths"
-    for name, owner in owners_cfg.providers:
-        if name == rule.provider:
-            return owner, "config:providers"
-    if email or author:
-        return email or author, "author"
-    if policy.default_owner:
+    """The inventory's owner of the path (`govern.resolve_owner`), else the policy's default owner."""
+    owner, source = govern.resolve_owner(path, rule.provider, codeowners.owners_of(entries, path), author, email,
+                                         owners_cfg)
+    if owner is None and policy.default_owner:
         return policy.default_owner, "default"
-    return None, None
+    return owner, source
 
 
 def _assignee(owner: str | None, policy: RemediatePolicy) -> str | None:
@@ -274,11 +266,17 @@ def build_plan(saved: Sequence[Mapping[str, Any]], rules: Mapping[str, Rule], *,
             continue
         owner, owner_source = _owner(paths[0] if paths else "", rule, first.get("author"), first.get("email"),
                                      entries, owners_cfg, policy)
+        shown = str(item.get("secret") or "")
+        # a report saved with --show-secrets holds the secret itself: tickets and plans get its preview only
+        secrets = [shown] if shown and fingerprint(rule, shown) == fp else []
+        identity = verdict_raw.get("identity")
+        if isinstance(identity, str):
+            identity = redact.scrub(identity, secrets)
         ticket = Ticket(
             fingerprint=fp, rule_id=rule.id, rule_name=rule.name, provider=rule.provider, severity=rule.severity,
-            redacted=str(item.get("secret") or ""), verdict=status,
-            verdict_detail=str(verdict_raw.get("detail") or ""),
-            identity=verdict_raw.get("identity"), rotation_guide=rule.rotation_guide,
+            redacted=redact.preview(shown) if secrets else shown, verdict=status,
+            verdict_detail=redact.scrub(str(verdict_raw.get("detail") or ""), secrets),
+            identity=identity, rotation_guide=rule.rotation_guide,
             locations=tuple(TicketLocation(Path(where.repo).name, str(loc["path"]), int(loc.get("line") or 1),
                                            loc.get("commit"), loc.get("email") or loc.get("author"), loc.get("date"))
                             for loc in locations),
@@ -304,7 +302,7 @@ def build_plan(saved: Sequence[Mapping[str, Any]], rules: Mapping[str, Rule], *,
             backend = None
         dates = sorted(str(loc["date"]) for loc in locations if loc.get("date"))
         actions.append(Action(fp, rule.id, rule.provider, action, backend, why, status, ticket,
-                              verdict_raw.get("identity"), dates[0] if dates else None))
+                              identity, dates[0] if dates else None))
     return Plan(target=target, root=str(base), actions=tuple(actions), tickets=policy.tickets)
 
 

@@ -129,6 +129,17 @@ def _fail(system: str, response: Response, doing: str) -> RemediationError:
                             + (f": {message[:200]}" if message else ""))
 
 
+def _create(transport: Transport, system: str, url: str, headers: tuple[tuple[str, str], ...],
+            payload: Mapping[str, Any], doing: str, auth: tuple[str, str] | None = None) -> Response:
+    """POST what makes an issue or a comment (201 expected). Sent once: a retry after a lost answer could file
+    it twice."""
+    sent = transport.send(Request("POST", url, headers, json.dumps(payload).encode(), basic_auth=auth,
+                                  repeatable=False))
+    if sent.status != 201:
+        raise _fail(system, sent, doing)
+    return sent
+
+
 def _token(env: Mapping[str, str], name: str) -> str:
     value = env.get(name, "")
     if not value:
@@ -146,8 +157,8 @@ def _host_of(url: str, what: str) -> tuple[str, str]:
 
 def _trusted_url(settings: Mapping[str, Any], backend: str, default: str, confirm: str) -> str:
     """The API base for a ticket system. A repository's own `.nhiguard.yml` must not choose where the ticket
-    token is sent: a non-default URL (GitHub Enterprise, self-managed GitLab) counts only when the operator
-    confirms it with the same URL in the `confirm` environment variable."""
+    token is sent: a non-default URL (GitHub Enterprise, self-managed GitLab, any Jira site) counts only when
+    the operator confirms it with the same URL in the `confirm` environment variable."""
     configured = str(settings.get("url") or "").rstrip("/")
     if not configured or configured == default:
         return default
@@ -183,9 +194,6 @@ class GitHubIssues:
         url = _trusted_url(settings, "github", "https://api.github.com", "NHIGUARD_GITHUB_URL")
         return _host_of(url, "remediate.tickets.github.url")
 
-    def base(self, settings: Mapping[str, Any]) -> str:
-        return self._url(settings)[0]
-
     def hosts(self, settings: Mapping[str, Any]) -> tuple[str, ...]:
         return (self._url(settings)[1],)
 
@@ -195,7 +203,7 @@ class GitHubIssues:
         if repo.count("/") != 1:
             raise RemediationError("remediate.tickets.github.repo is OWNER/NAME")
         token = _token(env, "GITHUB_TOKEN")
-        base = f"{self.base(settings)}/repos/{repo}/issues"
+        base = f"{self._url(settings)[0]}/repos/{repo}/issues"
         headers = (("Authorization", f"Bearer {token}"), ("Accept", "application/vnd.github+json"),
                    ("X-GitHub-Api-Version", "2022-11-28"))
         query = urllib.parse.urlencode({"state": "open", "labels": ticket.label, "per_page": "100"})
@@ -206,18 +214,14 @@ class GitHubIssues:
         body_headers = (*headers, ("Content-Type", "application/json"))
         if existing:
             issue = existing[0]
-            sent = transport.send(Request("POST", f"{base}/{int(issue['number'])}/comments", body_headers,
-                                          json.dumps({"body": update_text(ticket)}).encode()))
-            if sent.status != 201:
-                raise _fail("GitHub", sent, "commenting on the open issue")
+            sent = _create(transport, "GitHub", f"{base}/{int(issue['number'])}/comments", body_headers,
+                           {"body": update_text(ticket)}, "commenting on the open issue")
             return Outcome(True, "updated", str(issue.get("html_url") or issue["number"]), http_status=sent.status)
         payload: dict[str, Any] = {"title": ticket.title, "body": markdown(ticket),
                                    "labels": _labels(settings, ticket)}
         if ticket.assignee:
             payload["assignees"] = [ticket.assignee.lstrip("@")]
-        sent = transport.send(Request("POST", base, body_headers, json.dumps(payload).encode()))
-        if sent.status != 201:
-            raise _fail("GitHub", sent, "creating the issue")
+        sent = _create(transport, "GitHub", base, body_headers, payload, "creating the issue")
         document = _json(sent) or {}
         return Outcome(True, "created", str(document.get("html_url") or document.get("number") or ""),
                        http_status=sent.status)
@@ -248,18 +252,14 @@ class GitLabIssues:
         body_headers = (*headers, ("Content-Type", "application/json"))
         if existing:
             issue = existing[0]
-            sent = transport.send(Request("POST", f"{base}/{int(issue['iid'])}/notes", body_headers,
-                                          json.dumps({"body": update_text(ticket)}).encode()))
-            if sent.status != 201:
-                raise _fail("GitLab", sent, "adding a note to the open issue")
+            sent = _create(transport, "GitLab", f"{base}/{int(issue['iid'])}/notes", body_headers,
+                           {"body": update_text(ticket)}, "adding a note to the open issue")
             return Outcome(True, "updated", str(issue.get("web_url") or issue["iid"]), http_status=sent.status)
         payload: dict[str, Any] = {"title": ticket.title, "description": markdown(ticket),
                                    "labels": ",".join(_labels(settings, ticket)), "confidential": True}
         if ticket.assignee and ticket.assignee.isdigit():
             payload["assignee_ids"] = [int(ticket.assignee)]
-        sent = transport.send(Request("POST", base, body_headers, json.dumps(payload).encode()))
-        if sent.status != 201:
-            raise _fail("GitLab", sent, "creating the issue")
+        sent = _create(transport, "GitLab", base, body_headers, payload, "creating the issue")
         document = _json(sent) or {}
         return Outcome(True, "created", str(document.get("web_url") or document.get("iid") or ""),
                        http_status=sent.status)
@@ -270,7 +270,10 @@ class JiraCloud:
     name = "jira"
 
     def _url(self, settings: Mapping[str, Any]) -> tuple[str, str]:
-        base, host = _host_of(_setting(settings, "url", "jira"), "remediate.tickets.jira.url")
+        _setting(settings, "url", "jira")  # (required: there is no default site)
+        # anyone can own a SITE.atlassian.net: the operator confirms the site, as for any non-default host
+        url = _trusted_url(settings, "jira", "", "NHIGUARD_JIRA_URL")
+        base, host = _host_of(url, "remediate.tickets.jira.url")
         if not host.endswith(".atlassian.net"):
             raise RemediationError("remediate.tickets.jira.url must be a Jira Cloud site (https://SITE.atlassian.net)")
         return base, host
@@ -297,10 +300,8 @@ class JiraCloud:
             comment = {"type": "doc", "version": 1, "content": [
                 {"type": "paragraph", "content": [{"type": "text", "text": update_text(ticket).split("\n\n")[0]
                                                    .replace("**", "").replace("`", "")}]}]}
-            sent = transport.send(Request("POST", f"{base}/issue/{urllib.parse.quote(key)}/comment", headers,
-                                          json.dumps({"body": comment}).encode(), basic_auth=auth))
-            if sent.status != 201:
-                raise _fail("Jira", sent, "commenting on the open issue")
+            sent = _create(transport, "Jira", f"{base}/issue/{urllib.parse.quote(key)}/comment", headers,
+                           {"body": comment}, "commenting on the open issue", auth)
             return Outcome(True, "updated", key, http_status=sent.status)
         fields: dict[str, Any] = {
             "project": {"key": project},
@@ -311,10 +312,7 @@ class JiraCloud:
         }
         if ticket.assignee:
             fields["assignee"] = {"accountId": ticket.assignee}
-        sent = transport.send(Request("POST", f"{base}/issue", headers, json.dumps({"fields": fields}).encode(),
-                                      basic_auth=auth))
-        if sent.status != 201:
-            raise _fail("Jira", sent, "creating the issue")
+        sent = _create(transport, "Jira", f"{base}/issue", headers, {"fields": fields}, "creating the issue", auth)
         return Outcome(True, "created", str((_json(sent) or {}).get("key") or ""), http_status=sent.status)
 
 

@@ -3,15 +3,19 @@ the ticket text (which never holds the secret)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from nhiguard import ruleset, verifyspec
+from nhiguard.config import from_mapping
 from nhiguard.errors import ConfigError, RuleError
+from nhiguard.fingerprint import fingerprint
 from nhiguard.inventory import codeowners, govern
-from nhiguard.remediate import _owner, policy_from
+from nhiguard.redact import preview
+from nhiguard.remediate import _owner, build_plan, policy_from
 from nhiguard.remediators import Ticket, TicketLocation
 from nhiguard.remediators.aws import user_name
 from nhiguard.remediators.tickets import adf, markdown
@@ -102,6 +106,31 @@ def test_owner_routing_order(tmp_path: Path) -> None:
                                                                                 "config:providers")
     assert _owner("src/a.env", rule, "Ann", "ann@acme.test", entries, none, policy) == ("ann@acme.test", "author")
     assert _owner("src/a.env", rule, None, None, entries, none, policy) == ("@acme/security", "default")
+    # a path that a config glob and CODEOWNERS both name: the same owner the inventory records
+    deploy = govern.OwnersConfig((("deploy/*", "@acme/deploy-team"),), ())
+    assert _owner("deploy/a.env", rule, "Ann", None, entries, deploy, policy) == \
+        govern.resolve_owner("deploy/a.env", "github", ["@acme/platform"], "Ann", None, deploy) == \
+        ("@acme/deploy-team", "config:paths")
+
+
+def test_a_report_saved_with_show_secrets_is_redacted_again(tmp_path: Path) -> None:
+    rule = RULES["github-pat-classic"]
+    secret = github_classic("shown-in-report")
+    saved = [{"rule_id": rule.id, "fingerprint": fingerprint(rule, secret), "secret": secret,
+              "verdict": {"status": "live", "identity": f"token {secret} of release-bot",
+                          "detail": f"GitHub accepted {secret}"},
+              "locations": [{"path": "deploy/a.env", "line": 1}]}]
+    config = from_mapping({"remediate": {"tickets": {"backend": "github", "github": {"repo": "acme/app"}}}},
+                          root=tmp_path, source=None)
+    plan = build_plan(saved, RULES, target="report.json", base=tmp_path, config=config)
+    [action] = plan.actions
+    assert action.ticket.redacted == preview(secret) and "release-bot" in str(action.identity)
+    for text in (markdown(action.ticket), str(adf(action.ticket)), json.dumps(plan.document())):
+        assert secret not in text
+    # a preview (what reports hold without --show-secrets) is kept as it is
+    saved[0]["secret"] = preview(secret)
+    [kept] = build_plan(saved, RULES, target="report.json", base=tmp_path, config=config).actions
+    assert kept.ticket.redacted == preview(secret)
 
 
 def test_ticket_text_names_everything_but_the_secret() -> None:
@@ -127,7 +156,7 @@ def test_aws_user_name_from_the_verified_arn() -> None:
 
 
 def test_repository_config_cannot_choose_where_ticket_tokens_go(monkeypatch: pytest.MonkeyPatch) -> None:
-    from nhiguard.remediators.tickets import GitHubIssues, GitLabIssues, RemediationError
+    from nhiguard.remediators.tickets import GitHubIssues, GitLabIssues, JiraCloud, RemediationError
 
     settings = {"url": "https://ghe.attacker.test/api/v3"}
     monkeypatch.delenv("NHIGUARD_GITHUB_URL", raising=False)
@@ -139,3 +168,11 @@ def test_repository_config_cannot_choose_where_ticket_tokens_go(monkeypatch: pyt
     monkeypatch.delenv("NHIGUARD_GITLAB_URL", raising=False)
     with pytest.raises(RemediationError, match="NHIGUARD_GITLAB_URL"):
         GitLabIssues().hosts({"url": "https://gitlab.attacker.test"})
+    # anyone can own a Jira Cloud site: every site needs the operator's word
+    monkeypatch.delenv("NHIGUARD_JIRA_URL", raising=False)
+    with pytest.raises(RemediationError, match="NHIGUARD_JIRA_URL"):
+        JiraCloud().hosts({"url": "https://attacker.atlassian.net"})
+    monkeypatch.setenv("NHIGUARD_JIRA_URL", "https://acme.atlassian.net")
+    assert JiraCloud().hosts({"url": "https://acme.atlassian.net"}) == ("acme.atlassian.net",)
+    with pytest.raises(RemediationError, match="NHIGUARD_JIRA_URL"):
+        JiraCloud().hosts({"url": "https://attacker.atlassian.net"})

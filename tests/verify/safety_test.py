@@ -248,6 +248,20 @@ def test_5xx_is_retried_a_bounded_number_of_times(server: ProviderServer, rules:
     assert finding.verdict.status == "unknown" and len(server.seen) == 3
 
 
+def test_a_request_that_is_not_repeatable_is_sent_again_only_after_a_429(server: ProviderServer) -> None:
+    client = HttpClient(replace(kit.FAST, retries=2, retry_after_cap=5.0))
+    policy = Policy(hosts=(f"127.0.0.1:{server.port}",), ca_bundle=str(server.ca_path))
+    server.scenarios["down"] = Reply(503)
+    creates = Request("POST", f"{server.url}/down/issues", body=b"{}", repeatable=False)
+    assert client.send(creates, policy).status == 503
+    assert len(server.requests_for("down")) == 1  # it may have been filed: never twice
+    assert client.send(replace(creates, repeatable=True), policy).status == 503
+    assert len(server.requests_for("down")) == 4
+    answers = iter([Reply(429, {"Retry-After": "0"}), Reply(201)])
+    server.scenarios["busy"] = lambda seen: next(answers)
+    assert client.send(replace(creates, url=f"{server.url}/busy/issues"), policy).status == 201
+
+
 def test_verdicts_are_cached_by_fingerprint_for_the_run(server: ProviderServer, rules: dict[str, Rule],
                                                        tmp_path: Path) -> None:
     server.scenarios["github-pat-classic"] = json_reply(200, {"login": "octo"})
