@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from nhiguard import ruleset, verifyspec
 from nhiguard.engine import Engine
-from nhiguard.engine.matcher import compile_pattern, compile_plain_i, finditer
+from nhiguard.engine.matcher import compile_gate, compile_pattern, finditer
 from nhiguard.model import Chunk, Origin, PositiveExample, Rule
 
 ADVERSARIAL_SIZE = 1 << 20
@@ -75,7 +75,7 @@ def check_positive(rule: Rule, engine: Engine, index: int, example: PositiveExam
     if not any(k in example.text.lower() for k in rule.keywords):
         problems.append(Problem(rule.id, f"{label} contains none of the keywords {list(rule.keywords)}"))
         return problems
-    if rule.prefilter and not compile_plain_i(rule.prefilter).search(example.text):
+    if rule.prefilter and not compile_gate(rule.prefilter).search(example.text):
         problems.append(Problem(rule.id, f"{label} does not contain the rule's prefilter gate"))
     allowed_neighbours = {d.rule for d in rule.depends_on}
     for salt, (context, text) in enumerate(_contexts(example)):

@@ -23,9 +23,9 @@ def compile_plain(pattern: str) -> Any:
 
 
 @lru_cache(maxsize=256)
-def compile_plain_i(pattern: str) -> Any:
-    """Case-insensitive, as Hyperscan runs prefilter gates."""
-    return regex.compile(pattern, regex.IGNORECASE)
+def compile_gate(pattern: str) -> Any:
+    """A prefilter gate as Hyperscan runs it: case-insensitive, ASCII classes (its `\\s` is `[\\t\\n\\v\\f\\r ]`)."""
+    return regex.compile(pattern, regex.IGNORECASE | regex.ASCII)
 
 
 def group_names(pattern: str) -> frozenset[str]:

@@ -11,11 +11,13 @@ Values were drawn once from a seeded generator (random.Random(8128)); none is a 
 from __future__ import annotations
 
 import base64
+import random
 
 import pytest
 
-from nhiguard.engine import Engine
-from nhiguard.model import Chunk, Origin
+from nhiguard.engine import Engine, EngineOptions
+from nhiguard.engine.matcher import compile_gate
+from nhiguard.model import Chunk, Origin, Rule
 
 K = [
     "MX1gKCk1K88NP2nb90uBNU7ggUDN9W6J",
@@ -323,3 +325,50 @@ def test_base64_wrapped_jwt_is_decoded(engine: Engine) -> None:
     line = "  token: " + base64.b64encode(jwt.encode()).decode()
     chunk = Chunk(data=(line + "\n").encode(), origin=Origin(path="k8s/secret.yaml"))
     assert [(m.rule_id, m.secret, m.decoded) for m in engine.scan(chunk)] == [("jwt", jwt, ("base64",))]
+
+
+# -- the generic gates ---------------------------------------------------------------------------------------------
+_NAMES = {"generic-password": ["password", "DB_PASSWD", "passphrase2", "pwd"],
+          "generic-secret": ["client_secret", "SECRET_KEY_BASE", "secret-key", "secret1"],
+          "generic-token": ["API_TOKEN", "accessToken", "token3"],
+          "generic-api-key": ["api_key", "X-Api-Key", "signing.key", "credentials", "SubscriptionKey"]}
+# what the patterns accept between the name and the value, up to their widest
+_BEFORE = ["", '"', "'", '\\"', '"]', "]", "`"]
+_TYPES = ["", ": str", " string", "\t\t\t:\t\t\t&'static\t\t\tstr", ":&'static str", "   str"]
+_OPERATORS = ["=", ":", "=>", "||=", "?=", ":=", " = ", "    ||=    ", "\t:\t", "    =>    "]
+_QUOTES = ["", '"', "'", "`", 'b"', "r'", 'f"', '@"', '\\"', 'u"']
+
+
+def _gate_lines(rng: random.Random, name: str) -> list[str]:
+    value = "".join(rng.choice("abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789_-+/!%") for _ in
+                    range(rng.randint(6, 40)))
+    quote = rng.choice(_QUOTES)
+    closing = quote[-1:] if quote else ""
+    return [
+        f"{name}{rng.choice(_BEFORE)}{rng.choice(_TYPES)}{rng.choice(_OPERATORS)}{quote}{value}{closing}",
+        f"<{name}>{value}</{name}>",
+        f'client.set{name}({rng.choice(["", " ", "  "])}{quote or chr(34)}{value}{closing or chr(34)})',
+        f'define("{name}",{rng.choice(["", " ", "   "])}{quote or chr(39)}{value}{closing or chr(39)});',
+        f"ENV {name}{rng.choice([' ', '  ', chr(9)])}{value}",
+        f"deploy --{name}{rng.choice([' ', '   '])}{quote}{value}{closing}",
+        f'{{"key": "{name}", "value": "{value}"}}',
+    ]
+
+
+def test_the_generic_gates_pass_every_line_their_patterns_report(builtin_rules: list[Rule]) -> None:
+    """A gate replaces its rule's keywords on the Hyperscan path, so it must hold wherever the pattern reports a
+    secret: lines drawn at the widest shapes the patterns accept are scanned by the keyword back-end, and the
+    gate (as Hyperscan runs it) must match every line where that back-end reports the rule."""
+    rules = {r.id: r for r in builtin_rules}
+    keyword_engine = Engine(builtin_rules, EngineOptions(prefilter="ahocorasick"))
+    rng = random.Random(2718)
+    reported = 0
+    for rule_id, names in _NAMES.items():
+        gate = compile_gate(rules[rule_id].prefilter or "")
+        for _ in range(300):
+            for line in _gate_lines(rng, rng.choice(names)):
+                found = keyword_engine.scan(Chunk(data=line.encode(), origin=Origin(path="app/settings.py")))
+                if any(m.rule_id == rule_id for m in found):
+                    reported += 1
+                    assert gate.search(line), (rule_id, line)
+    assert reported > 2000  # the lines really exercise the patterns
