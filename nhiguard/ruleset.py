@@ -9,11 +9,11 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from nhiguard import _yaml, verifyspec
 from nhiguard._paths import cache_dir
@@ -150,13 +150,9 @@ def _dependencies(ctx: _Ctx, raw: Any) -> tuple[Dependency, ...]:
 
 def _verify_spec(ctx: _Ctx, raw: Mapping[str, Any], validate: bool) -> verifyspec.VerifySpec:
     """The `verify:` block, validated by the pure parser in verifyspec (placeholders must name real parts)."""
-    parts = verifyspec.pattern_parts(raw["pattern"])
-    for dep in raw.get("depends_on") or ():
-        if isinstance(dep, Mapping) and isinstance(dep.get("rule"), str):
-            parts.add(str(dep.get("part", dep["rule"])))
     try:
         return verifyspec.parse(
-            raw["verify"], parts=sorted(parts), compile_check=_group_names if validate else None
+            raw["verify"], parts=sorted(_rule_parts(raw)), compile_check=_group_names if validate else None
         )
     except verifyspec.SpecError as exc:
         raise ctx.fail(str(exc)) from None
@@ -174,11 +170,7 @@ def revoke_spec(rule: Rule) -> verifyspec.RevokeSpec | None:
     """A loaded rule's parsed `revoke:` block (validated when the rule was loaded), or None."""
     if rule.revoke is None:
         return None
-    parts = verifyspec.pattern_parts(rule.pattern) | {d.part for d in rule.depends_on}
-    try:
-        return verifyspec.parse_revoke(rule.revoke, parts=sorted(parts))
-    except verifyspec.SpecError as exc:
-        raise RuleError(f"rule {rule.id!r}: {exc}") from None
+    return _parsed(verifyspec.parse_revoke, rule, rule.revoke)
 
 
 def _group_names(pattern: str) -> frozenset[str]:
@@ -189,15 +181,24 @@ def verify_spec(rule: Rule) -> verifyspec.VerifySpec | None:
     """A loaded rule's parsed `verify:` block (validated when the rule was loaded), or None."""
     if rule.verify is None:
         return None
-    return _cached_spec(rule.id, rule.pattern, json.dumps(rule.verify, sort_keys=True, default=str),
-                        tuple(d.part for d in rule.depends_on))
+    return _parsed(verifyspec.parse, rule, rule.verify)
+
+
+_Spec = TypeVar("_Spec", verifyspec.VerifySpec, verifyspec.RevokeSpec)
+
+
+def _parsed(parse: Callable[..., _Spec], rule: Rule, raw: Any) -> _Spec:
+    """A rule's verify: or revoke: block, parsed once per process (they are asked for per finding)."""
+    key = json.dumps(raw, sort_keys=True, default=str)
+    return cast(_Spec, _cached_block(parse, rule.id, rule.pattern, key, tuple(d.part for d in rule.depends_on)))
 
 
 @lru_cache(maxsize=4096)
-def _cached_spec(rule_id: str, pattern: str, raw: str, dep_parts: tuple[str, ...]) -> verifyspec.VerifySpec:
+def _cached_block(parse: Callable[..., Any], rule_id: str, pattern: str, raw: str,
+                  dep_parts: tuple[str, ...]) -> Any:
     parts = verifyspec.pattern_parts(pattern) | set(dep_parts)
     try:
-        return verifyspec.parse(json.loads(raw), parts=sorted(parts))
+        return parse(json.loads(raw), parts=sorted(parts))
     except verifyspec.SpecError as exc:
         raise RuleError(f"rule {rule_id!r}: {exc}") from None
 

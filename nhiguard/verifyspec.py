@@ -47,7 +47,16 @@ JsonScalar = str | int | float | bool | None
 
 
 class SpecError(ValueError):
-    """A `verify:` block is malformed; ruleset turns it into a RuleError naming the file and rule id."""
+    """A `verify:` or `revoke:` block is malformed; ruleset turns it into a RuleError naming the file and rule
+    id."""
+
+    def __init__(self, where: str, message: str, block: str = "verify") -> None:
+        super().__init__(f"{block}.{where}: {message}" if where else f"{block}: {message}")
+        self.where, self.message = where, message
+
+    def of(self, block: str) -> SpecError:
+        """The same error, said of another block (the request format is shared)."""
+        return SpecError(self.where, self.message, block)
 
 
 # -- the spec ---------------------------------------------------------------------------------------------------
@@ -147,7 +156,7 @@ class VerifySpec:
 
 # -- parsing ----------------------------------------------------------------------------------------------------
 def _fail(where: str, message: str) -> SpecError:
-    return SpecError(f"verify.{where}: {message}" if where else f"verify: {message}")
+    return SpecError(where, message)
 
 
 def _mapping(raw: Any, where: str) -> Mapping[str, Any]:
@@ -327,15 +336,12 @@ def _check_url(url: str, hosts: tuple[str, ...]) -> None:
         raise _fail("request.url", f"host {parts.hostname!r} is not in 'hosts' {list(hosts)}")
 
 
-def _request(raw: Any, hosts: tuple[str, ...], methods: tuple[str, ...] = METHODS) -> RequestSpec:
+def _request(raw: Any, hosts: tuple[str, ...], methods: tuple[str, ...], why: str = "") -> RequestSpec:
     data = _mapping(raw, "request")
     _unknown(data, _REQUEST_KEYS, "request")
     method = str(data.get("method", "GET")).upper()
     if method not in methods:
-        if methods == METHODS:
-            raise _fail("request.method",
-                        f"must be one of {', '.join(METHODS)} (verification never changes state)")
-        raise _fail("request.method", f"must be one of {', '.join(methods)}")
+        raise _fail("request.method", f"must be one of {', '.join(methods)}{why}")
     url = data.get("url")
     if not isinstance(url, str) or not url:
         raise _fail("request.url", "is required")
@@ -355,8 +361,9 @@ def _request(raw: Any, hosts: tuple[str, ...], methods: tuple[str, ...] = METHOD
     bodies = [k for k in ("body", "form", "json", "multipart") if data.get(k) is not None]
     if len(bodies) > 1:
         raise _fail("request", f"give at most one of body, form, json, multipart (got {', '.join(bodies)})")
-    if bodies and method not in ("POST", "PUT", "PATCH", "DELETE"):
-        raise _fail("request", f"a {bodies[0]!r} body needs method POST")
+    with_body = [m for m in methods if m in ("POST", "PUT", "PATCH", "DELETE")]
+    if bodies and method not in with_body:
+        raise _fail("request", f"a {bodies[0]!r} body needs method {' or '.join(with_body)}")
     body = data.get("body")
     if body is not None and not isinstance(body, str):
         raise _fail("request.body", "a raw body is a string (use 'json' or 'form' for structured bodies)")
@@ -471,16 +478,21 @@ def pattern_parts(pattern: str) -> set[str]:
     return {g for g in _GROUP.findall(pattern) if g != "secret" and not g.startswith("_")}
 
 
-def parse(
-    raw: Any,
-    *,
-    parts: Sequence[str] = (),
-    compile_check: Callable[[str], frozenset[str]] | None = None,
-) -> VerifySpec:
-    """Validate a raw `verify:` mapping. `parts` are the names this rule's findings carry (named groups and
-    depends_on parts); every placeholder must be `secret`, one of them, or a `context` value."""
-    data = _mapping(raw, "")
-    _unknown(data, _KEYS, "")
+@dataclass(frozen=True, slots=True)
+class _Block:
+    """What `verify:` and `revoke:` share: supported or why not, hosts, and a request or a plugin."""
+
+    supported: bool
+    reason: str
+    note: str
+    hosts: tuple[str, ...] = ()
+    plugin: str | None = None
+    request: RequestSpec | None = None
+
+
+def _block(data: Mapping[str, Any], keys: frozenset[str], methods: tuple[str, ...], *, no_api: str,
+           why: str = "") -> _Block:
+    _unknown(data, keys, "")
     supported = data.get("supported", True)
     if not isinstance(supported, bool):
         raise _fail("supported", "must be true or false")
@@ -495,8 +507,8 @@ def parse(
         if extra:
             raise _fail("", f"'supported: false' takes only 'reason' (got {extra})")
         if not reason:
-            raise _fail("reason", "say why no safe check exists")
-        return VerifySpec(supported=False, reason=reason, note=note)
+            raise _fail("reason", no_api)
+        return _Block(False, reason, note)
     hosts = _strings(data.get("hosts"), "hosts")
     for host in hosts:
         if not _HOST.match(host.lower()):
@@ -504,11 +516,37 @@ def parse(
     hosts = tuple(h.lower() for h in hosts)
     plugin = data.get("plugin")
     if plugin is not None and (not isinstance(plugin, str) or not _NAME.match(plugin)):
-        raise _fail("plugin", "is a kebab-case verifier name")
+        raise _fail("plugin", "is a kebab-case plugin name")
     has_request = data.get("request") is not None
     if has_request == (plugin is not None):
         raise _fail("", "give exactly one of 'request' (declarative) or 'plugin' (or 'supported: false')")
-    request = _request(data["request"], hosts) if has_request else None
+    request = _request(data["request"], hosts, methods, why) if has_request else None
+    return _Block(True, reason, note, hosts, plugin, request)
+
+
+def _known_placeholders(request: RequestSpec, known: set[str]) -> None:
+    used: set[str] = set()
+    for text in request_texts(request):
+        used |= placeholders(text)
+    unknown = sorted(used - known)
+    if unknown:
+        raise _fail("request", f"unknown placeholders {unknown} (known: {sorted(known)})")
+
+
+def parse(
+    raw: Any,
+    *,
+    parts: Sequence[str] = (),
+    compile_check: Callable[[str], frozenset[str]] | None = None,
+) -> VerifySpec:
+    """Validate a raw `verify:` mapping. `parts` are the names this rule's findings carry (named groups and
+    depends_on parts); every placeholder must be `secret`, one of them, or a `context` value."""
+    data = _mapping(raw, "")
+    block = _block(data, _KEYS, METHODS, no_api="say why no safe check exists",
+                   why=" (verification never changes state)")
+    if not block.supported:
+        return VerifySpec(supported=False, reason=block.reason, note=block.note)
+    request = block.request
     live = _matchers(data.get("live"), "live")
     invalid = _matchers(data.get("invalid"), "invalid")
     if request is not None and not live:
@@ -522,10 +560,12 @@ def parse(
     if not isinstance(intrusive, bool):
         raise _fail("intrusive", "must be true or false")
     context = _context(data.get("context"), compile_check)
-    spec = VerifySpec(
-        hosts=hosts,
+    if request is not None:
+        _known_placeholders(request, {"secret", *parts, *(c.name for c in context)})
+    return VerifySpec(
+        hosts=block.hosts,
         request=request,
-        plugin=plugin,
+        plugin=block.plugin,
         live=live,
         invalid=invalid,
         reveal=_reveal(data.get("reveal")),
@@ -533,17 +573,8 @@ def parse(
         intrusive=intrusive,
         context=context,
         cases=_cases(data.get("cases")),
-        note=note,
+        note=block.note,
     )
-    if request is not None:
-        known = {"secret", *parts, *(c.name for c in context)}
-        used = set()
-        for text in request_texts(request):
-            used |= placeholders(text)
-        unknown = sorted(used - known)
-        if unknown:
-            raise _fail("request", f"unknown placeholders {unknown} (known: {sorted(known)})")
-    return spec
 
 
 def request_texts(request: RequestSpec) -> list[str]:
@@ -563,7 +594,7 @@ def request_texts(request: RequestSpec) -> list[str]:
 
 # -- revocation blocks -------------------------------------------------------------------------------------------
 REVOKE_METHODS = ("GET", "POST", "DELETE", "PUT", "PATCH")
-_REVOKE_KEYS = frozenset({"hosts", "request", "plugin", "revoked", "supported", "reason", "note", "admin"})
+_REVOKE_KEYS = frozenset({"hosts", "request", "plugin", "revoked", "supported", "reason", "note"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -587,57 +618,24 @@ class RevokeSpec:
 def parse_revoke(raw: Any, *, parts: Sequence[str] = ()) -> RevokeSpec:
     """Validate a raw `revoke:` mapping, with the same request format as `verify:` (errors say `revoke.`)."""
     try:
-        return _parse_revoke(raw, parts)
+        data = _mapping(raw, "")
+        block = _block(data, _REVOKE_KEYS, REVOKE_METHODS,
+                       no_api="say why the credential cannot be revoked through an API")
+        if not block.supported:
+            return RevokeSpec(supported=False, reason=block.reason, note=block.note)
+        revoked = _matchers(data.get("revoked"), "revoked")
+        if block.request is not None:
+            if not revoked:
+                raise _fail("revoked", "a declarative revocation needs at least one 'revoked' matcher")
+            _known_placeholders(block.request, {"secret", *parts})
     except SpecError as exc:
-        text = str(exc)
-        raise SpecError("revoke" + text[len("verify"):] if text.startswith("verify") else text) from None
-
-
-def _parse_revoke(raw: Any, parts: Sequence[str]) -> RevokeSpec:
-    data = _mapping(raw, "")
-    _unknown(data, _REVOKE_KEYS, "")
-    supported = data.get("supported", True)
-    if not isinstance(supported, bool):
-        raise _fail("supported", "must be true or false")
-    reason, note = data.get("reason", ""), data.get("note", "")
-    if not isinstance(reason, str) or not isinstance(note, str):
-        raise _fail("reason", "reason and note are strings")
-    if not supported:
-        extra = sorted(set(data) - {"supported", "reason", "note"})
-        if extra:
-            raise _fail("", f"'supported: false' takes only 'reason' (got {extra})")
-        if not reason:
-            raise _fail("reason", "say why the credential cannot be revoked through an API")
-        return RevokeSpec(supported=False, reason=reason, note=note)
-    hosts = tuple(h.lower() for h in _strings(data.get("hosts"), "hosts"))
-    for host in hosts:
-        if not _HOST.match(host):
-            raise _fail("hosts", f"not a host name or *.suffix pattern: {host!r}")
-    plugin = data.get("plugin")
-    if plugin is not None and (not isinstance(plugin, str) or not _NAME.match(plugin)):
-        raise _fail("plugin", "is a kebab-case revoker name")
-    has_request = data.get("request") is not None
-    if has_request == (plugin is not None):
-        raise _fail("", "give exactly one of 'request' (declarative) or 'plugin' (or 'supported: false')")
-    request = _request(data["request"], hosts, REVOKE_METHODS) if has_request else None
-    revoked = _matchers(data.get("revoked"), "revoked")
-    if request is not None and not revoked:
-        raise _fail("revoked", "a declarative revocation needs at least one 'revoked' matcher")
-    if request is not None:
-        known = {"secret", *parts}
-        used: set[str] = set()
-        for text in request_texts(request):
-            used |= placeholders(text)
-        unknown = sorted(used - known)
-        if unknown:
-            raise _fail("request", f"unknown placeholders {unknown} (known: {sorted(known)})")
-    return RevokeSpec(hosts=hosts, request=request, plugin=plugin, revoked=revoked, note=note)
+        raise exc.of("revoke") from None
+    return RevokeSpec(hosts=block.hosts, request=block.request, plugin=block.plugin, revoked=revoked,
+                      note=block.note)
 
 
 def revoked_by(spec: RevokeSpec, answer: Answer) -> bool:
-    """True when the answer matches one of the `revoked` matchers (429 and 5xx never do)."""
-    if answer.status == 429 or answer.status >= 500:
-        return False
+    """True when the answer matches one of the `revoked` matchers (429 and 5xx never do: see `_matches`)."""
     document = answer.parsed() if any(m.uses_json for m in spec.revoked) else _MISSING
     return any(_matches(m, answer, document) for m in spec.revoked)
 
