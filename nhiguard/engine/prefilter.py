@@ -73,18 +73,15 @@ class HyperscanPrefilter:
         if compiled is not None:
             self._db = hyperscan.loadb(compiled, hyperscan.HS_MODE_BLOCK) if compiled else None
         else:
-            unique: dict[tuple[bytes, bool], int] = {}
-            for index, needle in enumerate(needles):
-                unique.setdefault((needle, index < len(exact) and exact[index]), index)
-            expressions = [_literal(n) for n, _ in unique] + [g.encode() for g in gates]
+            expressions = [_literal(n) for n in needles] + [g.encode() for g in gates]
             if expressions:
                 self._db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
                 self._db.compile(
                     expressions=expressions,
-                    ids=list(unique.values()) + [len(needles) + i for i in range(len(gates))],
+                    ids=list(range(len(expressions))),
                     elements=len(expressions),
-                    flags=[0 if case else hyperscan.HS_FLAG_CASELESS for _, case in unique]
-                    + [hyperscan.HS_FLAG_CASELESS] * len(gates),
+                    flags=[0 if i < len(exact) and exact[i] else hyperscan.HS_FLAG_CASELESS
+                           for i in range(len(needles))] + [hyperscan.HS_FLAG_CASELESS] * len(gates),
                 )
         self._scratch = hyperscan.Scratch(self._db) if self._db is not None else None
 
