@@ -29,7 +29,7 @@ from nhiguard.engine import Engine
 from nhiguard.errors import ConfigError
 from nhiguard.fingerprint import fingerprint
 from nhiguard.governance import locate
-from nhiguard.http import HttpClient, HttpError, HttpSettings, Policy, Request, Response
+from nhiguard.http import HttpClient, HttpError, HttpSettings, Request, Response
 from nhiguard.inventory import codeowners, govern
 from nhiguard.inventory.store import Inventory
 from nhiguard.model import Finding, Rule, Verdict
@@ -43,7 +43,17 @@ from nhiguard.remediators import (
     TicketLocation,
     revoker_name,
 )
-from nhiguard.verify import AuditLog, Override, Verification, VerifyOptions, default_audit_log, recover
+from nhiguard.verify import (
+    AuditLog,
+    Override,
+    Verification,
+    VerifyOptions,
+    default_audit_log,
+    find_override,
+    recover,
+    route,
+    rule_names,
+)
 from nhiguard.verifyspec import RevokeSpec
 
 PLAN_KIND = "nhiguard-remediation-plan"
@@ -389,14 +399,6 @@ def _now() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
-def _find_override(overrides: Sequence[Override], names: Sequence[str]) -> Override | None:
-    for wanted in (*names, "*"):
-        for override in overrides:
-            if override.selector == wanted:
-                return override
-    return None
-
-
 class _Transport:
     """Pins one action's hosts (or the override), audits every call by host and status (never the URL, which may
     hold the secret), and keeps the secrets out of error texts."""
@@ -407,13 +409,10 @@ class _Transport:
         self._secrets = [s for s in secrets if len(s) >= 6]
 
     def send(self, request: Request, *, from_secret: bool = False) -> Response:
-        if self._override is not None:
-            url = self._override.apply(request.url)
-            policy = Policy(hosts=(self._override.host_pattern,), ca_bundle=self._run.options.ca_bundle)
-        elif request.url.startswith("/"):
+        where = route(request.url, self._hosts, self._override, self._run.options.ca_bundle, from_secret=from_secret)
+        if where is None:
             raise RemediationError("needs the address of your own server: pass --remediate-endpoint NAME=https://HOST")
-        else:
-            url, policy = request.url, Policy(hosts=self._hosts, public_only=from_secret)
+        url, policy = where
         host = (urllib.parse.urlsplit(url).hostname or "?").lower()
         record: dict[str, Any] = {"event": "remediate.call", "fingerprint": self._action.fingerprint,
                                   "rule_id": self._action.rule_id, "backend": self._action.backend,
@@ -488,7 +487,7 @@ class Applier:
             except ValueError:
                 pass
         try:
-            transport = _Transport(self, backend.hosts(settings), _find_override(self.options.overrides, [name]),
+            transport = _Transport(self, backend.hosts(settings), find_override(self.options.overrides, name),
                                    action, tokens)
             outcome = backend.file(ticket, settings, transport, env)
         except (RemediationError, HttpError) as exc:
@@ -506,7 +505,8 @@ class Applier:
                                 for loc in a.ticket.locations]} for a in actions]
         recovered = recover(saved, rules, base, Engine(list(rules.values())))
         by_fp = {f.fingerprint: f for f in recovered.found}
-        groups: dict[tuple[str, str, tuple[str, ...]], list[tuple[int, Action, Finding, RevokeSpec]]] = {}
+        groups: dict[tuple[str, str, tuple[str, ...]],
+                     list[tuple[int, Action, Finding, RevokeSpec, Override | None]]] = {}
         for index, action in zip(indexes, actions, strict=True):
             finding = by_fp.get(action.fingerprint)
             rule = rules.get(action.rule_id)
@@ -519,23 +519,22 @@ class Applier:
                 out[index] = self._result(action, Outcome(False, "failed", detail="the rule has no revocation"),
                                           [finding.secret])
                 continue
-            override = _find_override(self.options.overrides, [rule.id, *rule.aliases, rule.provider])
+            override = find_override(self.options.overrides, *rule_names(rule))
             key = (revoker_name(spec), override.selector if override else "", spec.hosts)
-            groups.setdefault(key, []).append((index, action, finding, spec))
+            groups.setdefault(key, []).append((index, action, finding, spec, override))
         for (name, _, _), members in sorted(groups.items(), key=lambda kv: kv[0]):
             revoker = self.registry.revoker(name)
             secrets = [m[2].secret for m in members] + [v for m in members for _, v in m[2].parts]
             if revoker is None:
-                for index, action, _finding, _ in members:
+                for index, action, *_ in members:
                     out[index] = self._result(action, Outcome(False, "failed", detail=f"no revoker named {name!r}"),
                                               secrets)
                 continue
-            rule = members[0][2].rule
-            override = _find_override(self.options.overrides, [rule.id, *rule.aliases, rule.provider])
-            transport = _Transport(self, revoker.hosts(members[0][3]), override, members[0][1], secrets)
+            # (one override per group: it is part of the group's key)
+            transport = _Transport(self, revoker.hosts(members[0][3]), members[0][4], members[0][1], secrets)
             targets = [RevokeTarget(rule_id=f.rule.id, provider=f.rule.provider, fingerprint=f.fingerprint,
                                     secret=f.secret, spec=spec, parts=dict(f.parts), identity=a.identity)
-                       for _, a, f, spec in members]
+                       for _, a, f, spec, _ in members]
             try:
                 outcomes = revoker.revoke(targets, transport, self.options.env)
             except (RemediationError, HttpError) as exc:
@@ -545,7 +544,7 @@ class Applier:
                     members)
             revoked = [m[2] for m, o in zip(members, outcomes, strict=True) if o.ok]
             after = self._reverify(revoked)
-            for (index, action, finding, _), outcome in zip(members, outcomes, strict=True):
+            for (index, action, finding, *_), outcome in zip(members, outcomes, strict=True):
                 status = after.get(finding.fingerprint) if outcome.ok else None
                 out[index] = self._result(action, outcome, secrets, status)
         return out

@@ -101,12 +101,30 @@ def parse_overrides(items: Iterable[str]) -> tuple[Override, ...]:
     return tuple(out)
 
 
-def find_override(overrides: Sequence[Override], rule: Rule) -> Override | None:
-    for wanted in (rule.id, *rule.aliases, rule.provider, "*"):
+def find_override(overrides: Sequence[Override], *names: str) -> Override | None:
+    """The first override whose selector is one of `names` (most specific first), else the `*` one."""
+    for wanted in (*names, "*"):
         for override in overrides:
             if override.selector == wanted:
                 return override
     return None
+
+
+def rule_names(rule: Rule) -> tuple[str, ...]:
+    """What an override may select a rule by, most specific first."""
+    return (rule.id, *rule.aliases, rule.provider)
+
+
+def route(url: str, hosts: tuple[str, ...], override: Override | None, ca: str | None, *,
+          from_secret: bool) -> tuple[str, Policy] | None:
+    """Where a request of a rule (or a plugin) may go: an explicit override's host (with its extra trust anchors
+    only), else the URL as written within the pinned hosts (public addresses only when the host came from the
+    secret itself). None for a path without a host (a self-hosted server) when nothing overrides it."""
+    if override is not None:
+        return override.apply(url), Policy(hosts=(override.host_pattern,), public_only=False, ca_bundle=ca)
+    if url.startswith("/"):
+        return None
+    return url, Policy(hosts=hosts, public_only=from_secret)
 
 
 # -- options ------------------------------------------------------------------------------------------------------
@@ -179,14 +197,10 @@ class _RuleTransport:
         self.calls: list[_Call] = []
 
     def send(self, request: Request, *, from_secret: bool = False) -> Response:
-        if self._override is not None:
-            url = self._override.apply(request.url)
-            policy = Policy(hosts=(self._override.host_pattern,), public_only=False, ca_bundle=self._ca)
-        elif request.url.startswith("/"):
+        where = route(request.url, self._spec.hosts, self._override, self._ca, from_secret=from_secret)
+        if where is None:
             raise NotChecked("needs the address of your own server: pass --verify-endpoint RULE=https://HOST:PORT")
-        else:
-            url = request.url
-            policy = Policy(hosts=self._spec.hosts, public_only=from_secret)
+        url, policy = where
         host = (urllib.parse.urlsplit(url).hostname or "?").lower()
         try:
             response = self._client.send(replace(request, url=url), policy)
@@ -374,7 +388,7 @@ class Verification:
             verdict = Verdict(status="not_checked", detail=f"no verifier named {name!r} is installed")
             self._audit(finding, None, verdict, name)
             return verdict
-        override = find_override(self.options.overrides, rule)
+        override = find_override(self.options.overrides, *rule_names(rule))
         transport = _RuleTransport(self.client, spec, override, self.options.ca_bundle)
         parts = {**context_values(spec, finding, reader), **dict(finding.parts)}  # the finding's own parts win
         target = Target(rule_id=rule.id, provider=rule.provider, secret=finding.secret, spec=spec, parts=parts)

@@ -152,13 +152,13 @@ def test_a_self_hosted_service_needs_an_explicit_endpoint(rules: dict[str, Rule]
 
 
 def test_overrides_match_rule_id_then_provider_then_star(rules: dict[str, Rule]) -> None:
-    from nhiguard.verify import find_override
+    from nhiguard.verify import find_override, rule_names
 
     items = [parse_override("*=https://127.0.0.1:1"), parse_override("github=https://127.0.0.1:2/p"),
              parse_override("github-pat-classic=https://127.0.0.1:3")]
-    assert find_override(items, rules["github-pat-classic"]) is items[2]
-    assert find_override(items, rules["github-oauth-token"]) is items[1]
-    assert find_override(items, rules["slack-bot-token"]) is items[0]
+    assert find_override(items, *rule_names(rules["github-pat-classic"])) is items[2]
+    assert find_override(items, *rule_names(rules["github-oauth-token"])) is items[1]
+    assert find_override(items, *rule_names(rules["slack-bot-token"])) is items[0]
     assert items[1].apply("https://api.github.com/user?x=1") == "https://127.0.0.1:2/p/user?x=1"
 
 
