@@ -19,7 +19,6 @@ import urllib.parse
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -217,22 +216,10 @@ class Plan:
         return "\n".join(lines)
 
 
-@lru_cache(maxsize=1)
-def _builtins() -> dict[str, Rule]:
-    return {r.id: r for r in ruleset.load_builtin()}
-
-
 def _trusted_revoke(rule: Rule, trusted: Sequence[Path]) -> RevokeSpec | None:
-    """Built-in rules and `--rules` files are trusted; a repository's own rule gets the built-in's block, or none
-    (a repository cannot choose where its secrets are sent)."""
-    builtin = _builtins().get(rule.id)
-    if builtin is not None and builtin == rule:
-        return ruleset.revoke_spec(rule)
-    if rule.source:
-        path = Path(rule.source).resolve()
-        if any(path == t.resolve() or t.resolve() in path.parents for t in trusted):
-            return ruleset.revoke_spec(rule)
-    return ruleset.revoke_spec(builtin) if builtin is not None else None
+    """The revoke: block that may be used for the rule's findings (`ruleset.trusted_rule`)."""
+    chosen = ruleset.trusted_rule(rule, trusted)
+    return ruleset.revoke_spec(chosen) if chosen is not None else None
 
 
 def _owner(path: str, rule: Rule, author: str | None, email: str | None, entries: list[codeowners.Entry],

@@ -419,6 +419,25 @@ def load_builtin() -> list[Rule]:
     return rules
 
 
+@lru_cache(maxsize=1)
+def _builtin_by_id() -> dict[str, Rule]:
+    return {r.id: r for r in load_builtin()}
+
+
+def trusted_rule(rule: Rule, trusted: Sequence[Path]) -> Rule | None:
+    """The rule whose verify: and revoke: blocks may be used for `rule`'s findings: itself when it is built-in or
+    comes from a trusted file (`--rules`), else the built-in rule of the same id, else None. A repository's own
+    configuration never chooses where its secrets are sent."""
+    builtin = _builtin_by_id().get(rule.id)
+    if builtin is not None and builtin == rule:
+        return rule
+    if rule.source:
+        path = Path(rule.source).resolve()
+        if any(path == t.resolve() or t.resolve() in path.parents for t in trusted):
+            return rule
+    return builtin
+
+
 def merge(base: Sequence[Rule], extra: Sequence[Rule], disabled: Iterable[str] = ()) -> list[Rule]:
     """User rules replace built-ins with the same id; disabled ids (or aliases) are dropped."""
     off = set(disabled)

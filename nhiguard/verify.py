@@ -292,7 +292,6 @@ class Verification:
         self._inflight: dict[str, threading.Event] = {}
         self.audit = AuditLog(options.audit_log or default_audit_log())
         self.stats = VerifyStats()
-        self._builtin: dict[str, Rule] | None = None
         self._trusted = tuple(p.resolve() for p in options.trusted_rule_sources)
 
     def close(self) -> None:
@@ -307,27 +306,12 @@ class Verification:
         self.close()
 
     # which verify block applies
-    def _builtins(self) -> dict[str, Rule]:
-        if self._builtin is None:
-            self._builtin = {r.id: r for r in ruleset.load_builtin()}
-        return self._builtin
-
-    def _trusted_source(self, rule: Rule) -> bool:
-        if not rule.source:
-            return False
-        path = Path(rule.source).resolve()
-        return any(path == t or t in path.parents for t in self._trusted)
-
     def spec_for(self, rule: Rule) -> tuple[VerifySpec | None, str]:
-        """The spec to use and, when none, why. Built-in rules and `--rules` files are trusted; a rule from a
-        repository's configuration gets the built-in check of the same id, or none."""
-        builtin = self._builtins().get(rule.id)
-        if builtin is not None and builtin == rule:
-            return ruleset.verify_spec(rule), ""
-        if self._trusted_source(rule):
-            return ruleset.verify_spec(rule), ""
-        if builtin is not None:
-            return ruleset.verify_spec(builtin), ""
+        """The spec to use and, when none, why (`ruleset.trusted_rule`: a rule from a repository's configuration
+        gets the built-in check of the same id, or none)."""
+        chosen = ruleset.trusted_rule(rule, self._trusted)
+        if chosen is not None:
+            return ruleset.verify_spec(chosen), ""
         if rule.verify is not None:
             return None, ("the verify block of a rule from the repository's configuration is not trusted; "
                           "pass its file with --rules to use it")
