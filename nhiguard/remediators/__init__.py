@@ -13,13 +13,12 @@ ticket backends and revokers. Configuration and rules name remediators; data fil
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from importlib import metadata
 from typing import Any, Protocol, cast
 
 from nhiguard.http import Request, Response
+from nhiguard.registry import PluginRegistry
 from nhiguard.verifyspec import RevokeSpec
 
 ENTRY_POINT_GROUP = "nhiguard.remediators"
@@ -138,46 +137,19 @@ BUILTINS: dict[str, str] = {
 TICKET_BACKENDS = ("github-issues", "gitlab-issues", "jira")
 
 
-def _load(reference: str) -> Any:
-    module_name, _, attribute = reference.partition(":")
-    return getattr(importlib.import_module(module_name), attribute)
-
-
-class Registry:
-    """Built-ins first (a plugin cannot replace them), then entry points."""
+class Registry(PluginRegistry[Any]):
+    """Ticket backends and revokers: built-ins first (a plugin cannot replace them), then `extra`, then entry
+    points; a name gives whichever kind the object is."""
 
     def __init__(self, extra: Mapping[str, Any] | None = None) -> None:
-        self._extra = dict(extra or {})
-        self._loaded: dict[str, Any] = {}
-        self._plugins: dict[str, metadata.EntryPoint] | None = None
-
-    def _entry_points(self) -> dict[str, metadata.EntryPoint]:
-        if self._plugins is None:
-            self._plugins = {ep.name: ep for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)}
-        return self._plugins
-
-    def _get(self, name: str) -> Any:
-        if name in self._loaded:
-            return self._loaded[name]
-        found: Any = None
-        if name in BUILTINS:
-            found = _load(BUILTINS[name])
-        elif name in self._extra:
-            found = self._extra[name]
-        else:
-            ep = self._entry_points().get(name)
-            if ep is not None:
-                found = ep.load()
-        if found is not None:
-            self._loaded[name] = found
-        return found
+        super().__init__(BUILTINS, ENTRY_POINT_GROUP, extra)
 
     def ticket_backend(self, name: str) -> TicketBackend | None:
-        found = self._get(name)
+        found = self.get(name)
         return cast(TicketBackend, found) if found is not None and hasattr(found, "file") else None
 
     def revoker(self, name: str) -> Revoker | None:
-        found = self._get(name)
+        found = self.get(name)
         return cast(Revoker, found) if found is not None and hasattr(found, "revoke") else None
 
 

@@ -11,14 +11,13 @@ plus the `nhiguard.verifiers` entry-point group for third-party plugins. Rules n
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from importlib import metadata
-from typing import Protocol, cast
+from typing import Protocol
 
 from nhiguard.http import Request, Response
 from nhiguard.model import Verdict
+from nhiguard.registry import PluginRegistry
 from nhiguard.verifyspec import VerifySpec
 
 ENTRY_POINT_GROUP = "nhiguard.verifiers"
@@ -63,47 +62,11 @@ BUILTINS: dict[str, str] = {
 }
 
 
-def _load(reference: str) -> Verifier:
-    module_name, _, attribute = reference.partition(":")
-    module = importlib.import_module(module_name)
-    return cast(Verifier, getattr(module, attribute))
-
-
-def entry_points() -> dict[str, metadata.EntryPoint]:
-    return {ep.name: ep for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)}
-
-
-class Registry:
-    """Built-ins first (a plugin cannot replace them), then entry points. Lookups are cached per instance."""
+class Registry(PluginRegistry[Verifier]):
+    """Built-ins first (a plugin cannot replace them), then `extra`, then entry points."""
 
     def __init__(self, extra: Mapping[str, Verifier] | None = None) -> None:
-        self._extra = dict(extra or {})
-        self._loaded: dict[str, Verifier] = {}
-        self._plugins: dict[str, metadata.EntryPoint] | None = None
-
-    def names(self) -> list[str]:
-        return sorted({*BUILTINS, *self._extra, *self._entry_points()})
-
-    def _entry_points(self) -> dict[str, metadata.EntryPoint]:
-        if self._plugins is None:
-            self._plugins = entry_points()
-        return self._plugins
-
-    def get(self, name: str) -> Verifier | None:
-        if name in self._loaded:
-            return self._loaded[name]
-        verifier: Verifier | None = None
-        if name in BUILTINS:
-            verifier = _load(BUILTINS[name])
-        elif name in self._extra:
-            verifier = self._extra[name]
-        else:
-            ep = self._entry_points().get(name)
-            if ep is not None:
-                verifier = cast(Verifier, ep.load())
-        if verifier is not None:
-            self._loaded[name] = verifier
-        return verifier
+        super().__init__(BUILTINS, ENTRY_POINT_GROUP, extra)
 
 
 def verifier_name(spec: VerifySpec) -> str:

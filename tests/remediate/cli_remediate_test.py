@@ -8,6 +8,7 @@ import json
 import random
 import string
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -80,6 +81,24 @@ def _report(server: ProviderServer, project: Path, tmp_path: Path, api: GitHubAp
     return report
 
 
+@dataclass(frozen=True)
+class _GitHub:
+    report: Path
+    api: GitHubApi
+    issues: GitHubIssues
+    flags: list[str]
+
+
+def _github(server: ProviderServer, tmp_path: Path) -> _GitHub:
+    """The project under GITHUB_POLICY, its verified report, the fake issue tracker, and the flags that send
+    remediation to the fakes."""
+    api = GitHubApi(live={LIVE})
+    report = _report(server, _project(tmp_path, GITHUB_POLICY), tmp_path, api)
+    issues = GitHubIssues(GH_TOKEN)
+    server.scenarios["gh"] = issues
+    return _GitHub(report, api, issues, _flags(server, tmp_path, "github-issues=gh", "github=ghapi"))
+
+
 def _flags(server: ProviderServer, tmp_path: Path, *names: str) -> list[str]:
     out: list[str] = []
     for name in names:
@@ -105,11 +124,7 @@ def _assert_no_secret(server: ProviderServer, tmp_path: Path, *, keys: tuple[str
 
 
 def test_without_apply_nothing_is_sent_and_the_plan_is_deterministic(server: ProviderServer, tmp_path: Path) -> None:
-    project = _project(tmp_path, GITHUB_POLICY)
-    api = GitHubApi(live={LIVE})
-    report = _report(server, project, tmp_path, api)
-    server.scenarios["gh"] = GitHubIssues(GH_TOKEN)
-    flags = _flags(server, tmp_path, "github-issues=gh", "github=ghapi")
+    report, flags = (setup := _github(server, tmp_path)).report, setup.flags
     first = run_cli("remediate", report, "--plan-out", tmp_path / "plan1.json", *flags, env=ENV)
     second = run_cli("remediate", report, "--plan-out", tmp_path / "plan2.json", "-f", "json", *flags, env=ENV)
     assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
@@ -129,12 +144,8 @@ def test_without_apply_nothing_is_sent_and_the_plan_is_deterministic(server: Pro
 
 def test_apply_revokes_live_tokens_files_routed_tickets_and_is_idempotent(server: ProviderServer,
                                                                           tmp_path: Path) -> None:
-    project = _project(tmp_path, GITHUB_POLICY)
-    api = GitHubApi(live={LIVE})
-    report = _report(server, project, tmp_path, api)
-    issues = GitHubIssues(GH_TOKEN)
-    server.scenarios["gh"] = issues
-    flags = _flags(server, tmp_path, "github-issues=gh", "github=ghapi")
+    setup = _github(server, tmp_path)
+    report, api, issues, flags = setup.report, setup.api, setup.issues, setup.flags
     result = run_cli("remediate", report, "--apply", "--inventory", tmp_path / "inv.db", *flags, env=ENV)
     assert result.returncode == 0, result.stderr + result.stdout
     assert "remediation endpoint override" in result.stderr
@@ -268,12 +279,8 @@ def test_jira_issue_in_adf_and_idempotent(server: ProviderServer, tmp_path: Path
 
 
 def test_a_saved_plan_is_applied_later(server: ProviderServer, tmp_path: Path) -> None:
-    project = _project(tmp_path, GITHUB_POLICY)
-    api = GitHubApi(live={LIVE})
-    report = _report(server, project, tmp_path, api)
-    issues = GitHubIssues(GH_TOKEN)
-    server.scenarios["gh"] = issues
-    flags = _flags(server, tmp_path, "github-issues=gh", "github=ghapi")
+    setup = _github(server, tmp_path)
+    report, api, issues, flags = setup.report, setup.api, setup.issues, setup.flags
     planned = run_cli("remediate", report, "--plan-out", tmp_path / "plan.json", *flags, env=ENV)
     assert planned.returncode == 0 and server.seen == []
     applied = run_cli("remediate", "--apply", tmp_path / "plan.json", *flags, env=ENV)
