@@ -84,6 +84,7 @@ class Rule:
     references: tuple[str, ...] = ()
     rotation_guide: str = ""
     prefilter: str | None = None
+    names: tuple[str, ...] = ()  # a `context:` rule's provider names: its window reaches the next line
     source: str = ""
 
 

@@ -17,6 +17,7 @@ from typing import Any, TypeVar, cast
 
 from nhiguard import _yaml, verifyspec
 from nhiguard._paths import cache_dir
+from nhiguard.engine.context import ContextError, expand
 from nhiguard.engine.matcher import PatternError, compile_pattern
 from nhiguard.engine.prefilter import gate_error
 from nhiguard.engine.score import CHECKS, parse_check
@@ -39,7 +40,7 @@ _RULE_KEYS = frozenset(
     {
         "id", "name", "provider", "severity", "confidence", "keywords", "pattern", "entropy", "checks",
         "multiline", "generic", "report", "depends_on", "allow", "nhi", "verify", "revoke", "examples",
-        "aliases", "description", "references", "rotation_guide", "prefilter",
+        "aliases", "description", "references", "rotation_guide", "prefilter", "context",
     }
 )
 _FILE_KEYS = frozenset({"provider", "rules"})
@@ -214,6 +215,8 @@ def parse_rule(raw: Any, *, source: str, default_provider: str | None = None, va
     unknown = set(raw) - _RULE_KEYS
     if unknown:
         raise ctx.fail(f"unknown keys {sorted(unknown)}")
+    if raw.get("context") is not None:
+        raw = _with_context(ctx, raw)
     for key in ("name", "pattern"):
         if not isinstance(raw.get(key), str) or not raw[key]:
             raise ctx.fail(f"{key!r} is required and must be a string")
@@ -294,8 +297,21 @@ def parse_rule(raw: Any, *, source: str, default_provider: str | None = None, va
         references=_str_list(ctx, raw.get("references"), "references"),
         rotation_guide=str(raw.get("rotation_guide", "")),
         prefilter=prefilter,
+        names=tuple(raw.get("_names", ())),
         source=source,
     )
+
+
+def _with_context(ctx: _Ctx, raw: Mapping[str, Any]) -> dict[str, Any]:
+    """A `context:` rule: its keywords and pattern come from the provider's names and the value's shape."""
+    for key in ("pattern", "keywords", "prefilter", "multiline"):
+        if key in raw:
+            raise ctx.fail(f"a rule with 'context' derives its own {key!r}; remove it")
+    try:
+        expanded = expand(raw["context"])
+    except ContextError as exc:
+        raise ctx.fail(str(exc)) from None
+    return {**raw, "pattern": expanded.pattern, "keywords": list(expanded.keywords), "_names": expanded.names}
 
 
 def _as_severity(value: str) -> Severity:

@@ -62,9 +62,28 @@ def _scan(engine: Engine, text: str, *, helpers: bool = False) -> list[tuple[str
     return [(m.rule_id, m.secret, m.start, m.end) for m in engine.scan(chunk, include_helpers=helpers)]
 
 
-def _contexts(example: PositiveExample) -> list[tuple[str, str]]:
+def named_contexts(name: str) -> dict[str, Context]:
+    """Where a `context:` rule's bare token sits: always beside its provider's name, in one-line and two-line
+    forms (Kubernetes env, a YAML section, a JSON object)."""
+    parts = [p for p in name.replace(".", "_").split("_") if p]
+    upper = "_".join(p.upper() for p in parts)
+    snake = "_".join(parts)
+    camel = parts[0] + "".join(p.capitalize() for p in parts[1:])
+    return {
+        "env": lambda t: f"{upper}_API_KEY={t}\n",
+        "k8s": lambda t: f"env:\n  - name: {upper}_TOKEN\n    value: \"{t}\"\n",
+        "section": lambda t: f"{snake}:\n  api_key: {t}\n  timeout: 30\n",
+        "json": lambda t: f'{{"{camel}ApiKey": "{t}", "retries": 3}}\n',
+        "python": lambda t: f'{upper}_SECRET = "{t}"\nprint(len({upper}_SECRET))\n',
+        "shell": lambda t: f"#!/bin/sh\nexport {upper}_KEY='{t}'\n./run.sh\n",
+    }
+
+
+def _contexts(example: PositiveExample, rule: Rule | None = None) -> list[tuple[str, str]]:
     if not example.bare:
         return [("text", example.text)]
+    if rule is not None and rule.names:
+        return [(name, wrap(example.secret)) for name, wrap in named_contexts(rule.names[0]).items()]
     usable = {"raw", "env"} if any(q in example.secret for q in "\"'\n") else set(CONTEXTS)
     return [(name, CONTEXTS[name](example.secret)) for name in CONTEXTS if name in usable]
 
@@ -72,13 +91,13 @@ def _contexts(example: PositiveExample) -> list[tuple[str, str]]:
 def check_positive(rule: Rule, engine: Engine, index: int, example: PositiveExample) -> list[Problem]:
     problems: list[Problem] = []
     label = f"positive #{index + 1}"
-    if not any(k in example.text.lower() for k in rule.keywords):
+    if not rule.names and not any(k in example.text.lower() for k in rule.keywords):
         problems.append(Problem(rule.id, f"{label} contains none of the keywords {list(rule.keywords)}"))
         return problems
     if rule.prefilter and not compile_gate(rule.prefilter).search(example.text):
         problems.append(Problem(rule.id, f"{label} does not contain the rule's prefilter gate"))
     allowed_neighbours = {d.rule for d in rule.depends_on}
-    for salt, (context, text) in enumerate(_contexts(example)):
+    for salt, (context, text) in enumerate(_contexts(example, rule)):
         seeded = _seeded(rule, text, salt)
         found = _scan(engine, seeded, helpers=not rule.report)
         own = [m for m in found if m[0] == rule.id]

@@ -88,8 +88,9 @@ class Engine:
         self._needles: list[bytes] = []
         self._exact: list[bool] = []  # per needle: matched in its exact case (base64 forms), else in any case
         self._targets: list[tuple[int, ...]] = []
-        self._needle_plan: list[tuple[int, tuple[int, ...], tuple[int, ...], tuple[int, ...]] | None] = []
+        self._needle_plan: list[_Plan | None] = []
         self._multiline = frozenset(i for i, r in enumerate(self.rules) if r.multiline)
+        self._twoline = frozenset(i for i, r in enumerate(self.rules) if r.names and not r.multiline)
         # Gates only with Hyperscan: a gated rule is found by its gate regex instead of its (frequent) keywords.
         # The portable back-end keeps the keywords and gets the same answers, more slowly.
         self._gated = (
@@ -170,18 +171,20 @@ class Engine:
                                              exact=self._exact)
         return self._prefilter
 
-    def _plan_entry(self, index: int) -> tuple[int, tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
-        """For one needle (or gate): its length, the line rules, multi-line rules and decoders it triggers.
+    def _plan_entry(self, index: int) -> _Plan:
+        """For one needle (or gate): its length, the line rules, multi-line rules, decoders and two-line rules
+        (`context:` rules, whose window reaches the end of the next line) it triggers.
         A gate hit's "length" is 1: its window is the line where the gate's match ends. Built on first use,
         since a small scan touches a handful of the thousands of needles."""
         targets = self._targets[index]
         size = len(self._needles[index]) if index < len(self._needles) else 1
-        multiline = self._multiline
+        multiline, twoline = self._multiline, self._twoline
         entry = (
             size,
-            tuple(t for t in targets if t >= 0 and t not in multiline),
+            tuple(t for t in targets if t >= 0 and t not in multiline and t not in twoline),
             tuple(t for t in targets if t >= 0 and t in multiline),
             tuple(t for t in targets if t < 0),
+            tuple(t for t in targets if t in twoline),
         )
         self._needle_plan[index] = entry
         return entry
@@ -283,23 +286,26 @@ class Engine:
         rfind, find = data.rfind, data.find
         line_lo = line_hi = -1  # the current whole line (hits arrive in offset order; reuse its bounds)
         if skip:
-            trimmed: dict[int, tuple[int, tuple[int, ...], tuple[int, ...], tuple[int, ...]]] = {}
+            trimmed: dict[int, _Plan] = {}
         for needle_index, end in hits:
             if skip:
                 entry = trimmed.get(needle_index)
                 if entry is None:
-                    size, lines, multis, codes = plan[needle_index] or self._plan_entry(needle_index)
+                    size, lines, multis, codes, twos = plan[needle_index] or self._plan_entry(needle_index)
                     entry = trimmed[needle_index] = (
                         size,
                         tuple(t for t in lines if t not in skip),
                         tuple(t for t in multis if t not in skip),
                         codes,
+                        tuple(t for t in twos if t not in skip),
                     )
-                size, line_rules, multi_rules, decoders = entry
+                size, line_rules, multi_rules, decoders, two_rules = entry
             else:
-                size, line_rules, multi_rules, decoders = plan[needle_index] or self._plan_entry(needle_index)
+                size, line_rules, multi_rules, decoders, two_rules = plan[needle_index] or self._plan_entry(
+                    needle_index
+                )
             start = end - size
-            if line_rules:
+            if line_rules or two_rules:
                 if not (line_lo <= start and end <= line_hi):
                     lo = rfind(b"\n", max(0, start - LINE_REACH), start) + 1 or max(0, start - LINE_REACH)
                     hi = find(b"\n", end, min(n, end + LINE_REACH))
@@ -313,6 +319,12 @@ class Engine:
                     span = (line_lo, line_hi)
                 for target in line_rules:
                     line_spans[target].add(span)
+                if two_rules:
+                    # the line, and the next one: `- name: X_API_KEY` / `value: …`
+                    below = span[1] + 1
+                    two = (span[0], span[1] if below > n else _line_end(data, below, n))
+                    for target in two_rules:
+                        line_spans[target].add(two)
             for target in multi_rules:
                 multi_hits[target].append(start)
             for code in decoders:
@@ -514,6 +526,15 @@ class Engine:
 
 
 # -- helpers ------------------------------------------------------------------------------------------------
+# per needle: length; line rules, multi-line rules, decoders, two-line rules it triggers
+_Plan = tuple[int, tuple[int, ...], tuple[int, ...], tuple[int, ...], tuple[int, ...]]
+
+
+def _line_end(data: bytes, at: int, n: int) -> int:
+    end = data.find(b"\n", at, min(n, at + LINE_REACH))
+    return end if end >= 0 else min(n, at + LINE_REACH)
+
+
 def _pack(needles: list[bytes], exact: list[bool], targets: list[tuple[int, ...]], compiled: bytes | None) -> bytes:
     header = {"needles": [n.decode("latin-1") for n in needles], "exact": [int(e) for e in exact],
               "targets": targets, "compiled": compiled is not None}

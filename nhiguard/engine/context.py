@@ -1,0 +1,122 @@
+"""The `context:` shorthand for credentials without a prefix: a key that only a nearby provider name identifies.
+
+Many providers issue bare 32/40/64-hex or base62 keys. Such a key is the provider's only when the provider's name
+stands right before it: in the variable (`SENDBIRD_API_TOKEN=…`, `sendbirdApiToken: …`, `"sendbird_key": "…"`),
+in a header or flag on the same line, or on the line above in the two-line forms of Kubernetes manifests, ECS task
+definitions, Helm values and docker-compose files:
+
+    - name: SENDBIRD_API_TOKEN        sendbird:                "sendbird": {
+      value: "4f0c…"                    apiToken: 4f0c…          "token": "4f0c…"
+
+A rule writes only the names and the value's shape; this module derives its keywords and its pattern, so every
+such rule accepts the same forms and keeps the same bounded reach (a key far from its provider's name stays
+unreported). Hosts (`api.sendbird.com`) identify the provider on either side of the value on one line.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+DEFAULT_REACH = 40
+MAX_REACH = 80
+HOST_REACH = 100  # a URL's path and query can stand between a header's key and the host
+_NAME = re.compile(r"^[a-z0-9]+(?:[_.][a-z0-9]+){0,2}$")
+_HOST = re.compile(r"^[a-z0-9-]+(?:\.[a-z0-9-]+)+$")
+_KEYS = frozenset({"names", "secret", "hosts", "reach"})
+# a value's edges: a key is never the middle of a longer identifier, path or hex run
+_BEFORE = r"(?<![A-Za-z0-9_-])"
+_AFTER = r"(?![A-Za-z0-9_-])"
+_SEPARATORS = ("", "_", "-")
+
+
+class ContextError(ValueError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Expanded:
+    names: tuple[str, ...]
+    keywords: tuple[str, ...]
+    pattern: str
+
+
+def expand(raw: Any) -> Expanded:
+    """A `context:` mapping → the rule's names, keywords and pattern. Raises ContextError on a bad block."""
+    if not isinstance(raw, Mapping):
+        raise ContextError("'context' must be a mapping with 'names' and 'secret'")
+    unknown = set(raw) - _KEYS
+    if unknown:
+        raise ContextError(f"'context' has unknown keys {sorted(unknown)} (allowed: {', '.join(sorted(_KEYS))})")
+    names = _strings(raw.get("names"), "names")
+    if not names:
+        raise ContextError("'context.names' needs at least one provider name")
+    for name in names:
+        if not _NAME.match(name) or len(name.replace("_", "").replace(".", "")) < 4:
+            raise ContextError(
+                f"context name {name!r}: lowercase letters and digits, at least 4, parts joined by '_' or '.'"
+                " (at most three parts; '_' matches '_', '-', '.', a space or nothing)"
+            )
+    hosts = _strings(raw.get("hosts"), "hosts")
+    for host in hosts:
+        if not _HOST.match(host):
+            raise ContextError(f"context host {host!r} must be a lowercase host name like api.example.com")
+    secret = raw.get("secret")
+    if not isinstance(secret, str) or not secret:
+        raise ContextError("'context.secret' is required: the value's shape as a bounded regex, e.g. '[a-f0-9]{32}'")
+    try:
+        compiled = re.compile(secret)
+    except re.error as exc:
+        raise ContextError(f"'context.secret' is not a regex: {exc}") from None
+    if compiled.groups:
+        raise ContextError("'context.secret' must not have groups; use (?:…)")
+    reach = raw.get("reach", DEFAULT_REACH)
+    if not isinstance(reach, int) or isinstance(reach, bool) or not 1 <= reach <= MAX_REACH:
+        raise ContextError(f"'context.reach' must be a number of characters from 1 to {MAX_REACH}")
+    keywords = sorted({k for n in names for k in _spellings(n)} | set(hosts))
+    return Expanded(tuple(names), tuple(keywords), _pattern(names, hosts, secret, reach))
+
+
+def _strings(raw: Any, key: str) -> list[str]:
+    if raw is None:
+        return []
+    if not isinstance(raw, list) or not all(isinstance(x, str) and x for x in raw):
+        raise ContextError(f"'context.{key}' must be a list of strings")
+    return list(raw)
+
+
+def _spellings(name: str) -> set[str]:
+    """The literal spellings of a name for the keyword prefilter (`front_app`: frontapp, front_app, front-app)."""
+    parts = re.split(r"[_.]", name)
+    out = set()
+    for seps in itertools.product(_SEPARATORS, repeat=len(parts) - 1):
+        out.add(parts[0] + "".join(s + p for s, p in zip(seps, parts[1:], strict=True)))
+    return out
+
+
+def _name_regex(name: str) -> str:
+    return r"[_.\s-]?".join(re.escape(p) for p in re.split(r"[_.]", name))
+
+
+def _pattern(names: list[str], hosts: list[str], secret: str, reach: int) -> str:
+    name = "(?i:" + "|".join(_name_regex(n) for n in sorted(names, key=len, reverse=True)) + ")"
+    value = f"{_BEFORE}(?P<secret>{secret}){_AFTER}"
+    key = r"""["']?[ \t]{0,4}[:=][ \t]{0,4}["']?"""
+    lead = r"[ \t]{0,40}-?[ \t]{0,8}"
+    forms = [
+        # the name, then the value on the same line
+        rf"[^\r\n]{{0,{reach}}}?",
+        # `- name: X_API_KEY` / `value: …` (Kubernetes env, ECS, Compose long form)
+        rf"[^\r\n]{{0,{reach}}}\r?\n{lead}[\"']?(?i:value){key}",
+        # `sendbird:` / `apiToken: …` and `"sendbird": {` / `"token": "…"` (a section named for the provider)
+        rf"[\w.-]{{0,40}}[\"']?[ \t]{{0,4}}:[ \t]{{0,4}}\{{?[ \t]{{0,4}}\r?\n{lead}[\"']?[\w.-]{{1,40}}{key}",
+    ]
+    branches = [name + "(?:" + "|".join(forms) + ")" + value]
+    if hosts:
+        host = "(?i:" + "|".join(re.escape(h) for h in hosts) + ")"
+        branches.append(host + rf"[^\r\n]{{0,{HOST_REACH}}}?" + value)
+        branches.append(value + rf"[^\r\n]{{0,{HOST_REACH}}}?" + host)
+    return "|".join(f"(?:{b})" for b in branches)

@@ -1,0 +1,89 @@
+"""The `context:` shorthand: names and a value shape become keywords and a bounded pattern that finds a key beside
+its provider's name, in one-line and two-line forms, and never a key far from the name."""
+
+from __future__ import annotations
+
+import pytest
+
+from nhiguard.engine import Engine
+from nhiguard.engine.context import ContextError, expand
+from nhiguard.errors import RuleError
+from nhiguard.model import Chunk, Origin
+from nhiguard.ruleset import parse_rule
+
+KEY = "9c3e55a1f0b27d846e1c0a9f3b5d7e2c"
+
+
+def _rule(**context: object) -> dict[str, object]:
+    return {
+        "id": "acme-api-key", "name": "Acme API key", "provider": "acme", "entropy": 3.0,
+        "context": {"names": ["acme_cloud"], "secret": "[a-f0-9]{32}", **context},
+    }
+
+
+def _found(text: str, **context: object) -> list[tuple[str, int]]:
+    engine = Engine([parse_rule(_rule(**context), source="t.yml")])
+    return [(m.secret, m.line) for m in engine.scan(Chunk(text.encode(), Origin("deploy.yaml")))]
+
+
+def test_spellings_of_a_name_are_its_keywords() -> None:
+    assert set(expand({"names": ["acme_cloud"], "secret": "[a-f0-9]{32}"}).keywords) == {
+        "acmecloud", "acme_cloud", "acme-cloud",
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        (f"ACME_CLOUD_API_KEY={KEY}\n", 1),
+        (f'acmeCloudToken: "{KEY}"\n', 1),
+        (f"curl -H 'X-Acme-Cloud-Key: {KEY}'\n", 1),
+        (f"env:\n  - name: ACME_CLOUD_KEY\n    value: {KEY}\n", 3),
+        (f'[{{"name": "ACME_CLOUD_KEY",\n  "value": "{KEY}"}}]\n', 2),
+        (f"acme_cloud:\n  apiKey: {KEY}\n", 2),
+        (f'{{"acme-cloud": {{\n    "token": "{KEY}"\n}}}}\n', 2),
+    ],
+)
+def test_one_and_two_line_forms(text: str, line: int) -> None:
+    assert _found(text) == [(KEY, line)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"{KEY}\n",  # no name
+        f"ACME_CLOUD_REGION=eu\nOTHER_KEY={KEY}\n",  # the name's line has its own value
+        "ACME_CLOUD_KEY=" + "-" * 60 + KEY + "\n",  # beyond the reach
+        f"ACME_CLOUD_KEY=\n\n  value: {KEY}\n",  # two lines below
+        f"ACME_CLOUD_KEY={KEY}0\n",  # longer hex run
+    ],
+)
+def test_far_or_foreign_values_stay_unreported(text: str) -> None:
+    assert _found(text) == []
+
+
+def test_a_host_identifies_the_provider_on_either_side() -> None:
+    text = f'curl -H "Authorization: {KEY}" https://api.acme.io/v1/me\n'
+    assert _found(text, hosts=["api.acme.io"]) == [(KEY, 1)]
+    assert _found(f"https://api.acme.io/v1?key={KEY}\n", hosts=["api.acme.io"]) == [(KEY, 1)]
+
+
+@pytest.mark.parametrize(
+    ("context", "message"),
+    [
+        ({"names": ["ab"], "secret": "[a-f0-9]{32}"}, "at least 4"),
+        ({"names": ["acme"], "secret": "([a-f0-9]{32})"}, "groups"),
+        ({"names": ["acme"]}, "'context.secret' is required"),
+        ({"names": ["acme"], "secret": "[a-f0-9]{32}", "reach": 500}, "reach"),
+        ({"names": ["acme"], "secret": "[a-f0-9]{32}", "hostz": []}, "unknown keys"),
+    ],
+)
+def test_bad_blocks_name_the_problem(context: dict[str, object], message: str) -> None:
+    with pytest.raises(ContextError, match=message):
+        expand(context)
+
+
+def test_a_context_rule_cannot_also_carry_a_pattern() -> None:
+    raw = {**_rule(), "pattern": "(?P<secret>x)"}
+    with pytest.raises(RuleError, match="derives its own 'pattern'"):
+        parse_rule(raw, source="t.yml")
