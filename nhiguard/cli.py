@@ -15,6 +15,7 @@ import click
 from nhiguard import __version__
 from nhiguard.constants import EXIT_CLEAN, EXIT_FINDINGS, EXIT_INTERNAL, EXIT_USAGE
 from nhiguard.errors import NhiguardError
+from nhiguard.model import SEVERITIES
 
 if TYPE_CHECKING:
     from nhiguard.model import Report
@@ -448,32 +449,68 @@ def rules() -> None:
 
 @rules.command("list")
 @click.option("-f", "--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
-@click.option("--rules", "extra_rules", multiple=True, type=click.Path(exists=True, path_type=Path))
-def rules_list(fmt: str, extra_rules: tuple[Path, ...]) -> int:
-    """Every rule with its provider, severity and confidence."""
+@click.option("--rules", "extra_rules", multiple=True, type=click.Path(exists=True, path_type=Path),
+              help="Add rules from these files (as a scan's --rules would).")
+@click.option("--provider", "providers", multiple=True, metavar="NAME",
+              help="Only this provider (repeatable), e.g. --provider github --provider gitlab.")
+@click.option("--severity", "severities", multiple=True, type=click.Choice(SEVERITIES),
+              help="Only rules of this severity (repeatable).")
+@click.option("--verifiable", is_flag=True, help="Only rules whose findings can be verified live.")
+@click.option("--revocable", is_flag=True, help="Only rules whose findings can be revoked through an API.")
+def rules_list(fmt: str, extra_rules: tuple[Path, ...], providers: tuple[str, ...], severities: tuple[str, ...],
+               verifiable: bool, revocable: bool) -> int:
+    """Every rule with its provider, severity, confidence and whether it can be verified and revoked."""
     import json
 
-    from nhiguard import ruleset
+    from nhiguard import catalogue, ruleset
 
     loaded = ruleset.merge(ruleset.load_builtin(), ruleset.load_paths(extra_rules))
-    loaded.sort(key=lambda r: (r.provider, r.id))
-    providers = sorted({r.provider for r in loaded})
+    keep = catalogue.Filter(frozenset(p.lower() for p in providers), frozenset(severities), verifiable, revocable)
+    items = catalogue.entries(loaded, keep)
+    totals = catalogue.totals(items)
     if fmt == "json":
         rows = [
             {
-                "id": r.id, "name": r.name, "provider": r.provider, "severity": r.severity,
-                "confidence": r.confidence, "keywords": list(r.keywords), "verify": r.verify is not None,
-                "nhi": list(r.nhi),
+                "id": e.rule.id, "name": e.rule.name, "provider": e.rule.provider, "severity": e.rule.severity,
+                "confidence": e.rule.confidence, "keywords": list(e.rule.keywords), "verify": e.verifiable,
+                "revoke": e.revocable, "nhi": list(e.rule.nhi), "rotation_guide": e.rule.rotation_guide,
             }
-            for r in loaded
+            for e in items
         ]
-        click.echo(json.dumps({"rules": rows, "providers": len(providers)}, indent=2))
+        click.echo(json.dumps({
+            "rules": rows, "providers": totals.providers, "verifiable": totals.verifiable,
+            "revocable_rules": totals.revocable_rules, "revocable_providers": totals.revocable_providers,
+        }, indent=2))
         return EXIT_CLEAN
-    width = max(len(r.id) for r in loaded)
-    pwidth = max(len(r.provider) for r in loaded)
-    for r in loaded:
-        click.echo(f"{r.id:<{width}}  {r.provider:<{pwidth}}  {r.severity:<8}  {r.confidence:<6}  {r.name}")
-    click.echo(f"\n{len(loaded)} rules over {len(providers)} providers")
+    if not items:
+        click.echo("no rule matches these filters")
+        return EXIT_CLEAN
+    width = max(len(e.rule.id) for e in items)
+    pwidth = max(len(e.rule.provider) for e in items)
+    for e in items:
+        r = e.rule
+        marks = ("verify" if e.verifiable else "").ljust(6) + "  " + ("revoke" if e.revocable else "").ljust(6)
+        click.echo(f"{r.id:<{width}}  {r.provider:<{pwidth}}  {r.severity:<8}  {r.confidence:<6}  {marks}  {r.name}")
+    click.echo(
+        f"\n{totals.rules} rules over {totals.providers} providers; {totals.verifiable} verifiable; "
+        f"{totals.revocable_rules} revocable over {totals.revocable_providers} providers"
+    )
+    return EXIT_CLEAN
+
+
+@rules.command("catalogue")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the page here (docs/catalogue.md in this repository) instead of to standard output.")
+def rules_catalogue(output: Path | None) -> int:
+    """The detector catalogue as Markdown: every provider, its credential kinds, verify and revoke support."""
+    from nhiguard import catalogue, ruleset
+
+    page = catalogue.markdown(catalogue.entries(ruleset.load_builtin()))
+    if output is None:
+        click.echo(page, nl=False)
+    else:
+        output.write_text(page, encoding="utf-8")
+        click.echo(f"nhiguard: wrote {output}", err=True)
     return EXIT_CLEAN
 
 

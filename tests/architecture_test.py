@@ -12,6 +12,7 @@ LAYERS: dict[str, int] = {
     "nhiguard": 0, "_paths": 0, "errors": 0, "constants": 0, "_yaml": 0,
     "model": 1, "config": 1, "registry": 1,
     "ruleset": 2, "selftest": 2, "verifyspec": 2, "engine": 2, "fingerprint": 2, "redact": 2, "baseline": 2,
+    "catalogue": 2,
     "sources": 3, "http": 3, "cache": 3, "verifiers": 3, "remediators": 3, "reporters": 3, "inventory": 3,
     "scan": 4, "workers": 4, "verify": 4, "remediate": 4, "plugins": 4, "demo": 4, "history": 4, "governance": 4,
     "sweep": 4,
