@@ -14,8 +14,14 @@ from typing import Any
 
 from nhiguard.constants import BASELINE_VERSION
 from nhiguard.errors import ConfigError
+from nhiguard.fingerprint import Accepted
 from nhiguard.model import Finding
 from nhiguard.redact import preview
+
+# Triage decisions (`nhiguard ignore`, `nhiguard audit`). A false positive or an accepted risk is not reported
+# again; a confirmed true positive stays reported until the secret is gone, so CI keeps blocking it.
+SUPPRESSING = ("", "false-positive", "accepted")
+DECISIONS = ("false-positive", "accepted", "true-positive")
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +29,14 @@ class Entry:
     fingerprint: str
     rule_id: str
     preview: str
+    decision: str = ""  # "" for entries `baseline create` accepted wholesale
+    reason: str = ""
+    by: str = ""
+    at: str = ""
+
+    @property
+    def suppresses(self) -> bool:
+        return self.decision in SUPPRESSING
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +46,10 @@ class Baseline:
     @property
     def fingerprints(self) -> frozenset[str]:
         return frozenset(e.fingerprint for e in self.entries)
+
+    @property
+    def suppressing(self) -> frozenset[str]:
+        return frozenset(e.fingerprint for e in self.entries if e.suppresses)
 
 
 UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
@@ -48,11 +66,30 @@ def dumps(baseline: Baseline) -> str:
     doc = {
         "version": BASELINE_VERSION,
         "tool": "nhiguard",
-        "findings": [
-            {"fingerprint": e.fingerprint, "rule_id": e.rule_id, "preview": e.preview} for e in baseline.entries
-        ],
+        "findings": [_record(e) for e in baseline.entries],
     }
     return json.dumps(doc, indent=2, sort_keys=True) + "\n"
+
+
+def _record(e: Entry) -> dict[str, str]:
+    record = {"fingerprint": e.fingerprint, "rule_id": e.rule_id, "preview": e.preview}
+    for key in ("decision", "reason", "by", "at"):
+        if getattr(e, key):
+            record[key] = getattr(e, key)
+    return record
+
+
+def decide(baseline: Baseline | None, entries: Iterable[Entry]) -> Baseline:
+    """The baseline with these triage decisions recorded (a later decision on a fingerprint replaces an
+    earlier one; what `baseline create` knew of it, rule and preview, is kept)."""
+    by_fp = {e.fingerprint: e for e in (baseline.entries if baseline else ())}
+    for e in entries:
+        old = by_fp.get(e.fingerprint)
+        if old is not None:
+            e = Entry(e.fingerprint, e.rule_id or old.rule_id, e.preview or old.preview, e.decision, e.reason,
+                      e.by, e.at)
+        by_fp[e.fingerprint] = e
+    return Baseline(tuple(sorted(by_fp.values(), key=lambda e: (e.rule_id, e.fingerprint))))
 
 
 def loads(text: str, *, source: str = "baseline") -> Baseline:
@@ -77,7 +114,13 @@ def loads(text: str, *, source: str = "baseline") -> Baseline:
     for i, item in enumerate(items):
         if not isinstance(item, dict) or not isinstance(item.get("fingerprint"), str):
             raise ConfigError(f"{source}: findings[{i}] has no fingerprint")
-        entries.append(Entry(item["fingerprint"], str(item.get("rule_id", "")), str(item.get("preview", ""))))
+        decision = str(item.get("decision", ""))
+        if decision and decision not in DECISIONS:
+            raise ConfigError(f"{source}: findings[{i}] decision must be one of {', '.join(DECISIONS)}")
+        entries.append(Entry(
+            item["fingerprint"], str(item.get("rule_id", "")), str(item.get("preview", "")), decision,
+            str(item.get("reason", "")), str(item.get("by", "")), str(item.get("at", "")),
+        ))
     return Baseline(tuple(entries))
 
 
@@ -93,6 +136,15 @@ def split(findings: list[Finding], baseline: Baseline | None) -> tuple[list[Find
     """(new findings, how many were already in the baseline)."""
     if baseline is None:
         return findings, 0
-    known = baseline.fingerprints
+    known = Accepted(baseline.suppressing)
     new = [f for f in findings if f.fingerprint not in known]
     return new, len(findings) - len(new)
+
+
+def unused(baseline: Baseline, findings: Iterable[Finding]) -> list[str]:
+    """Baseline fingerprints that no finding of a whole-repository scan matched (the secret is gone: the entry
+    can be dropped, or it was pasted wrong)."""
+    known = Accepted(baseline.fingerprints)
+    for f in findings:
+        _ = f.fingerprint in known
+    return known.unused()

@@ -565,6 +565,50 @@ def baseline_create(paths: tuple[Path, ...], config_path: Path | None, output: P
 
 
 @cli.command()
+@click.argument("fingerprints", nargs=-1, required=True)
+@click.option("--reason", required=True, help="Why the finding is safe to accept (recorded in the baseline).")
+@click.option("--decision", type=click.Choice(("false-positive", "accepted", "true-positive")),
+              default="false-positive", show_default=True,
+              help="false-positive and accepted are not reported again; true-positive stays reported until fixed.")
+@click.option("-b", "--baseline", "baseline_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Baseline file to record in (default: the config's `baseline`, else .nhiguard-baseline.json).")
+@click.option("-c", "--config", "config_path", type=click.Path(path_type=Path))
+def ignore(fingerprints: tuple[str, ...], reason: str, decision: str, baseline_path: Path | None,
+           config_path: Path | None) -> int:
+    """Accept findings by FINGERPRINT as reports print it (nhg1: and at least 12 hex digits).
+
+    Each decision is recorded in the baseline with the reason, who (git user.email) and when; scans, hooks and CI
+    then honour it. Example: nhiguard ignore nhg1:533f905d4406 --reason "fixture key, never deployed"
+    """
+    from nhiguard import baseline as baseline_mod
+    from nhiguard import config as config_mod
+    from nhiguard.fingerprint import normalize
+    from nhiguard.sources.gitinfo import current_user
+
+    bad = [f for f in fingerprints if normalize(f) is None]
+    if bad:
+        raise click.UsageError(f"not a fingerprint: {', '.join(bad)} (expected nhg1: and at least 12 hex digits)")
+    if not reason.strip():
+        raise click.UsageError("--reason must say why")
+    config = config_mod.load(config_path, Path.cwd())
+    path = baseline_path or config.baseline or config.root / config_mod.DEFAULT_BASELINE
+    previous = baseline_mod.load(path) if path.exists() else None
+    import datetime
+
+    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    who = current_user(config.root)
+    entries = [
+        baseline_mod.Entry(str(normalize(f)), "", "", decision, reason.strip(), who, now) for f in fingerprints
+    ]
+    path.write_text(baseline_mod.dumps(baseline_mod.decide(previous, entries)), encoding="utf-8")
+    click.echo(f"nhiguard: recorded {len(entries)} decision(s) ({decision}) in {path}", err=True)
+    if baseline_path is not None and baseline_path.resolve() != (config.baseline or Path()).resolve():
+        click.echo(f"nhiguard: scans use it with --baseline {path} or `baseline: {path.name}` in .nhiguard.yml",
+                   err=True)
+    return EXIT_CLEAN
+
+
+@cli.command()
 @click.option("--keep", type=click.Path(file_okay=False, path_type=Path),
               help="Build the sample repository here and keep it (default: a temporary folder).")
 def demo(keep: Path | None) -> int:

@@ -117,9 +117,17 @@ def from_mapping(data: Any, *, root: Path, source: Path | None) -> Config:
         max_file_size=parse_size(data["max_file_size"], where=f"{label}: max_file_size")
         if "max_file_size" in data
         else DEFAULT_MAX_FILE_SIZE,
-        baseline=root / baseline if baseline else None,
+        baseline=root / baseline if baseline else _default_baseline(root),
         sections={k: data[k] for k in ("verify", "remediate", "policy", "owners", "inventory") if k in data},
     )
+
+
+DEFAULT_BASELINE = ".nhiguard-baseline.json"  # where `baseline create` and `ignore` write unless configured
+
+
+def _default_baseline(root: Path) -> Path | None:
+    path = root / DEFAULT_BASELINE
+    return path if path.is_file() else None
 
 
 def load_file(path: Path) -> Config:
@@ -171,6 +179,9 @@ def load(explicit: Path | None, start: Path) -> Config:
         return load_file(explicit)
     found = discover(start)
     if found is None:
-        root = start.resolve()
-        return Config(root=root if root.is_dir() else root.parent)
+        here = start.resolve()
+        here = here if here.is_dir() else here.parent
+        # with no config file, the repository's top is the root (where `baseline create` and `ignore` write)
+        root = next((d for d in (here, *here.parents) if (d / ".git").exists()), here)
+        return Config(root=root, baseline=_default_baseline(root))
     return load_file(found)

@@ -16,7 +16,7 @@ from pathlib import Path
 from nhiguard import __version__, baseline, ruleset
 from nhiguard.config import Config
 from nhiguard.engine import Engine, EngineOptions
-from nhiguard.fingerprint import fingerprint
+from nhiguard.fingerprint import Accepted, fingerprint
 from nhiguard.model import Chunk, Finding, Location, Match, Notice, Origin, Report, Rule
 from nhiguard.sources import files
 
@@ -44,6 +44,7 @@ class Collector:
     rules: dict[str, Rule]
     allow_fingerprints: frozenset[str] = frozenset()
     findings: dict[tuple[str, str], Finding] = field(default_factory=dict)
+    accepted: Accepted = field(default_factory=Accepted)  # after result(): which allow entries matched
 
     def add(self, origin: Origin, match: Match) -> None:
         key = (match.rule_id, match.secret)
@@ -74,8 +75,9 @@ class Collector:
 
     def result(self) -> list[Finding]:
         out = []
+        accepted = self.accepted = Accepted(self.allow_fingerprints)
         for finding in self.findings.values():
-            if finding.fingerprint in self.allow_fingerprints:
+            if finding.fingerprint in accepted:
                 continue
             finding.locations = sorted(set(finding.locations), key=Location.sort_key)
             out.append(finding)
@@ -232,6 +234,11 @@ def finish(
     for rule_id, path in engine.stats.timeouts:
         report.notices.append(Notice(path, f"rule {rule_id} hit its time bound; part of the file was not checked"))
     findings, baselined = baseline.split(collector.result(), known)
+    for entry in collector.accepted.malformed:
+        report.notices.append(Notice(
+            "allow.fingerprints",
+            f"entry {entry!r} can never match: a fingerprint is nhg1: and at least 12 hex digits",
+        ))
     report.findings = findings
     report.stats.baselined = baselined
     report.stats.seconds = time.monotonic() - started
@@ -258,7 +265,23 @@ def run_paths(targets: list[Path], config: Config, settings: ScanSettings, *, st
             allow_root=config.root,
         )
         scan_files(walk, engine, collector, report, settings.jobs)
-    return finish(report, collector, engine, known, started)
+    all_found = list(collector.findings.values())
+    report = finish(report, collector, engine, known, started)
+    if any(_covers(t, config.root) for t in targets):
+        # a whole-repository scan: an accepted fingerprint that matches nothing was pasted wrong or is stale
+        for entry in collector.accepted.unused():
+            report.notices.append(Notice("allow.fingerprints", f"entry {entry!r} matched no finding"))
+        if known is not None:
+            for entry in baseline.unused(known, all_found):
+                report.notices.append(Notice("baseline", f"entry {entry!r} matched no finding (stale?)"))
+    return report
+
+
+def _covers(target: Path, root: Path) -> bool:
+    try:
+        return target.resolve() == root.resolve()
+    except OSError:
+        return False
 
 
 def _display_base(targets: list[Path]) -> Path | None:

@@ -140,7 +140,7 @@ def test_rules_list_counts() -> None:
     doc = json.loads(result.stdout)
     assert len(doc["rules"]) >= 1 and doc["providers"] >= 1
     text = run_cli("rules", "list").stdout
-    assert text.strip().endswith(f"{len(doc['rules'])} rules over {doc['providers']} providers")
+    assert text.strip().splitlines()[-1].startswith(f"{len(doc['rules'])} rules over {doc['providers']} providers;")
 
 
 def test_rules_check_good_and_bad(tmp_path: Path) -> None:

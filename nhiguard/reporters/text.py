@@ -82,7 +82,7 @@ def _finding(finding: Finding, *, show: bool, color: bool) -> list[str]:
     lines = [f"{severity} {_paint(clean(rule.name), _BOLD, color)} [{clean(rule.id)}]"]
     fields: list[tuple[str, str]] = [
         ("secret", clean(redact.preview(finding.secret, show=show))),
-        ("fingerprint", _paint(clean(finding.fingerprint[:FINGERPRINT_CHARS]), _DIM, color)),
+        ("fingerprint", _paint(clean(short_fingerprint(finding)), _DIM, color)),
     ]
     fields.extend(
         (f"part {clean(name)}", clean(redact.preview(value, show=show))) for name, value in sorted(finding.parts)
@@ -91,9 +91,30 @@ def _finding(finding: Finding, *, show: bool, color: bool) -> list[str]:
         fields.append(("verdict", _verdict(finding.verdict, finding, show=show, color=color)))
     for i, location in enumerate(ordered_locations(finding.locations)):
         fields.append(("location" if i == 0 else "", _location(location)))
+    if rule.rotation_guide:
+        fields.append(("rotate", clean(rule.rotation_guide)))
+    fields.append(("accept", f'nhiguard ignore {clean(short_fingerprint(finding))} --reason "why it is safe"'))
     width = max(len(label) for label, _ in fields)
     lines.extend(f"  {label:<{width}}  {value}".rstrip() for label, value in fields)
     return lines
+
+
+def short_fingerprint(finding: Finding) -> str:
+    """The form every report prints and every command accepts (`allow.fingerprints`, baselines, `ignore`)."""
+    return finding.fingerprint[:FINGERPRINT_CHARS]
+
+
+def _next_steps() -> list[str]:
+    return [
+        "What to do:",
+        "  - A real credential: rotate it now (each finding's 'rotate' link); removing it from the code is not",
+        "    enough once it was committed or pushed. Then remove it and load it from the environment or a vault.",
+        "  - Not a secret (test data, an example): write `nhiguard:allow` in a comment on its line, or run the",
+        "    finding's 'accept' command (it records the fingerprint, your reason, who and when in the baseline).",
+        "  - Accept every current finding at once: nhiguard baseline create",
+        "  - Skip the hook for one commit: git commit --no-verify (pre-commit: SKIP=nhiguard git commit)",
+        "",
+    ]
 
 
 def _summary(report: Report) -> str:
@@ -124,6 +145,8 @@ def render(report: Report, *, show_secrets: bool = False, color: bool = False) -
         for finding in group:  # already ordered by rule id, then fingerprint
             lines.extend(_finding(finding, show=show_secrets, color=color))
             lines.append("")
+    if findings:
+        lines.extend(_next_steps())
     if report.notices:
         lines.append(f"Not scanned or scanned in part ({_plural(len(report.notices), 'notice')}):")
         lines.extend(_notice_lines(report, clean))

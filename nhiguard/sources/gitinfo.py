@@ -83,3 +83,12 @@ def clone_or_fetch(url: str, dest: Path) -> Path:
         raise SourceError(f"{url}: git clone failed")
     _git(dest, "fetch", "--tags", "--quiet", "origin")
     return dest
+
+
+def current_user(root: Path) -> str:
+    """Who records a triage decision: git's user.email (else user.name, else the login name)."""
+    for key in ("user.email", "user.name"):
+        value = _git(root, "config", key)
+        if value:
+            return value
+    return os.environ.get("USER") or os.environ.get("USERNAME") or "unknown"

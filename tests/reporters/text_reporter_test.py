@@ -31,9 +31,21 @@ def test_one_finding_exactly() -> None:
         f"  secret       {redact.preview(SLACK_SECRET)}\n"
         f"  fingerprint  {fp[:17]}\n"
         "  location     a.txt:2:3\n"
+        f"  accept       nhiguard ignore {fp[:17]} --reason \"why it is safe\"\n"
         "\n"
-        "1 finding (1 location). Scanned 1 file, 10 bytes in 0.00 s.\n"
+        + "\n".join(text._next_steps())
+        + "\n1 finding (1 location). Scanned 1 file, 10 bytes in 0.00 s.\n"
     )
+
+
+def test_each_finding_says_how_to_rotate_and_how_to_accept_it() -> None:
+    rule = dataclasses.replace(SLACK, rotation_guide="https://api.slack.com/authentication/rotation")
+    out = text.render(report_of(finding(rule, SLACK_SECRET, Location("a.txt", 2, 3))))
+    fp = fingerprint(SLACK, SLACK_SECRET)[:17]
+    assert "  rotate       https://api.slack.com/authentication/rotation\n" in out
+    assert f'nhiguard ignore {fp} --reason "why it is safe"' in out
+    assert "nhiguard:allow" in out and "--no-verify" in out and "SKIP=nhiguard" in out
+    assert "What to do" not in text.render(report_of())
 
 
 def test_grouped_by_severity_critical_first_then_by_rule() -> None:

@@ -1,0 +1,88 @@
+"""The fix loop of a blocked developer: the fingerprint a report prints silences exactly that finding when pasted
+into `allow.fingerprints` or given to `nhiguard ignore`; a decision is recorded with reason, who and when; an entry
+that can never match, or matches nothing, is pointed out."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+from tests.support.cli import run_cli
+from tests.support.tokens import github_classic
+
+
+def _repo(tmp_path: Path) -> tuple[Path, str, str]:
+    root = tmp_path / "repo"
+    root.mkdir()
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    subprocess.run(["git", "-C", str(root), "config", "user.email", "dev@example.org"], check=True)
+    first, second = github_classic("triage-a"), github_classic("triage-b")
+    (root / "a.py").write_text(f'TOKEN = "{first}"\n')
+    (root / "b.py").write_text(f'OTHER = "{second}"\n')
+    return root, first, second
+
+
+def _printed(out: str) -> dict[str, str]:
+    """path -> the fingerprint the text report printed for the finding there."""
+    found: dict[str, str] = {}
+    for block in out.split("\n\n"):
+        fp = re.search(r"fingerprint\s+(nhg1:[0-9a-f]+)", block)
+        where = re.search(r"location\s+(\S+?):\d+:\d+", block)
+        if fp and where:
+            found[where.group(1)] = fp.group(1)
+    return found
+
+
+def test_the_printed_fingerprint_pasted_into_the_config_silences_exactly_that_finding(tmp_path: Path) -> None:
+    root, _, _ = _repo(tmp_path)
+    first = run_cli("scan", ".", cwd=root)
+    assert first.returncode == 1
+    printed = _printed(first.stdout)
+    assert set(printed) == {"a.py", "b.py"} and all(len(fp) == 17 for fp in printed.values())
+    assert f"nhiguard ignore {printed['a.py']} --reason" in first.stdout
+
+    (root / ".nhiguard.yml").write_text(f"allow:\n  fingerprints: ['{printed['a.py']}']\n")
+    again = run_cli("scan", ".", "-f", "json", cwd=root)
+    assert again.returncode == 1
+    paths = [loc["path"] for f in json.loads(again.stdout)["findings"] for loc in f["locations"]]
+    assert paths == ["b.py"]
+
+
+def test_ignore_records_the_decision_and_scans_honour_it(tmp_path: Path) -> None:
+    root, _, _ = _repo(tmp_path)
+    printed = _printed(run_cli("scan", ".", cwd=root).stdout)
+    done = run_cli("ignore", printed["a.py"], "--reason", "fixture, never deployed", cwd=root)
+    assert done.returncode == 0, done.stderr
+    doc = json.loads((root / ".nhiguard-baseline.json").read_text())
+    [entry] = doc["findings"]
+    assert entry["fingerprint"] == printed["a.py"] and entry["decision"] == "false-positive"
+    assert entry["reason"] == "fixture, never deployed" and entry["by"] == "dev@example.org"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", entry["at"])
+
+    after = run_cli("scan", ".", "-f", "json", cwd=root)
+    paths = [loc["path"] for f in json.loads(after.stdout)["findings"] for loc in f["locations"]]
+    assert paths == ["b.py"]
+
+    # a confirmed true positive stays reported (CI keeps blocking it) until the secret is gone
+    run_cli("ignore", printed["b.py"], "--reason", "real key: rotating", "--decision", "true-positive", cwd=root)
+    still = run_cli("scan", ".", "-f", "json", cwd=root)
+    assert still.returncode == 1
+    assert [loc["path"] for f in json.loads(still.stdout)["findings"] for loc in f["locations"]] == ["b.py"]
+
+
+def test_bad_input_is_a_usage_error(tmp_path: Path) -> None:
+    root, _, _ = _repo(tmp_path)
+    short = run_cli("ignore", "nhg1:abc", "--reason", "x", cwd=root)
+    assert short.returncode == 2 and "not a fingerprint" in short.stderr
+    assert run_cli("ignore", "nhg1:533f905d4406", cwd=root).returncode == 2  # --reason is required
+    assert not (root / ".nhiguard-baseline.json").exists()
+
+
+def test_entries_that_cannot_or_do_not_match_are_pointed_out(tmp_path: Path) -> None:
+    root, _, _ = _repo(tmp_path)
+    (root / ".nhiguard.yml").write_text("allow:\n  fingerprints: ['533f905d', 'nhg1:0123456789abcdef']\n")
+    out = run_cli("scan", ".", cwd=root).stdout
+    assert "'533f905d' can never match" in out
+    assert "'nhg1:0123456789abcdef' matched no finding" in out
