@@ -15,7 +15,7 @@ from typing import Any
 from nhiguard.constants import BASELINE_VERSION
 from nhiguard.errors import ConfigError
 from nhiguard.fingerprint import Accepted
-from nhiguard.model import Finding
+from nhiguard.model import Finding, Suppression
 from nhiguard.redact import preview
 
 # Triage decisions (`nhiguard ignore`, `nhiguard audit`). A false positive or an accepted risk is not reported
@@ -139,6 +139,27 @@ def split(findings: list[Finding], baseline: Baseline | None) -> tuple[list[Find
     known = Accepted(baseline.suppressing)
     new = [f for f in findings if f.fingerprint not in known]
     return new, len(findings) - len(new)
+
+
+def partition(
+    findings: list[Finding], baseline: Baseline | None
+) -> tuple[list[Finding], list[tuple[Finding, Suppression]]]:
+    """(new findings, accepted findings with the baseline's reason for each)."""
+    if baseline is None:
+        return findings, []
+    entries = {e.fingerprint: e for e in baseline.entries if e.suppresses}
+    known = Accepted(tuple(entries))
+    new: list[Finding] = []
+    accepted: list[tuple[Finding, Suppression]] = []
+    for f in findings:
+        given = known.which(f.fingerprint)
+        if given is None:
+            new.append(f)
+            continue
+        match = entries[given]
+        why = f"{match.decision or 'baseline'}: {match.reason}" if match.reason else "in the baseline"
+        accepted.append((f, Suppression("external", why)))
+    return new, accepted
 
 
 def unused(baseline: Baseline, findings: Iterable[Finding]) -> list[str]:

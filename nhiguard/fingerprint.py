@@ -62,15 +62,19 @@ class Accepted:
         return bool(self._given)
 
     def __contains__(self, fingerprint: object) -> bool:
-        if not isinstance(fingerprint, str) or not self._by_head:
-            return False
+        return isinstance(fingerprint, str) and self.which(fingerprint) is not None
+
+    def which(self, fingerprint: str) -> str | None:
+        """The accepted entry (as written) that matches this fingerprint, if any; every match counts as used."""
+        if not self._by_head:
+            return None
         scheme, _, digits = fingerprint.partition(":")
-        hit = False
+        hit = None
         for canonical in self._by_head.get(digits[:MIN_PREFIX_HEX], ()):
             their_scheme, _, their_digits = canonical.partition(":")
             if their_scheme == scheme and digits.startswith(their_digits):
                 self._used.add(canonical)
-                hit = True
+                hit = hit or self._given[canonical]
         return hit
 
     def unused(self) -> list[str]:

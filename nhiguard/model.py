@@ -193,11 +193,21 @@ class Stats:
     baselined: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class Suppression:
+    """Why an accepted finding is not reported as new: SARIF's `suppressions` (kind external or inSource)."""
+
+    kind: str  # "external" (baseline, allow.fingerprints) or "inSource" (an inline marker)
+    justification: str
+
+
 @dataclass(slots=True)
 class Report:
-    """What one run produced, ready for any reporter. `findings` holds new findings only."""
+    """What one run produced, ready for any reporter. `findings` holds new findings only; `suppressed` the
+    accepted ones with why (SARIF reports them as suppressed results; other formats count them)."""
 
     findings: list[Finding] = field(default_factory=list)
+    suppressed: list[tuple[Finding, Suppression]] = field(default_factory=list)
     notices: list[Notice] = field(default_factory=list)
     stats: Stats = field(default_factory=Stats)
     target: str = ""

@@ -17,7 +17,7 @@ from nhiguard import __version__, baseline, ruleset
 from nhiguard.config import Config
 from nhiguard.engine import Engine, EngineOptions
 from nhiguard.fingerprint import Accepted, fingerprint
-from nhiguard.model import Chunk, Finding, Location, Match, Notice, Origin, Report, Rule
+from nhiguard.model import Chunk, Finding, Location, Match, Notice, Origin, Report, Rule, Suppression
 from nhiguard.sources import files
 
 PARALLEL_MIN_BYTES = 8 << 20
@@ -45,6 +45,7 @@ class Collector:
     allow_fingerprints: frozenset[str] = frozenset()
     findings: dict[tuple[str, str], Finding] = field(default_factory=dict)
     accepted: Accepted = field(default_factory=Accepted)  # after result(): which allow entries matched
+    allowed: list[tuple[Finding, Suppression]] = field(default_factory=list)  # after result(): those findings
 
     def add(self, origin: Origin, match: Match) -> None:
         key = (match.rule_id, match.secret)
@@ -77,9 +78,10 @@ class Collector:
         out = []
         accepted = self.accepted = Accepted(self.allow_fingerprints)
         for finding in self.findings.values():
-            if finding.fingerprint in accepted:
-                continue
             finding.locations = sorted(set(finding.locations), key=Location.sort_key)
+            if finding.fingerprint in accepted:
+                self.allowed.append((finding, Suppression("external", "allow.fingerprints in the configuration")))
+                continue
             out.append(finding)
         out.sort(key=lambda f: (f.first_location.sort_key(), f.rule.id))
         return out
@@ -233,7 +235,9 @@ def finish(
 ) -> Report:
     for rule_id, path in engine.stats.timeouts:
         report.notices.append(Notice(path, f"rule {rule_id} hit its time bound; part of the file was not checked"))
-    findings, baselined = baseline.split(collector.result(), known)
+    findings, accepted = baseline.partition(collector.result(), known)
+    baselined = len(accepted)
+    report.suppressed = collector.allowed + accepted
     for entry in collector.accepted.malformed:
         report.notices.append(Notice(
             "allow.fingerprints",

@@ -167,12 +167,21 @@ def document(report: Report, *, show_secrets: bool = False) -> dict[str, Any]:
     rules: dict[str, Rule] = {}
     for finding in sorted(findings, key=lambda f: f.rule.id):
         rules.setdefault(finding.rule.id, finding.rule)
+    suppressed = sorted(report.suppressed, key=lambda pair: (pair[0].rule.id, pair[0].fingerprint))
+    for finding, _ in suppressed:
+        rules.setdefault(finding.rule.id, finding.rule)
     index = {rule_id: i for i, rule_id in enumerate(rules)}
     results = [
         _result(finding, location, index[finding.rule.id], report, show_secrets)
         for finding in findings
         for location in ordered_locations(finding.locations)
     ]
+    # accepted findings stay visible to code scanning as suppressed results, with the reason they were accepted
+    for finding, why in suppressed:
+        for location in ordered_locations(finding.locations):
+            result = _result(finding, location, index[finding.rule.id], report, show_secrets)
+            result["suppressions"] = [{"kind": why.kind, "status": "accepted", "justification": why.justification}]
+            results.append(result)
     run: dict[str, Any] = {
         "tool": {
             "driver": {

@@ -301,3 +301,21 @@ def test_rule_without_a_web_link_has_no_help_uri() -> None:
     log = render(report_of(finding(rule, "-----BEGIN " + "X-----" * 8, Location("k", 1))))
     assert errors(log) == []
     assert "helpUri" not in log["runs"][0]["tool"]["driver"]["rules"][0]
+
+
+def test_accepted_findings_are_suppressed_results_with_their_reason() -> None:
+    from nhiguard.model import Suppression
+
+    new = finding(GITHUB, "ghp_" + "A1b2C3d4" * 4 + "xY9z", Location("app.py", 3, 9))
+    accepted = finding(SLACK, SLACK_SECRET, Location("fixtures/slack.txt", 1, 1))
+    report = report_of(new)
+    report.suppressed = [(accepted, Suppression("external", "false-positive: fixture, never deployed"))]
+    log = render(report)
+    assert errors(log) == []
+    results = log["runs"][0]["results"]
+    assert [("suppressions" in r) for r in results] == [False, True]
+    assert results[1]["suppressions"] == [
+        {"kind": "external", "status": "accepted", "justification": "false-positive: fixture, never deployed"}
+    ]
+    assert results[1]["ruleId"] == "slack-bot-token"
+    assert log["runs"][0]["tool"]["driver"]["rules"][results[1]["ruleIndex"]]["id"] == "slack-bot-token"

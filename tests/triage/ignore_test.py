@@ -86,3 +86,21 @@ def test_entries_that_cannot_or_do_not_match_are_pointed_out(tmp_path: Path) -> 
     out = run_cli("scan", ".", cwd=root).stdout
     assert "'533f905d' can never match" in out
     assert "'nhg1:0123456789abcdef' matched no finding" in out
+
+
+def test_sarif_reports_accepted_findings_as_suppressed(tmp_path: Path) -> None:
+    root, _, _ = _repo(tmp_path)
+    printed = _printed(run_cli("scan", ".", cwd=root).stdout)
+    run_cli("ignore", printed["a.py"], "--reason", "fixture", cwd=root)
+    (root / ".nhiguard.yml").write_text(
+        f"baseline: .nhiguard-baseline.json\nallow:\n  fingerprints: ['{printed['b.py']}']\n"
+    )
+    done = run_cli("scan", ".", "-f", "sarif", cwd=root)
+    assert done.returncode == 0, done.stderr
+    results = json.loads(done.stdout)["runs"][0]["results"]
+    why = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]: r["suppressions"] for r in results}
+    assert why == {
+        "a.py": [{"kind": "external", "status": "accepted", "justification": "false-positive: fixture"}],
+        "b.py": [{"kind": "external", "status": "accepted",
+                  "justification": "allow.fingerprints in the configuration"}],
+    }
