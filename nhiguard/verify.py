@@ -35,6 +35,7 @@ from nhiguard.errors import ConfigError
 from nhiguard.fingerprint import fingerprint
 from nhiguard.http import Blocked, HttpClient, HttpError, HttpSettings, Policy, Request, Response
 from nhiguard.model import Chunk, Finding, Location, Match, Origin, Rule, Verdict
+from nhiguard.sources import gitinfo
 from nhiguard.verifiers import NotChecked, Registry, Target, verifier_name
 from nhiguard.verifyspec import VerifySpec
 
@@ -476,6 +477,25 @@ def load_saved_report(path: Path) -> tuple[str, list[Mapping[str, Any]]]:
     return str(document.get("target") or ""), [f for f in document["findings"] if isinstance(f, Mapping)]
 
 
+def _read_saved(location: Location, base: Path, cache: Mapping[str, Any]) -> tuple[str, bytes | None]:
+    """A saved location's bytes: from its commit when it has one (a history or range finding: the working tree
+    may have changed since), else from the working tree under `base`."""
+    if location.commit:
+        key = f"{location.commit}:{location.path}"
+        if key in cache:
+            return key, None
+        return key, gitinfo.read_at(base, location.commit, location.path)
+    path = Path(location.path)
+    full = path if path.is_absolute() else base / path
+    key = str(full)
+    if key in cache:
+        return key, None
+    try:
+        return key, full.read_bytes() if full.is_file() else None
+    except OSError:
+        return key, None
+
+
 def recover(saved: Sequence[Mapping[str, Any]], rules: Mapping[str, Rule], base: Path, engine: Engine) -> Recovered:
     """Find each saved finding's secret again by re-scanning the files it was reported in and matching its
     fingerprint (saved reports hold no secrets). Files are read from the working tree under `base`."""
@@ -495,18 +515,13 @@ def recover(saved: Sequence[Mapping[str, Any]], rules: Mapping[str, Rule], base:
         found: Match | None = None
         reasons = []
         for location in locations:
-            path = Path(location.path)
-            full = path if path.is_absolute() else base / path
-            key = str(full)
+            key, data = _read_saved(location, base, cache)
             if key not in cache:
-                try:
-                    data = full.read_bytes() if full.is_file() else None
-                except OSError:
-                    data = None
                 cache[key] = engine.scan(Chunk(data, Origin(path=location.path))) if data is not None else None
             matches = cache[key]
             if matches is None:
-                reasons.append(f"{location.path}:{location.line}: the file is gone")
+                where_gone = f"commit {location.commit[:12]}" if location.commit else "the working tree"
+                reasons.append(f"{location.path}:{location.line}: the file is gone from {where_gone}")
                 continue
             found = next((m for m in matches if m.rule_id == rule_id and fingerprint(rule, m.secret) == fp), None)
             if found is not None:

@@ -92,3 +92,22 @@ def current_user(root: Path) -> str:
         if value:
             return value
     return os.environ.get("USER") or os.environ.get("USERNAME") or "unknown"
+
+
+def read_at(root: Path, commit: str, path: str, max_size: int = 64 << 20) -> bytes | None:
+    """The file at `path` as `commit` recorded it (None when the repository, commit or path is not there), so a
+    finding from history can be checked long after the working tree changed."""
+    if not commit or commit.startswith("-") or not path:
+        return None
+    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
+    spec = f"{commit}:{path.lstrip('/')}"
+    try:
+        size = subprocess.run(["git", "-C", str(root), "cat-file", "-s", spec], capture_output=True, env=env,
+                              check=False, timeout=60)
+        if size.returncode != 0 or int(size.stdout.strip() or b"0") > max_size:
+            return None
+        done = subprocess.run(["git", "-C", str(root), "cat-file", "blob", spec], capture_output=True, env=env,
+                              check=False, timeout=120)
+    except (OSError, subprocess.TimeoutExpired, ValueError):
+        return None
+    return done.stdout if done.returncode == 0 else None

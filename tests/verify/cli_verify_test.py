@@ -198,3 +198,25 @@ def test_every_scanning_command_takes_the_verification_options(command: str) -> 
     for option in ("--verify", "--only-live", "--verify-endpoint", "--verify-intrusive", "--audit-log"):
         assert option in result.stdout, (command, option)
     assert run_cli("verify", "--help").returncode == 0
+
+
+def test_verify_reads_a_history_finding_from_its_commit(server: ProviderServer, tmp_path: Path) -> None:
+    import subprocess
+
+    repo = tmp_path / "hist"
+    repo.mkdir()
+    git = ["git", "-C", str(repo), "-c", "user.name=Dev", "-c", "user.email=dev@example.org"]
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    (repo / "deploy.env").write_text(f"GITHUB_TOKEN={LIVE}\n", encoding="utf-8")
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-qm", "add"], check=True)
+    (repo / "deploy.env").write_text("GITHUB_TOKEN=${GITHUB_TOKEN}\n", encoding="utf-8")
+    subprocess.run([*git, "commit", "-qam", "remove"], check=True)
+    saved = tmp_path / "history.json"
+    swept = run_cli("history", repo, "-f", "json", "-o", saved)
+    assert swept.returncode == 1, swept.stderr
+    result = run_cli("verify", saved, "-f", "json", *_flags(server, tmp_path))
+    assert "location gone" not in result.stderr + result.stdout
+    [finding] = json.loads(result.stdout)["findings"]
+    assert finding["verdict"]["status"] == "live" and finding["verdict"]["identity"] == "release-bot"
+    assert LIVE not in result.stdout and LIVE not in result.stderr
