@@ -430,9 +430,14 @@ def remediate_cmd(report_path: Path | None, root: Path | None, config_path: Path
     applier = remediate.Applier(options)
     try:
         applier.record_plan(plan)
+        missing = applier.preflight(plan, {r.id: r for r in rules})
         if apply_plan is None:
+            for problem in missing:
+                click.echo(f"nhiguard: --apply would stop first: {problem}", err=True)
             click.echo("nhiguard: nothing done (dry run); pass --apply to act", err=True)
             return EXIT_CLEAN
+        if missing:
+            raise NhiguardError("nothing done: the plan needs what is missing here:\n  " + "\n  ".join(missing))
         results = applier.apply(plan, {r.id: r for r in rules})
     finally:
         applier.close()

@@ -444,6 +444,35 @@ class Applier:
                     "detail": outcome.detail, "reverified": reverified})
         return Result(action, outcome, reverified)
 
+    def preflight(self, plan: Plan, rules: Mapping[str, Rule]) -> list[str]:
+        """Everything the plan's actions will need (tokens, confirmed hosts, settings, plugins), checked before
+        the first action, so a missing token stops the run with one message instead of failing action by action.
+        A plugin without a `preflight` method is trusted to say so when it acts."""
+        problems: list[str] = []
+        env = self.options.env
+        for name in sorted({a.backend or "" for a in plan.actions if a.action == "ticket"}):
+            backend = self.registry.ticket_backend(name)
+            if backend is None:
+                problems.append(f"no ticket backend named {name!r}")
+                continue
+            check = getattr(backend, "preflight", None)
+            if check is not None:
+                problems.extend(f"{name}: {p}" for p in check(plan.tickets.get(name) or {}, env))
+        for rule_id in sorted({a.rule_id for a in plan.actions if a.action == "revoke"}):
+            rule = rules.get(rule_id)
+            spec = _trusted_revoke(rule, self.options.trusted_rule_sources) if rule else None
+            if spec is None or not spec.acts:
+                problems.append(f"{rule_id}: the rule has no revocation")
+                continue
+            revoker = self.registry.revoker(revoker_name(spec))
+            if revoker is None:
+                problems.append(f"{rule_id}: no revoker named {revoker_name(spec)!r}")
+                continue
+            check = getattr(revoker, "preflight", None)
+            if check is not None:
+                problems.extend(f"{rule_id}: {p}" for p in check(env))
+        return sorted(set(problems))
+
     def apply(self, plan: Plan, rules: Mapping[str, Rule]) -> list[Result]:
         results: dict[int, Result] = {}
         revokes = [i for i, a in enumerate(plan.actions) if a.action == "revoke"]

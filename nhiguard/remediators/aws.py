@@ -44,6 +44,12 @@ class AwsDeactivate:
     def hosts(self, spec: RevokeSpec) -> tuple[str, ...]:
         return ("iam.amazonaws.com",)
 
+    def preflight(self, env: Mapping[str, str]) -> list[str]:
+        if env.get("NHIGUARD_AWS_ADMIN_ACCESS_KEY_ID") and env.get("NHIGUARD_AWS_ADMIN_SECRET_ACCESS_KEY"):
+            return []
+        return ["set NHIGUARD_AWS_ADMIN_ACCESS_KEY_ID and NHIGUARD_AWS_ADMIN_SECRET_ACCESS_KEY (an administrator's "
+                "keys) to deactivate AWS access keys"]
+
     def revoke(self, targets: Sequence[RevokeTarget], transport: Transport,
                env: Mapping[str, str]) -> list[Outcome]:
         return [self._one(t, transport, env) for t in targets]

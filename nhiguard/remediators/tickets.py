@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import urllib.parse
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from nhiguard.http import Request, Response
@@ -177,6 +177,17 @@ def _setting(settings: Mapping[str, Any], key: str, backend: str) -> str:
     return str(value)
 
 
+def _problems(*checks: Callable[[], object]) -> list[str]:
+    """What stops a backend from acting, all at once (each check raises RemediationError)."""
+    out = []
+    for check in checks:
+        try:
+            check()
+        except RemediationError as exc:
+            out.append(str(exc))
+    return out
+
+
 def _labels(settings: Mapping[str, Any], ticket: Ticket) -> list[str]:
     raw = settings.get("labels") or []
     labels = [str(x) for x in raw] if isinstance(raw, list) else [str(raw)]
@@ -196,6 +207,10 @@ class GitHubIssues:
 
     def hosts(self, settings: Mapping[str, Any]) -> tuple[str, ...]:
         return (self._url(settings)[1],)
+
+    def preflight(self, settings: Mapping[str, Any], env: Mapping[str, str]) -> list[str]:
+        return _problems(lambda: self._url(settings), lambda: _setting(settings, "repo", "github"),
+                         lambda: _token(env, "GITHUB_TOKEN"))
 
     def file(self, ticket: Ticket, settings: Mapping[str, Any], transport: Transport,
              env: Mapping[str, str]) -> Outcome:
@@ -237,6 +252,10 @@ class GitLabIssues:
 
     def hosts(self, settings: Mapping[str, Any]) -> tuple[str, ...]:
         return (self._url(settings)[1],)
+
+    def preflight(self, settings: Mapping[str, Any], env: Mapping[str, str]) -> list[str]:
+        return _problems(lambda: self._url(settings), lambda: _setting(settings, "project", "gitlab"),
+                         lambda: _token(env, "GITLAB_TOKEN"))
 
     def file(self, ticket: Ticket, settings: Mapping[str, Any], transport: Transport,
              env: Mapping[str, str]) -> Outcome:
@@ -280,6 +299,10 @@ class JiraCloud:
 
     def hosts(self, settings: Mapping[str, Any]) -> tuple[str, ...]:
         return (self._url(settings)[1],)
+
+    def preflight(self, settings: Mapping[str, Any], env: Mapping[str, str]) -> list[str]:
+        return _problems(lambda: self._url(settings), lambda: _setting(settings, "project", "jira"),
+                         lambda: _token(env, "JIRA_EMAIL"), lambda: _token(env, "JIRA_API_TOKEN"))
 
     def file(self, ticket: Ticket, settings: Mapping[str, Any], transport: Transport,
              env: Mapping[str, str]) -> Outcome:

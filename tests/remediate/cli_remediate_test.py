@@ -314,3 +314,15 @@ def test_from_the_inventory_and_state_recorded_back(server: ProviderServer, tmp_
     assert states["github-pat-classic:deploy/release.env"].revoked_at
     assert states["gitlab-pat:tools.env"].ticket_state == "open"
     assert (states["gitlab-pat:tools.env"].ticket_ref or "").startswith("https://github.com/acme/app/issues/")
+
+
+def test_apply_checks_every_token_it_needs_before_the_first_action(server: ProviderServer, tmp_path: Path) -> None:
+    gh = _github(server, tmp_path)
+    env_without = {k: "" for k in ENV}  # the run's environment lacks the ticket token
+    dry = run_cli("remediate", gh.report, *gh.flags, env=env_without)
+    assert dry.returncode == 0 and "--apply would stop first: github-issues: set GITHUB_TOKEN" in dry.stderr
+    stopped = run_cli("remediate", gh.report, "--apply", *gh.flags, env=env_without)
+    assert stopped.returncode == 2, stopped.stderr
+    assert "nothing done" in stopped.stderr and "set GITHUB_TOKEN" in stopped.stderr
+    assert [s for s in server.seen if s.key in ("gh", "ghapi")] == []  # not one request was made
+    assert "Traceback" not in stopped.stderr

@@ -176,3 +176,17 @@ def test_repository_config_cannot_choose_where_ticket_tokens_go(monkeypatch: pyt
     assert JiraCloud().hosts({"url": "https://acme.atlassian.net"}) == ("acme.atlassian.net",)
     with pytest.raises(RemediationError, match="NHIGUARD_JIRA_URL"):
         JiraCloud().hosts({"url": "https://attacker.atlassian.net"})
+
+
+def test_the_readme_policy_example_is_a_valid_policy() -> None:
+    import re
+    from pathlib import Path
+
+    from nhiguard import _yaml
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Remediation", 1)[1]
+    block = re.search(r"```yaml\n(remediate:.*?)```", section, re.S)
+    assert block, "the README shows a remediate: policy"
+    policy = policy_from(_yaml.load(block.group(1).encode()))
+    assert policy.rules[0].then == "revoke" and policy.otherwise == "ticket" and policy.default_owner
