@@ -42,6 +42,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import urllib.parse
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -52,6 +53,8 @@ from typing import Any
 from nhiguard import __version__, hook, redact
 from nhiguard.constants import EXIT_CLEAN, EXIT_FINDINGS
 from nhiguard.errors import ConfigError, SourceError
+from nhiguard.http import HttpClient, HttpError, HttpSettings, Policy, Request
+from nhiguard.inventory.links import file_link
 from nhiguard.model import SEVERITIES, Finding, Location, Notice, Report, severity_rank
 from nhiguard.reporters.json import ordered_findings, ordered_locations
 from nhiguard.reporters.text import clean
@@ -107,6 +110,7 @@ class Context:
     spec: str = ""
     hint: str = LOCAL_HINT
     reason: str = ""
+    number: str | None = None  # the pull request's number (GitHub), for its comment
 
 
 @dataclass(slots=True)
@@ -206,7 +210,7 @@ def _github(environ: Mapping[str, str]) -> Context:
         number = _field(doc, "number", event=event, required=False) or _field(
             doc, "pull_request.number", event=event, required=False)
         return Context(
-            "github", event, "range", f"pull request #{number}" if number else "pull request",
+            "github", event, "range", f"pull request #{number}" if number else "pull request", number=number or None,
             head=Rev(_field(doc, "pull_request.head.sha", event=event), "pull_request.head.sha"),
             base=Rev(_field(doc, "pull_request.base.sha", event=event), "pull_request.base.sha"),
             hint=GITHUB_HINT,
@@ -503,17 +507,29 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def _row(finding: Finding, location: Location, outcome: Outcome, prefix: str, verdicts: bool) -> str:
+def _row(finding: Finding, location: Location, outcome: Outcome, prefix: str, verdicts: bool,
+         environ: Mapping[str, str]) -> str:
+    where = _code(f"{prefix}{location.path}:{location.line}")
+    link = _file_link(environ, location.commit, prefix + location.path, location.line)
     cells = [
         finding.rule.severity + ("" if outcome.fails(finding) else " (below fail-on)"),
         _code(finding.rule.id),
-        _code(f"{prefix}{location.path}:{location.line}"),
+        f"[{where}]({link})" if link else where,
         _code(location.commit[:12]) if location.commit else "—",
         _code(redact.preview(finding.secret)),
     ]
     if verdicts:
         cells.append(finding.verdict.status.replace("_", " "))
     return "| " + " | ".join(cells) + " |"
+
+
+def _file_link(environ: Mapping[str, str], commit: str | None, path: str, line: int) -> str | None:
+    """The file at the commit that added the secret, on the server the workflow runs on (GitHub or Enterprise)."""
+    server, repository = environ.get("GITHUB_SERVER_URL", ""), environ.get("GITHUB_REPOSITORY", "")
+    if not server.startswith("https://") or not re.fullmatch(r"[\w.-]+/[\w.-]+", repository):
+        return None
+    link = file_link(f"{server.rstrip('/')}/{repository}", commit, path, line)
+    return link.replace("(", "%28").replace(")", "%29") if link else None
 
 
 def summary(outcome: Outcome, environ: Mapping[str, str]) -> str:
@@ -536,7 +552,7 @@ def summary(outcome: Outcome, environ: Mapping[str, str]) -> str:
         verdicts = any(f.verdict.status != "not_checked" for f in report.findings)
         header = ["Severity", "Rule", "Location", "Commit", "Secret"] + (["Verdict"] if verdicts else [])
         lines += ["", "| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
-        rows = [_row(f, loc, outcome, prefix, verdicts)
+        rows = [_row(f, loc, outcome, prefix, verdicts, environ)
                 for f in ordered_findings(report.findings) for loc in ordered_locations(f.locations)]
         lines += rows[:MAX_ROWS]
         if len(rows) > MAX_ROWS:
@@ -555,6 +571,8 @@ def summary(outcome: Outcome, environ: Mapping[str, str]) -> str:
             "- Or accept the finding in a baseline: run `nhiguard baseline create` in the repository (it records "
             "fingerprints and redacted previews, never secrets), commit `.nhiguard-baseline.json` and set "
             "`baseline: .nhiguard-baseline.json` in `.nhiguard.yml` (or the action's `baseline` input).",
+            "- Or accept one finding with a reason, recorded in the baseline: `nhiguard ignore FINGERPRINT --reason "
+            "\"why\"` (each finding's fingerprint is in the job log and the SARIF file).",
         ]
     if report.notices:
         lines += ["", "### Notes"]
@@ -592,6 +610,82 @@ def publish(outcome: Outcome, environ: Mapping[str, str], echo: Callable[[str], 
         "new-findings": str(len(outcome.report.findings)),
         "sarif": str(outcome.sarif),
     }))
+
+
+COMMENT_MARKER = "<!-- nhiguard:pull-request-comment -->"
+_COMMENT_PAGES = 20
+
+
+def comment_on_pull_request(outcome: Outcome, environ: Mapping[str, str], echo: Callable[[str], None], *,
+                            ca_bundle: str | None = None) -> None:
+    """One comment on the pull request with the job summary, updated in place on every run (found by a hidden
+    marker), never duplicated; none is created while nothing was found. Needs `pull-requests: write` (or
+    `issues: write`) for the workflow's token: without it, a warning says so and the run goes on."""
+    number, repository = outcome.context.number, environ.get("GITHUB_REPOSITORY", "")
+    if not on_github(environ) or not number or not re.fullmatch(r"[\w.-]+/[\w.-]+", repository):
+        echo(command("notice", "nhiguard: no pull request comment (not a GitHub pull request event)"))
+        return
+    token = environ.get("NHIGUARD_GITHUB_TOKEN") or environ.get("GITHUB_TOKEN") or ""
+    if not token:
+        echo(command("warning", "nhiguard: set the action's github-token (or GITHUB_TOKEN) to comment on the pull "
+                                "request"))
+        return
+    api = environ.get("GITHUB_API_URL", "https://api.github.com").rstrip("/")
+    host = urllib.parse.urlsplit(api)
+    if host.scheme != "https" or not host.netloc:
+        echo(command("warning", "nhiguard: GITHUB_API_URL must be https; no pull request comment"))
+        return
+    policy = Policy(hosts=(host.netloc,), ca_bundle=ca_bundle)
+    headers = (("Authorization", f"Bearer {token}"), ("Accept", "application/vnd.github+json"),
+               ("X-GitHub-Api-Version", "2022-11-28"))
+    body = json.dumps({"body": COMMENT_MARKER + "\n" + summary(outcome, environ)}).encode()
+    base = f"{api}/repos/{repository}/issues"
+    client = HttpClient(HttpSettings(retries=1))
+    try:
+        existing = _find_comment(client, policy, headers, f"{base}/{number}/comments")
+        if existing is None and not outcome.report.findings:
+            return
+        if existing is None:
+            answer = client.send(Request("POST", f"{base}/{number}/comments", (*headers, _JSON), body,
+                                         repeatable=False), policy)
+        else:
+            answer = client.send(Request("PATCH", f"{base}/comments/{existing}", (*headers, _JSON), body), policy)
+        if answer.status not in (200, 201):
+            raise HttpError(_comment_refusal(answer.status))
+    except HttpError as exc:
+        echo(command("warning", f"nhiguard: could not comment on the pull request: {exc}"))
+    finally:
+        client.close()
+
+
+_JSON = ("Content-Type", "application/json")
+
+
+def _comment_refusal(status: int) -> str:
+    if status in (401, 403, 404):
+        return (f"GitHub answered {status}: give the workflow `permissions: pull-requests: write` (a pull request "
+                "from a fork gets a read-only token)")
+    return f"GitHub answered {status}"
+
+
+def _find_comment(client: HttpClient, policy: Policy, headers: tuple[tuple[str, str], ...], url: str) -> int | None:
+    for page in range(1, _COMMENT_PAGES + 1):
+        answer = client.send(Request("GET", f"{url}?per_page=100&page={page}", headers), policy)
+        if answer.status != 200:
+            raise HttpError(_comment_refusal(answer.status))
+        try:
+            items = json.loads(answer.body)
+        except ValueError:
+            raise HttpError("GitHub's answer was not JSON") from None
+        if not isinstance(items, list):
+            raise HttpError("GitHub's answer was not a list of comments")
+        for item in items:
+            if isinstance(item, dict) and COMMENT_MARKER in str(item.get("body", "")) and isinstance(
+                    item.get("id"), int):
+                return int(item["id"])
+        if len(items) < 100:
+            return None
+    return None
 
 
 def announce_error(message: str, environ: Mapping[str, str], echo: Callable[[str], None]) -> None:

@@ -273,9 +273,14 @@ def git_cmd(repo: Path, staged: bool, revision_range: str | None, since_commit: 
 @click.option("--remote", default="origin", show_default=True, help="Remote to fetch missing history from.")
 @click.option("--fetch/--no-fetch", "allow_fetch", default=True, show_default=True,
               help="Fetch missing commits and deepen a shallow clone (a bounded number of times).")
+@click.option("--comment", "pr_comment", is_flag=True,
+              help="On a GitHub pull request: one comment with the summary, updated in place (needs a token with "
+                   "pull-requests: write in NHIGUARD_GITHUB_TOKEN or GITHUB_TOKEN).")
+@click.option("--api-ca", type=click.Path(exists=True, dir_okay=False, path_type=Path), hidden=True,
+              help="Extra CA for GITHUB_API_URL (tests, or a GitHub Enterprise with a private CA).")
 @scan_options
 def ci_cmd(repo: Path | None, revision_range: str | None, fail_on: str, sarif_path: Path, remote: str,
-           allow_fetch: bool, **opts: Any) -> int:
+           allow_fetch: bool, pr_comment: bool, api_ca: Path | None, **opts: Any) -> int:
     """Scan what this pull request or push adds, from the CI environment (GitHub Actions, GitLab CI, Bitbucket,
     Azure Pipelines). On GitHub: annotations, a job summary, step outputs; everywhere: a SARIF file. REPO
     defaults to GITHUB_WORKSPACE on GitHub, else '.'."""
@@ -294,6 +299,10 @@ def ci_cmd(repo: Path | None, revision_range: str | None, fail_on: str, sarif_pa
     for command in outcome.fetches:
         click.echo(f"nhiguard: fetched history: {command}", err=True)
     ci.publish(outcome, os.environ, click.echo)
+    if pr_comment:
+        if api_ca is not None:
+            click.echo(f"nhiguard: warning: trusting the extra CA {api_ca} for GITHUB_API_URL", err=True)
+        ci.comment_on_pull_request(outcome, os.environ, click.echo, ca_bundle=str(api_ca) if api_ca else None)
     return outcome.exit_code
 
 
@@ -728,10 +737,14 @@ def _assessed(params: dict[str, Any]) -> list[Any]:
         if parsed is None:
             raise click.BadParameter(f"not an ISO 8601 date: {params['as_of']}", param_hint="--as-of")
         now = parsed
+    from nhiguard import governance
+
     config = config_mod.load(params.get("config_path"), Path("."))
     policy = policy_config(config.sections)
     with Inventory(path) as store:
-        return assess_all(store.identities(), store.repo_contexts(), policy, now)
+        identities = store.identities()
+        governance.reresolve_owners(identities, config)
+        return assess_all(identities, store.repo_contexts(), policy, now, governance.rotation_guides())
 
 
 @cli.group()

@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from nhiguard import __version__
+from nhiguard import __version__, ruleset
 from nhiguard._paths import data_dir
 from nhiguard.config import Config
+from nhiguard.config import load as config_load
+from nhiguard.errors import NhiguardError
 from nhiguard.inventory import codeowners, expiry, govern, x509
-from nhiguard.inventory.store import IdentityRecord, Inventory, LocationRecord, RepoContext, VerdictRecord
+from nhiguard.inventory.store import Identity, IdentityRecord, Inventory, LocationRecord, RepoContext, VerdictRecord
 from nhiguard.model import Finding, Report
 from nhiguard.redact import preview
 from nhiguard.sources import gitinfo
@@ -115,7 +117,7 @@ def identity_records(findings: Sequence[Finding], where: Where, config: Config) 
                 exp_source = "certificate notAfter" if exp else None
         v = finding.verdict
         verdict = None if v.status == "not_checked" else VerdictRecord(v.status, v.identity, tuple(v.scopes),
-                                                                       v.expiry, v.detail, v.checked_at)
+                                                                       _expiry_said(finding), v.detail, v.checked_at)
         out.append(IdentityRecord(
             fingerprint=finding.fingerprint, rule_id=rule.id, rule_name=rule.name, provider=rule.provider,
             severity=rule.severity, preview=preview(finding.secret), nhi=tuple(rule.nhi),
@@ -123,11 +125,21 @@ def identity_records(findings: Sequence[Finding], where: Where, config: Config) 
     return out
 
 
+def _expiry_said(finding: Finding) -> str | None:
+    """The expiry a provider gave; "never" when a live check whose answer carries the expiry (the rule's verify
+    block reads one) gave none: the provider said there is none. Otherwise unknown (None)."""
+    v = finding.verdict
+    if v.expiry or v.status != "live":
+        return v.expiry
+    spec = ruleset.verify_spec(finding.rule)
+    return "never" if spec is not None and spec.reveal.expiry else None
+
+
 def repo_context(where: Where, config: Config) -> RepoContext:
     policy = govern.policy_config(config.sections)
     found = gitinfo.facts(where.top, policy.recent_committer_days)
     return RepoContext(where.repo, found.head_date, found.recent_emails,
-                       codeowners.everyone(codeowners.load(where.top)))
+                       codeowners.everyone(codeowners.load(where.top)), gitinfo.remote_url(where.top))
 
 
 def record(path: Path, report: Report, *, kind: str, base: Path, config: Config) -> int:
@@ -137,3 +149,41 @@ def record(path: Path, report: Report, *, kind: str, base: Path, config: Config)
     with Inventory(path) as store:
         return store.record(kind=kind, repo=where.repo, target=report.target or str(base), tool_version=__version__,
                             identities=records, context=repo_context(where, config))
+
+
+def reresolve_owners(identities: Sequence[Identity], config: Config) -> None:
+    """Owners as the current config and CODEOWNERS say, not as they were when a run was recorded: each location's
+    owner is resolved again (teams and handles first, the commit author's address last) for repositories whose
+    folder is on this machine; elsewhere the recorded owner stays. The `owners:` of `config` (the operator's)
+    apply to every repository when it has them, else each repository's own configuration."""
+    central = govern.owners_config(config.sections) if "owners" in config.sections else None
+    known: dict[str, tuple[list[codeowners.Entry], govern.OwnersConfig] | None] = {}
+    for ident in identities:
+        fresh = []
+        for loc in ident.locations:
+            if loc.repo not in known:
+                known[loc.repo] = _repo_owners(Path(loc.repo), central)
+            found = known[loc.repo]
+            if found is None:
+                fresh.append(loc)
+                continue
+            entries, owners_cfg = found
+            owner, source = govern.resolve_owner(loc.path, ident.provider, codeowners.owners_of(entries, loc.path),
+                                                 loc.author, loc.email, owners_cfg)
+            fresh.append(replace(loc, owner=owner, owner_source=source))
+        ident.locations = fresh
+
+
+def _repo_owners(top: Path, central: govern.OwnersConfig | None
+                 ) -> tuple[list[codeowners.Entry], govern.OwnersConfig] | None:
+    if not top.is_dir():
+        return None
+    try:
+        own = central or govern.owners_config(config_load(None, top).sections)
+    except NhiguardError:
+        return None  # a repository whose config no longer parses keeps its recorded owners
+    return codeowners.load(top), own
+
+
+def rotation_guides() -> dict[str, str]:
+    return {r.id: r.rotation_guide for r in ruleset.load_builtin() if r.rotation_guide}

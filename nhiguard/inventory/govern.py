@@ -12,6 +12,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from nhiguard.errors import ConfigError
+from nhiguard.inventory.links import file_link
 from nhiguard.inventory.store import Identity, LocationRecord, RepoContext
 
 OWASP_TITLES = {
@@ -45,6 +46,12 @@ _THIRD_PARTY_DIRS = (".vscode/", ".idea/", ".cursor/", ".continue/")
 _THIRD_PARTY_FILES = ("mcp.json", ".mcp.json", "claude_desktop_config.json")
 _TEST_PARTS = {"test", "tests", "testing", "spec", "specs", "fixtures", "__tests__", "testdata"}
 _PROD_RULE = re.compile(r"(?i)(live|prod)")
+# test-mode and sandbox credentials (a payment provider's test key, TestPyPI): they reach no production data
+_SANDBOX_RULE = re.compile(r"(?i)(?:^|[-_ ])(?:test|testing|sandbox|demo)(?:[-_ ]|$)|test-?mode|testpypi")
+# who decides ownership, most trusted first: teams and handles before a commit author's address
+OWNER_SOURCES = ("config:paths", "codeowners", "config:providers", "author")
+# risk bands: a sandbox credential never outranks a production one; live outranks unknown outranks invalid
+_BANDS = {"live": 300, "unknown": 200, "invalid": 100}
 
 
 # -- configuration ------------------------------------------------------------------------------------------------
@@ -144,6 +151,11 @@ class Assessment:
     risk: int
     owasp: list[NhiMapping] = field(default_factory=list)
     violations: list[str] = field(default_factory=list)
+    expiry_state: str = "unknown"  # "date" (a provider, JWT exp or certificate said when), "none", "unknown"
+    sandbox: bool = False
+    risk_factors: list[str] = field(default_factory=list)  # what made the score, e.g. "live +300"
+    places: list[tuple[LocationRecord, str | None]] = field(default_factory=list)  # deduplicated, with links
+    rotation_guide: str = ""
 
     @property
     def nhi_ids(self) -> list[str]:
@@ -187,11 +199,42 @@ def _introducing(locations: Sequence[LocationRecord]) -> LocationRecord | None:
     return min(locations, key=lambda loc: (loc.repo, loc.path, loc.line)) if locations else None
 
 
+def _owner_location(locs: Sequence[LocationRecord], first: LocationRecord | None) -> LocationRecord | None:
+    """The location whose owner is most trusted (config paths, CODEOWNERS, config providers, then the author);
+    among equals, the introducing one."""
+    owned = [loc for loc in locs if loc.owner]
+    if not owned:
+        return None
+
+    def rank(loc: LocationRecord) -> tuple[int, int]:
+        source = loc.owner_source or "author"
+        order = OWNER_SOURCES.index(source) if source in OWNER_SOURCES else len(OWNER_SOURCES)
+        return order, 0 if loc is first else 1
+
+    return min(owned, key=rank)
+
+
+def is_sandbox(identity: Identity) -> bool:
+    return bool(_SANDBOX_RULE.search(identity.rule_id) or _SANDBOX_RULE.search(identity.rule_name))
+
+
+def places(identity: Identity, contexts: Mapping[str, RepoContext]) -> list[tuple[LocationRecord, str | None]]:
+    """Each place once (repository, path, line, commit), with a link to the file at that commit."""
+    seen: dict[tuple[str, str, int, str], LocationRecord] = {}
+    for loc in identity.locations:
+        seen.setdefault((loc.repo, loc.path, loc.line, loc.commit or ""), loc)
+    out = []
+    for key in sorted(seen):
+        loc = seen[key]
+        ctx = contexts.get(loc.repo)
+        out.append((loc, file_link(ctx.remote if ctx else None, loc.commit, loc.path, loc.line)))
+    return out
+
+
 def assess(identity: Identity, contexts: Mapping[str, RepoContext], policy: Policy, now: datetime) -> Assessment:
     locs = identity.locations
     first = _introducing(locs)
-    owned = [loc for loc in locs if loc.owner]
-    owner_loc = first if first is not None and first.owner else (owned[0] if owned else None)
+    owner_loc = _owner_location(locs, first)
     owner = owner_loc.owner if owner_loc else None
     owner_source = owner_loc.owner_source if owner_loc else None
     introduced_dt = parse_time(first.date) if first is not None else None
@@ -204,12 +247,18 @@ def assess(identity: Identity, contexts: Mapping[str, RepoContext], policy: Poli
     live = status == "live"
     scopes = tuple(verdict.scopes) if verdict else ()
     expiry, expiry_source = identity.expiry, identity.expiry_source
-    provider_expiry = next((v.expiry for v in reversed(identity.verdicts) if v.expiry), None)
+    provider_expiry = next((v.expiry for v in reversed(identity.verdicts) if parse_time(v.expiry)), None)
     if provider_expiry:
         expiry, expiry_source = provider_expiry, "provider"
     expiry_dt = parse_time(expiry)
+    # only a provider, a JWT exp or a certificate can say when (or that) a credential expires
+    never = not expiry_dt and any((v.expiry or "").lower() in ("never", "none") for v in identity.verdicts)
+    if never:
+        expiry, expiry_source = None, "provider"
+    expiry_state = "date" if expiry_dt else "none" if never else "unknown"
     lifetime_limit = timedelta(days=policy.max_lifetime_days)
-    long_lived = expiry_dt is None or (introduced_dt is not None and expiry_dt - introduced_dt > lifetime_limit)
+    long_lived = never or (expiry_dt is not None and introduced_dt is not None
+                           and expiry_dt - introduced_dt > lifetime_limit)
     privileged_scopes = [s for s in scopes if PRIVILEGED_SCOPES.match(s)]
     root_identity = bool(verdict and verdict.identity and verdict.identity.endswith(":root"))
     privileged = bool(privileged_scopes) or root_identity
@@ -252,7 +301,7 @@ def assess(identity: Identity, contexts: Mapping[str, RepoContext], policy: Poli
         owasp.append(NhiMapping("NHI6", f"{identity.rule_name} is a CI/CD credential"))
     if long_lived:
         if expiry_dt is None:
-            owasp.append(NhiMapping("NHI7", "no expiry"))
+            owasp.append(NhiMapping("NHI7", "the provider reports no expiry"))
         else:
             owasp.append(NhiMapping("NHI7", f"valid until {expiry_dt.date().isoformat()}, more than "
                                           f"{policy.max_lifetime_days} days after it was introduced"))
@@ -278,23 +327,55 @@ def assess(identity: Identity, contexts: Mapping[str, RepoContext], policy: Poli
         violations.append("no_live_secret_in_history: live secret in git history")
     if policy.no_production_key_in_test_paths and prod_in_test:
         violations.append(f"no_production_key_in_test_paths: {prod_in_test[0]}")
-    if policy.require_expiry and expiry_dt is None:
+    if policy.require_expiry and never:
         violations.append("require_expiry: no expiry")
     if policy.max_copies is not None and copies > policy.max_copies:
         violations.append(f"max_copies: {copies} copies (limit {policy.max_copies})")
     revoked = identity.revocation_state == "revoked" or status == "invalid"
     expired = expiry_dt is not None and expiry_dt < now
-    risk = (40 * live + 20 * privileged + 15 * long_lived + 10 * min(repos - 1, 3) + 2 * min(copies - 1, 5)
-            + SEVERITY_POINTS.get(identity.severity, 0) + 5 * (owner is None) + 3 * len(violations)
-            + (2 if age_days > 365 else 0) - 30 * revoked - 10 * expired)
+    sandbox = is_sandbox(identity)
+    risk, factors = _risk(identity, sandbox=sandbox, live=live and not revoked, dead=revoked or expired,
+                          privileged=privileged, long_lived=long_lived, repos=repos, copies=copies,
+                          unowned=owner is None, violations=len(violations), old=age_days > 365)
     return Assessment(identity, owner, owner_source, introduced, age_days, expiry, expiry_source, long_lived, live,
-                      status, privileged, repos, copies, envs, max(risk, 0), owasp, violations)
+                      status, privileged, repos, copies, envs, risk, owasp, violations, expiry_state, sandbox,
+                      factors, places(identity, contexts))
+
+
+def _risk(identity: Identity, *, sandbox: bool, live: bool, dead: bool, privileged: bool, long_lived: bool,
+          repos: int, copies: int, unowned: bool, violations: int, old: bool) -> tuple[int, list[str]]:
+    """A score a security lead can read: a band (sandbox < invalid < unknown < live) plus up to 99 points inside
+    it, each with its reason."""
+    state = "live" if live else "invalid" if dead else "unknown"
+    band = 0 if sandbox else _BANDS[state]
+    factors = [f"test-mode or sandbox credential: {band}" if sandbox else f"{state}: {band}"]
+    points: list[tuple[int, str]] = [
+        (20 * privileged, "privileged access"),
+        (15 if identity.rule_id.startswith("private-key") else 0, "private key"),
+        (SEVERITY_POINTS.get(identity.severity, 0), f"{identity.severity} severity"),
+        (12 * long_lived, "long-lived"),
+        (10 * min(repos - 1, 3), f"in {repos} repositories"),
+        (2 * min(copies - 1, 5), f"{copies} copies"),
+        (5 * unowned, "no owner"),
+        (3 * min(violations, 5), f"{violations} policy violation(s)"),
+        (2 * old, "exposed over a year"),
+        (8 * (sandbox and live), "live"),
+    ]
+    inside = 0
+    for value, why in points:
+        if value:
+            inside += value
+            factors.append(f"{why} +{value}")
+    return band + min(inside, 99), factors
 
 
 def assess_all(identities: Sequence[Identity], contexts: Mapping[str, RepoContext], policy: Policy,
-               now: datetime | None = None) -> list[Assessment]:
-    """Every identity assessed, riskiest first (ties: most repositories, oldest, fingerprint)."""
+               now: datetime | None = None, guides: Mapping[str, str] | None = None) -> list[Assessment]:
+    """Every identity assessed, riskiest first (ties: most repositories, oldest, fingerprint). `guides` maps a
+    rule id to its rotation guide."""
     when = now or datetime.now(UTC)
     out = [assess(i, contexts, policy, when) for i in identities]
-    out.sort(key=lambda a: (-a.risk, -a.repos, -a.age_days, a.identity.fingerprint))
+    for a in out:
+        a.rotation_guide = (guides or {}).get(a.identity.rule_id, "")
+    out.sort(key=lambda a: (-a.risk, -a.repos, -a.age_days, a.identity.fingerprint))  # (bands make risk the order)
     return out

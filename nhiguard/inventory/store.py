@@ -95,7 +95,13 @@ def _migration_3(db: sqlite3.Connection) -> None:
                "swept_at TEXT NOT NULL, PRIMARY KEY (repo, ref))")
 
 
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_migration_1, _migration_2, _migration_3)
+def _migration_4(db: sqlite3.Connection) -> None:
+    """A repository's remote (credentials stripped), so every location can link to the file at its commit."""
+    db.execute("ALTER TABLE repos ADD COLUMN remote TEXT")
+
+
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_migration_1, _migration_2, _migration_3,
+                                                                 _migration_4)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -150,6 +156,7 @@ class RepoContext:
     head_date: str | None = None
     recent_emails: tuple[str, ...] = ()
     codeowners: tuple[str, ...] = ()
+    remote: str | None = None  # e.g. https://github.com/acme/app (no credentials)
 
 
 @dataclass(slots=True)
@@ -269,12 +276,13 @@ class Inventory:
                 self._upsert(db, ident, stamp, run_id)
             if context is not None:
                 db.execute(
-                    "INSERT INTO repos (repo, head_date, recent_emails, codeowners, updated_at) VALUES (?, ?, ?, ?, ?) "
+                    "INSERT INTO repos (repo, head_date, recent_emails, codeowners, updated_at, remote) "
+                    "VALUES (?, ?, ?, ?, ?, ?) "
                     "ON CONFLICT(repo) DO UPDATE SET head_date=excluded.head_date, "
                     "recent_emails=excluded.recent_emails, codeowners=excluded.codeowners, "
-                    "updated_at=excluded.updated_at",
+                    "updated_at=excluded.updated_at, remote=COALESCE(excluded.remote, remote)",
                     (context.repo, context.head_date, json.dumps(sorted(context.recent_emails)),
-                     json.dumps(sorted(context.codeowners)), stamp))
+                     json.dumps(sorted(context.codeowners)), stamp, context.remote))
             if tips is not None:
                 db.execute("DELETE FROM sweep_refs WHERE repo = ?", (repo,))
                 db.executemany("INSERT INTO sweep_refs (repo, ref, tip, swept_at) VALUES (?, ?, ?, ?)",
@@ -335,8 +343,9 @@ class Inventory:
         return out
 
     def repo_contexts(self) -> dict[str, RepoContext]:
-        rows = self.db.execute("SELECT repo, head_date, recent_emails, codeowners FROM repos")
-        return {r[0]: RepoContext(r[0], r[1], tuple(json.loads(r[2])), tuple(json.loads(r[3]))) for r in rows}
+        rows = self.db.execute("SELECT repo, head_date, recent_emails, codeowners, remote FROM repos")
+        return {r[0]: RepoContext(r[0], r[1], tuple(json.loads(r[2])), tuple(json.loads(r[3])), r[4])
+                for r in rows}
 
     def identities(self, fingerprints: Iterable[str] | None = None) -> list[Identity]:
         wanted = set(fingerprints) if fingerprints is not None else None

@@ -85,6 +85,42 @@ def clone_or_fetch(url: str, dest: Path) -> Path:
     return dest
 
 
+def remote_url(root: Path) -> str | None:
+    """The repository's `origin` (else its first remote) as a browsable https URL without credentials, or None."""
+    url = _git(root, "config", "--get", "remote.origin.url")
+    if not url:
+        names = (_git(root, "remote") or "").split()
+        url = _git(root, "config", "--get", f"remote.{names[0]}.url") if names else None
+    return web_url(url) if url else None
+
+
+def web_url(url: str) -> str | None:
+    """`git@github.com:acme/app.git`, `ssh://git@host/acme/app`, `https://user:token@host/acme/app.git` →
+    `https://host/acme/app`; None for local paths and other schemes."""
+    import re
+    import urllib.parse
+
+    url = url.strip()
+    scp = re.fullmatch(r"(?:[\w.-]+@)?([\w.-]+\.[a-z]{2,}):(?!//)(.+)", url)
+    if scp:
+        host, path = scp.group(1), scp.group(2)
+    else:
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme not in ("https", "http", "ssh", "git") or not parts.hostname:
+            return None
+        host, path = parts.hostname, parts.path
+        if parts.scheme in ("https", "http") and parts.port and parts.port not in (80, 443):
+            host = f"{host}:{parts.port}"
+    path = path.strip("/").removesuffix(".git")
+    if not path or any(c in path for c in "\"'<> "):
+        return None
+    if host.startswith("ssh.dev.azure.com"):  # git@ssh.dev.azure.com:v3/org/project/repo
+        bits = path.split("/")
+        if len(bits) == 4 and bits[0] == "v3":
+            return f"https://dev.azure.com/{bits[1]}/{bits[2]}/_git/{bits[3]}"
+    return f"https://{host.lower()}/{path}"
+
+
 def current_user(root: Path) -> str:
     """Who records a triage decision: git's user.email (else user.name, else the login name)."""
     for key in ("user.email", "user.name"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import stat
 import subprocess
 import sys
@@ -17,7 +18,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 ACTION = ROOT / "action.yml"
 CHECK_JSONSCHEMA = Path(sys.executable).parent / "check-jsonschema"
-INPUTS = {"config", "baseline", "fail-on", "verify", "sarif", "args", "python-version"}
+INPUTS = {"config", "baseline", "fail-on", "verify", "sarif", "args", "python-version", "comment", "github-token"}
 
 
 def _action() -> dict[str, Any]:
@@ -87,15 +88,17 @@ def _scan_step() -> dict[str, Any]:
     return next(step for step in _steps() if step.get("id") == "scan")
 
 
-def _run_scan_script(tmp_path: Path, inputs: dict[str, str]) -> list[str]:
+def _run_scan_script(tmp_path: Path, inputs: dict[str, str], *, status: int = 0) -> list[str]:
     """Run the scan step's script as the runner would (bash, the step's env with inputs substituted), with a
     stand-in `nhiguard` that prints the arguments it was given, one per line."""
+    tmp_path.mkdir(exist_ok=True)
     runner_temp = tmp_path / "runner"
     bin_dir = runner_temp / "nhiguard-venv" / "bin"
     bin_dir.mkdir(parents=True)
     stub = bin_dir / "nhiguard"
     stub.write_text('#!/usr/bin/env bash\nprintf "%s\\n" "$@"\n', encoding="utf-8")
     stub.chmod(stub.stat().st_mode | stat.S_IXUSR)
+    (bin_dir / "python").symlink_to(sys.executable)
     defaults = {name: str(spec.get("default", "")) for name, spec in _action()["inputs"].items()}
     values = {**defaults, **inputs}
     env = {"PATH": os.environ["PATH"], "RUNNER_TEMP": str(runner_temp), "RUNNER_OS": "Linux"}
@@ -105,7 +108,7 @@ def _run_scan_script(tmp_path: Path, inputs: dict[str, str]) -> list[str]:
         env[name] = values[m[1]]
     done = subprocess.run(["bash", "-c", _scan_step()["run"]], cwd=tmp_path, env=env, capture_output=True,
                           text=True, check=False, timeout=60)
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == status, done.stderr
     return done.stdout.splitlines()
 
 
@@ -131,8 +134,21 @@ def test_hostile_inputs_stay_data(tmp_path: Path, hostile: str) -> None:
     argv = _run_scan_script(tmp_path, {"config": hostile, "args": hostile, "sarif": hostile})
     assert argv[:5] == ["ci", "--fail-on", "low", "--sarif", hostile]
     assert argv[5:7] == ["--config", hostile]
-    assert argv[7:] == hostile.split()  # split on blanks only: no expansion, no globbing, no command run
+    assert argv[7:] == shlex.split(hostile)  # split like a shell: no expansion, no globbing, no command run
     assert not (tmp_path / "PWNED").exists()
+
+
+def test_args_are_split_like_a_shell_and_a_bad_quote_stops_the_step(tmp_path: Path) -> None:
+    argv = _run_scan_script(tmp_path / "a", {"args": "--exclude-path 'docs/my notes/*' --disable \"generic password\""})
+    assert argv[5:] == ["--exclude-path", "docs/my notes/*", "--disable", "generic password"]
+    stopped = _run_scan_script(tmp_path / "b", {"args": "--exclude-path 'unclosed"}, status=2)
+    assert stopped == ["::error title=nhiguard::the args input is not valid shell words (an unclosed quote?)"]
+
+
+def test_comment_input_asks_for_the_pull_request_comment(tmp_path: Path) -> None:
+    assert _run_scan_script(tmp_path, {"comment": "true"})[5:] == ["--comment"]
+    assert _scan_step()["env"]["NHIGUARD_GITHUB_TOKEN"] == "${{ inputs.github-token }}"
+    assert _action()["inputs"]["github-token"]["default"] == "${{ github.token }}"
 
 
 def test_verify_input_matches_an_existing_option() -> None:
@@ -140,7 +156,7 @@ def test_verify_input_matches_an_existing_option() -> None:
 
     done = run_cli("ci", "--help")
     assert done.returncode == 0
-    for option in ("--fail-on", "--sarif", "--config", "--baseline", "--verify", "--range"):
+    for option in ("--fail-on", "--sarif", "--config", "--baseline", "--verify", "--range", "--comment"):
         assert option in done.stdout, option
 
 

@@ -9,6 +9,7 @@ import random
 import re
 import string
 import subprocess
+import urllib.parse
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -219,9 +220,11 @@ def github_env(work: Path, tmp: Path, event: str, payload: dict[str, Any] | None
 
 
 def run_github(work: GitRepo, tmp: Path, event: str, payload: dict[str, Any] | None, *args: str,
-               sha: str | None = None, ref: str = "refs/heads/main") -> StepRun:
+               sha: str | None = None, ref: str = "refs/heads/main",
+               extra_env: dict[str, str] | None = None) -> StepRun:
     head = sha or work.git("rev-parse", "HEAD")
     env, summary, output = github_env(work.path, tmp, event, payload, head, ref)
+    env.update(extra_env or {})
     done = run_cli("ci", *args, cwd=work.path, env=env)
     sarif_path = work.path / "nhiguard.sarif"
     if done.returncode in (0, 1):
@@ -246,7 +249,10 @@ def annotation(kind: str, path: str, line: int, column: int, name: str, rule_id:
 def row(severity: str, rule_id: str, where: str, commit: Commit | None, secret: str, *, below: bool = False) -> str:
     shown = f"{severity} (below fail-on)" if below else severity
     sha = f"`{commit.sha[:12]}`" if commit else "—"
-    return f"| {shown} | `{rule_id}` | `{where}` | {sha} | `{redact.preview(secret)}` |"
+    path, _, line = where.rpartition(":")
+    place = (f"[`{where}`](https://github.com/{REPOSITORY}/blob/{commit.sha}/{urllib.parse.quote(path)}#L{line})"
+             if commit else f"`{where}`")
+    return f"| {shown} | `{rule_id}` | {place} | {sha} | `{redact.preview(secret)}` |"
 
 
 HOW_TO_FIX = """
@@ -261,6 +267,8 @@ Deleting the line or rewriting history does not make a leaked credential safe ag
 - Or accept the finding in a baseline: run `nhiguard baseline create` in the repository (it records fingerprints \
 and redacted previews, never secrets), commit `.nhiguard-baseline.json` and set \
 `baseline: .nhiguard-baseline.json` in `.nhiguard.yml` (or the action's `baseline` input).
+- Or accept one finding with a reason, recorded in the baseline: `nhiguard ignore FINGERPRINT --reason "why"` \
+(each finding's fingerprint is in the job log and the SARIF file).
 """
 
 TABLE_HEAD = "| Severity | Rule | Location | Commit | Secret |\n| --- | --- | --- | --- | --- |"

@@ -91,9 +91,34 @@ def test_nhi1_needs_an_author_owner_gone_from_recent_committers() -> None:
 
 
 def test_policy_rules_for_expiry_and_copies() -> None:
-    ident = _identity([("/a", "x.env"), ("/b", "y.env"), ("/b", "z.env")])
+    never = VerdictRecord("live", "acct", (), "never", checked_at="2024-12-02T00:00:00+00:00")
+    ident = _identity([("/a", "x.env"), ("/b", "y.env"), ("/b", "z.env")], verdicts=(never,))
     a = govern.assess(ident, {}, govern.Policy(require_expiry=True, max_copies=2), NOW)
     assert a.violations == ["require_expiry: no expiry", "max_copies: 3 copies (limit 2)"]
+    assert (a.expiry_state, a.long_lived) == ("none", True) and "NHI7" in a.nhi_ids
+
+
+def test_an_unverified_credential_has_an_unknown_expiry_not_none() -> None:
+    a = govern.assess(_identity([("/a", "x.env")]), {}, govern.Policy(require_expiry=True), NOW)
+    assert (a.expiry_state, a.long_lived, a.violations) == ("unknown", False, [])
+    assert "NHI7" not in a.nhi_ids
+
+
+def test_test_mode_keys_never_outrank_production_ones_and_live_outranks_unknown_outranks_invalid() -> None:
+    def one(rule: str, status: str | None, severity: str = "high") -> govern.Assessment:
+        ident = _identity([("/r", "deploy/app.env")], rule=rule,
+                          verdicts=(VerdictRecord(status, None, ("admin",) if status == "live" else (),
+                                                  checked_at="2024-12-02T00:00:00+00:00"),) if status else ())
+        ident.severity = severity
+        return govern.assess(ident, {}, govern.Policy(), NOW)
+
+    sandbox_live = one("stripe-test-key", "live", "critical")
+    invalid = one("github-pat-classic", "invalid", "low")
+    unknown = one("private-key-pem", None)
+    live = one("slack-bot-token", "live", "low")
+    assert sandbox_live.sandbox and sandbox_live.risk < invalid.risk < unknown.risk < live.risk
+    assert unknown.risk_factors[0] == "unknown: 200" and "private key +15" in unknown.risk_factors
+    assert sandbox_live.risk_factors[0].startswith("test-mode or sandbox credential")
 
 
 # -- certificates beside keys ---------------------------------------------------------------------------------

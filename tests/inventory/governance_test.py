@@ -67,6 +67,8 @@ def estate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     (loose / "tests" / "fixtures").mkdir(parents=True)
     (loose / "tests" / "fixtures" / "settings.json").write_text(json.dumps({"github_token": LOOSE}), encoding="utf-8")
 
+    alpha.git("remote", "add", "origin", "git@github.com:acme/alpha.git")
+    beta.git("remote", "add", "origin", "https://ci-bot:glpat-not-a-real-token@gitlab.example.com/acme/beta.git")
     runs = [
         run_cli("history", alpha.path, "--inventory", db, "--no-progress", "-f", "json", *verify),
         run_cli("history", beta.path, "--inventory", db, "--no-progress", "-f", "json", *verify),
@@ -96,19 +98,26 @@ def test_risk_order_owners_ages_and_expiries(estate: dict[str, Any]) -> None:
     rows = _export(estate)
     summary = [(r["rule"], r["locations"][0]["path"], r["status"], r["owner"], r["owner_source"], r["age_days"],
                 r["expiry"], r["expiry_source"], r["long_lived"], r["repos"]) for r in rows]
+    # the live token: GitHub answers with its expiry when it has one, so none means none (long-lived); the unverified
+    # fixture's expiry is unknown, not none; the invalid one's too
     assert summary == [
-        ("github-pat-classic", "deploy/prod.env", "live", "@acme/platform", "codeowners", 722, None, None, True, 2),
-        ("github-pat-classic", "tests/fixtures/settings.json", "not_checked", None, None, 0, None, None, True, 1),
+        ("github-pat-classic", "deploy/prod.env", "live", "@acme/platform", "codeowners", 722, None, "provider", True,
+         2),
         ("private-key-pem", "certs/server.key", "not_checked", "carol@example.net", "author", 31,
          "2034-01-01T00:00:00+00:00", "certificate notAfter", True, 1),
+        ("github-pat-classic", "tests/fixtures/settings.json", "not_checked", None, None, 0, None, None, False, 1),
         ("github-pat-classic", "scripts/.bash_history", "invalid", "dave@example.com", "author", 976, None, None,
-         True, 1),
+         False, 1),
         ("jwt", "src/auth.py", "not_checked", "@acme/identity", "config:providers", 214,
          "2024-09-01T00:00:00+00:00", "jwt exp", False, 1),
     ]
-    # live 40 + privileged 20 + long-lived 15 + 2nd repository 10 + 2nd copy 2 + critical 8 + 2 violations 6 +
-    # older than a year 2 = 103; the unowned fixture: long-lived 15 + critical 8 + unowned 5 + 1 violation 3 = 31
-    assert [r["risk"] for r in rows] == [103, 31, 23, 0, 0]
+    assert [r["expiry_state"] for r in rows] == ["none", "date", "unknown", "unknown", "date"]
+    # bands: live 300, unknown 200, invalid (or expired: the JWT) 100; inside, what the factors say: live +
+    # privileged 20 + critical 8 + long-lived 12 + 2nd repository 10 + 2nd copy 2 + 2 violations 6 + over a year 2
+    assert [r["risk"] for r in rows] == [360, 235, 216, 113, 104]
+    assert rows[0]["risk_factors"] == ["live: 300", "privileged access +20", "critical severity +8", "long-lived +12",
+                                       "in 2 repositories +10", "2 copies +2", "2 policy violation(s) +6",
+                                       "exposed over a year +2"]
 
 
 def test_owasp_ids_with_reasons(estate: dict[str, Any]) -> None:
@@ -117,8 +126,8 @@ def test_owasp_ids_with_reasons(estate: dict[str, Any]) -> None:
     assert ids == {
         "github-pat-classic:deploy/prod.env": ["NHI2", "NHI5", "NHI6", "NHI7", "NHI9"],
         "private-key-pem:certs/server.key": ["NHI2", "NHI7"],
-        "github-pat-classic:tests/fixtures/settings.json": ["NHI2", "NHI7"],
-        "github-pat-classic:scripts/.bash_history": ["NHI1", "NHI2", "NHI7", "NHI10"],
+        "github-pat-classic:tests/fixtures/settings.json": ["NHI2"],  # expiry unknown: not evidence of NHI7
+        "github-pat-classic:scripts/.bash_history": ["NHI1", "NHI2", "NHI10"],
         "jwt:src/auth.py": ["NHI2"],
     }
     reasons = {m["id"]: m["reason"] for m in rows["github-pat-classic:deploy/prod.env"]["owasp"]}
@@ -173,10 +182,49 @@ def test_list_show_stats_and_csv(estate: dict[str, Any]) -> None:
     lines = nhi9.stdout.splitlines()
     assert lines[0].startswith("fingerprint,risk,rule") and len(lines) == 2 and "NHI9" in lines[1]
     stats = json.loads(run_cli("inventory", "stats", *common, "-f", "json").stdout)
-    assert stats["identities"] == 5 and stats["live"] == 1 and stats["unowned"] == 1 and stats["long_lived"] == 4
+    assert stats["identities"] == 5 and stats["live"] == 1 and stats["unowned"] == 1 and stats["long_lived"] == 2
+    assert stats["expiry_unknown"] == 2 and stats["by_verdict"] == {"live": 1, "unknown": 3, "invalid": 1}
     assert stats["by_provider"] == {"github": 3, "jwt": 1, "private-key": 1} or stats["by_provider"]["github"] == 3
-    assert stats["owasp"] == {"NHI1": 1, "NHI2": 5, "NHI3": 0, "NHI4": 0, "NHI5": 1, "NHI6": 1, "NHI7": 4,
+    assert stats["owasp"] == {"NHI1": 1, "NHI2": 5, "NHI3": 0, "NHI4": 0, "NHI5": 1, "NHI6": 1, "NHI7": 2,
                               "NHI8": 0, "NHI9": 1, "NHI10": 1}
     fingerprint = json.loads(unowned.stdout)["identities"][0]["fingerprint"]
     shown = run_cli("inventory", "show", fingerprint[:14], *common)
     assert shown.returncode == 0 and "owner_required: no owner" in shown.stdout and LOOSE not in shown.stdout
+    assert "None" not in shown.stdout and "expiry unknown" in shown.stdout
+
+
+def test_locations_carry_commit_and_a_link_built_from_the_remote(estate: dict[str, Any]) -> None:
+    common = ["--inventory", estate["db"], "-c", estate["policy"], "--as-of", AS_OF]
+    rows = _by_rule_and_path(_export(estate))
+    shared = rows["github-pat-classic:deploy/prod.env"]["locations"]
+    expected = {
+        "deploy/prod.env": "https://github.com/acme/alpha/blob/{}/deploy/prod.env#L1",
+        "ci/.gitlab-ci.yml": "https://gitlab.example.com/acme/beta/-/blob/{}/ci/.gitlab-ci.yml#L3",
+    }
+    assert {loc["path"] for loc in shared} == set(expected)
+    assert all(loc["commit"] and loc["link"] == expected[loc["path"]].format(loc["commit"]) for loc in shared)
+    assert len(shared) == len({(loc["repo"], loc["path"], loc["line"], loc["commit"]) for loc in shared})
+    csv_text = run_cli("inventory", "list", *common, "-f", "csv").stdout
+    header, *lines = csv_text.splitlines()
+    assert header.endswith("locations,links,remediation,rotation_guide")
+    assert any("deploy/prod.env:1 @" in line and "https://github.com/acme/alpha/blob/" in line for line in lines)
+    assert "None" not in csv_text and "glpat-not-a-real-token" not in csv_text
+    for key, r in rows.items():
+        shown = run_cli("inventory", "show", r["fingerprint"][:17], *common).stdout
+        assert "None" not in shown
+        if key.startswith("github-"):
+            assert "  rotate https://docs.github.com/" in shown
+
+
+def test_owners_follow_the_current_configuration(estate: dict[str, Any]) -> None:
+    config = estate["alpha"].path / ".nhiguard.yml"
+    before = config.read_text(encoding="utf-8")
+    try:
+        config.write_text("owners:\n  providers:\n    jwt: '@acme/identity-platform'\n", encoding="utf-8")
+        rows = _by_rule_and_path(_export(estate))
+        assert (rows["jwt:src/auth.py"]["owner"], rows["jwt:src/auth.py"]["owner_source"]) == (
+            "@acme/identity-platform", "config:providers")
+        # a CODEOWNERS team wins over the commit author, wherever the secret was introduced
+        assert rows["github-pat-classic:deploy/prod.env"]["owner_source"] == "codeowners"
+    finally:
+        config.write_text(before, encoding="utf-8")

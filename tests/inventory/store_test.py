@@ -50,7 +50,7 @@ def test_an_old_database_is_migrated_forward(tmp_path: Path) -> None:
     raw.execute("COMMIT")
     raw.close()
     with Inventory(db) as store:
-        assert store.applied_versions() == [1, 2, 3]
+        assert store.applied_versions() == list(range(1, SCHEMA_VERSION + 1))
         columns = {r[1] for r in store.db.execute("PRAGMA table_info(identities)")}
         assert {"ticket_ref", "ticket_state", "revocation_state", "revoked_at"} <= columns
 

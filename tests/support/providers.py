@@ -168,7 +168,7 @@ class _Handler(BaseHTTPRequestHandler):
             with owner.lock:
                 owner.active -= 1
 
-    do_GET = do_POST = do_HEAD = do_PUT = do_DELETE = _serve
+    do_GET = do_POST = do_HEAD = do_PUT = do_PATCH = do_DELETE = _serve
 
 
 class ProviderServer:
