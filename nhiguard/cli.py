@@ -622,6 +622,60 @@ def ignore(fingerprints: tuple[str, ...], reason: str, decision: str, baseline_p
     return EXIT_CLEAN
 
 
+_AUDIT_KEYS = {"t": "true-positive", "f": "false-positive", "a": "accepted"}
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option("-b", "--baseline", "baseline_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Baseline to record decisions in (default: the config's `baseline`, else .nhiguard-baseline.json).")
+@click.option("-c", "--config", "config_path", type=click.Path(path_type=Path))
+@click.option("--all", "again", is_flag=True, help="Also show findings already decided.")
+@click.option("--show-secrets", is_flag=True, help="Show secrets in the context (redacted by default).")
+def audit(paths: tuple[Path, ...], baseline_path: Path | None, config_path: Path | None, again: bool,
+          show_secrets: bool) -> int:
+    """Step through the findings of PATHS (default: .) one by one: see each in its (redacted) context and mark it
+    [t]rue positive, [f]alse positive or [a]ccepted risk with a reason, [s]kip it or [q]uit. Decisions are recorded
+    in the baseline with who and when; false positives and accepted risks are not reported again, true positives
+    stay reported until the secret is gone."""
+    from nhiguard import baseline as baseline_mod
+    from nhiguard import config as config_mod
+    from nhiguard import redact, triage
+    from nhiguard.reporters.text import clean, short_fingerprint
+    from nhiguard.scan import ScanSettings, run_paths
+    from nhiguard.sources.gitinfo import current_user
+
+    targets = list(paths) or [Path(".")]
+    config = config_mod.load(config_path, targets[0])
+    path = baseline_path or config.baseline or config.root / config_mod.DEFAULT_BASELINE
+    known = baseline_mod.load(path) if path.exists() else None
+    report = run_paths(targets, config, ScanSettings(use_baseline=False))
+    todo = triage.pending(report.findings, known, again=again)
+    base = targets[0] if targets[0].is_dir() else targets[0].parent
+    click.echo(f"{len(todo)} finding(s) to review ({len(report.findings) - len(todo)} already decided)")
+    decisions: list[triage.Decision] = []
+    for n, finding in enumerate(todo, 1):
+        rule, where = finding.rule, finding.first_location
+        click.echo(f"\n[{n}/{len(todo)}] {clean(rule.name)} [{rule.id}] {short_fingerprint(finding)}")
+        click.echo(f"  {clean(where.path)}:{where.line}" + (f" (+{len(finding.locations) - 1} more)"
+                                                           if len(finding.locations) > 1 else ""))
+        for line in triage.context(finding, where, base, show=show_secrets):
+            click.echo("  " + line)
+        answer = click.prompt("  [t]rue positive, [f]alse positive, [a]ccepted risk, [s]kip, [q]uit",
+                              type=click.Choice(["t", "f", "a", "s", "q"]), show_choices=False)
+        if answer == "q":
+            break
+        if answer == "s":
+            continue
+        reason = click.prompt("  reason", type=str).strip() or "(no reason given)"
+        decisions.append(triage.Decision(finding.fingerprint, rule.id, redact.preview(finding.secret),
+                                         _AUDIT_KEYS[answer], reason))
+    if decisions:
+        triage.record(path, decisions, current_user(config.root))
+    click.echo(f"nhiguard: recorded {len(decisions)} decision(s) in {path}", err=True)
+    return EXIT_CLEAN
+
+
 @cli.command()
 @click.option("--keep", type=click.Path(file_okay=False, path_type=Path),
               help="Build the sample repository here and keep it (default: a temporary folder).")

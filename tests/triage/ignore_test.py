@@ -104,3 +104,31 @@ def test_sarif_reports_accepted_findings_as_suppressed(tmp_path: Path) -> None:
         "b.py": [{"kind": "external", "status": "accepted",
                   "justification": "allow.fingerprints in the configuration"}],
     }
+
+
+def test_audit_walks_the_findings_shows_redacted_context_and_records_decisions(tmp_path: Path) -> None:
+    root, first, second = _repo(tmp_path)
+    (root / "a.py").write_text(f'# deploy settings\nTOKEN = "{first}"\nDEBUG = False\n')
+    done = run_cli("audit", cwd=root, stdin=b"f\nfixture for the parser tests\nt\nreal: rotating today\n")
+    assert done.returncode == 0, done.stderr
+    assert "2 finding(s) to review" in done.stdout
+    assert ">     2 | TOKEN = \"ghp_" in done.stdout and "      1 | # deploy settings" in done.stdout
+    assert first not in done.stdout and second not in done.stdout
+    doc = json.loads((root / ".nhiguard-baseline.json").read_text())
+    decided = {e["decision"]: e for e in doc["findings"]}
+    assert set(decided) == {"false-positive", "true-positive"}
+    assert decided["false-positive"]["reason"] == "fixture for the parser tests"
+    assert all(e["by"] == "dev@example.org" and e["rule_id"] == "github-pat-classic" for e in doc["findings"])
+
+    again = run_cli("audit", cwd=root, stdin=b"")
+    assert "0 finding(s) to review (2 already decided)" in again.stdout
+    after = run_cli("scan", ".", "-f", "json", cwd=root)
+    assert after.returncode == 1  # the true positive still blocks
+    assert len(json.loads(after.stdout)["findings"]) == 1
+
+
+def test_audit_quits_and_skips_without_recording(tmp_path: Path) -> None:
+    root, _, _ = _repo(tmp_path)
+    done = run_cli("audit", cwd=root, stdin=b"s\nq\n")
+    assert done.returncode == 0 and "recorded 0 decision(s)" in done.stderr
+    assert not (root / ".nhiguard-baseline.json").exists()
