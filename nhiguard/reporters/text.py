@@ -112,7 +112,8 @@ def _next_steps() -> list[str]:
         "  - Not a secret (test data, an example): write `nhiguard:allow` in a comment on its line, or run the",
         "    finding's 'accept' command (it records the fingerprint, your reason, who and when in the baseline).",
         "  - Accept every current finding at once: nhiguard baseline create",
-        "  - Skip the hook for one commit: git commit --no-verify (pre-commit: SKIP=nhiguard git commit)",
+        "  - Skip the hook once: git commit --no-verify, git push --no-verify (with pre-commit:",
+        "    SKIP=nhiguard git commit, SKIP=nhiguard-pre-push git push)",
         "",
     ]
 
