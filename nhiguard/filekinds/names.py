@@ -1,0 +1,54 @@
+"""Which setting names hold a secret, and which give context, in free-form configuration (dotenv, properties,
+PHP arrays, Django settings, YAML)."""
+
+from __future__ import annotations
+
+import re
+
+_SECRET = re.compile(
+    r"(?ix)(?:^|[._\-\['\"]|(?<=[a-z])(?=[A-Z]))"
+    r"(?:password|passwd|passwort|passphrase|pass|pwd|secret|secret_?key|token|api_?key|apikey|access_?key"
+    r"|private_?key|auth_?key|auth_?token|client_?secret|app_?key|salt|credentials?|signing_?key"
+    r"|encryption_?key|master_?key|session_?key|license_?key|secret_?key_?base|dsn|connection_?string"
+    r"|database_?url|db_?url|redis_?url|amqp_?url|mongo(?:db)?_?(?:uri|url)|broker_?url)"
+    r"(?:$|[._\-\]'\"\d]|(?=[A-Z]))"
+)
+_SECRET_TAIL = re.compile(r"(?i)(?:password|passwd|pwd|secret|token|apikey|api_key|_key|salt|_pass)$")
+_NOT_SECRET = re.compile(
+    r"(?ix)(?:_?(?:file|path|dir|length|len|min|max|policy|hint|prompt|field|reset|expir\w*|ttl|timeout|lifetime"
+    r"|rounds|iterations|cost|algo|algorithm|hash(?:er|ing)?|type|name|id|user(?:name)?|url_?path|header|param"
+    r"|prefix|suffix|env|var|enabled|enable|required|validation|validator|regex|pattern|format|mode|label|placeholder"
+    r"|confirmation|confirm|strength|changed|change|recovery|remember|storage|store|provider|class|command|cmd"
+    r"|endpoint|location|route|uri_?template|reset_?url|_at|_on|count|attempts|cookie_?name|session_?name"
+    r"|public_?key|publishable|pub|file_?path|key_?id|keyid|id_?token_?url|usernames?)$)"
+)
+
+
+def secret_key(name: str) -> bool:
+    """True for names like DB_PASSWORD, spring.datasource.password, 'secret_key', authToken; false for
+    PASSWORD_MIN_LENGTH, password_reset_url, TOKEN_FILE, public_key."""
+    if not name or len(name) > 120:
+        return False
+    if _NOT_SECRET.search(name) and not _SECRET_TAIL.search(name):
+        return False
+    return bool(_SECRET.search(name))
+
+
+_USER = re.compile(r"(?i)(?:^|[._\-'\"])(?:user(?:name)?|login|uid|user_?id|account)$|(?<=[a-z])User(?:name)?$")
+_HOST = re.compile(r"(?i)(?:^|[._\-'\"])(?:host(?:name)?|server|address|endpoint)$|(?<=[a-z])Host$")
+_PORT = re.compile(r"(?i)(?:^|[._\-'\"])port$")
+_DB = re.compile(r"(?i)(?:^|[._\-'\"])(?:database|db_?name|dbname|schema|catalog|db)$")
+
+
+def context_role(name: str) -> str | None:
+    """"user", "host", "port" or "database" for a context setting, else None."""
+    for pattern, role in ((_USER, "user"), (_HOST, "host"), (_PORT, "port"), (_DB, "database")):
+        if pattern.search(name):
+            return role
+    return None
+
+
+def stem(name: str) -> str:
+    """The prefix a group of settings shares: DB_ of DB_PASSWORD, spring.datasource. of …password."""
+    m = re.search(r"(?i)(password|passwd|pwd|pass|secret|token|key|user(?:name)?|host|port|database|name)$", name)
+    return name[: m.start()] if m else name
