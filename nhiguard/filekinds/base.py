@@ -221,7 +221,7 @@ def verdict(value: str, path: str, kind: str) -> str:
         return "report" if v else "drop"
     if not v or (len(v) < 3 and kind != "password"):
         return "drop"
-    if _REFERENCE.search(v) or _MASKED.search(v):
+    if _REFERENCE.search(v) or _MASKED.search(v) or v.startswith("`") or not any(c.isalnum() for c in v):
         return "drop"
     low = v.lower()
     if kind == "hash":

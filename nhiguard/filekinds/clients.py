@@ -52,7 +52,8 @@ def winscp_reveal(value: str, user: str, host: str) -> str | None:
             length = take()
         else:
             length = flag
-        pos += take()
+        skip = take()
+        pos += skip
         if pos + length > len(data):
             return None
         out = bytes(data[pos:pos + length]).decode("utf-8")

@@ -328,7 +328,7 @@ def parse_ansible(text: str, path: str) -> Iterator[Field]:
             for key, m in pairs.items():
                 if key in _ANSIBLE_KEYS:
                     raw, at = m.group(2), offset + m.start(2)
-                    if raw[:1] in "\"'":
+                    if raw[:1] and raw[:1] in "\"'":
                         raw, at = raw[1:-1], at + 1
                     user = pairs["ansible_user"].group(2) if "ansible_user" in pairs else group_vars.get(
                         "ansible_user", "")
@@ -361,7 +361,7 @@ KINDS = (
                                                           "service-account.json", "service_account.json",
                                                           "client_secret.json", "keyfile.json", "gcp-key.json",
                                                           "key.json", "sa.json", "gcloud.json"),
-             suffixes=(".json",), sniff=sniff_gcloud),
+             sniff=sniff_gcloud),  # (key files under other names: the GCP regex rules find their private keys)
     FileKind("s3cfg", parse_s3cfg, RULES[7:8], names=(".s3cfg", "s3cfg", ".s3cfg.bak")),
     FileKind("rclone", parse_rclone, RULES[8:9], names=("rclone.conf",), sniff=lambda head: "type" in head),
     FileKind("gradle-properties", parse_gradle, RULES[9:10], names=("gradle.properties",)),

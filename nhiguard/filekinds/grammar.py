@@ -73,7 +73,7 @@ def assignments(text: str) -> Iterator[Entry]:
         if not m:
             continue
         raw, at = m.group(2), start + m.start(2)
-        if raw[:1] in "\"'":
+        if raw[:1] and raw[:1] in "\"'":
             end = _closing(raw, raw[0])
             if end > 0:
                 yield Entry("", m.group(1), raw[1:end], at + 1, start)
@@ -289,11 +289,11 @@ def yaml_scalars(text: str) -> Iterator[YamlScalar]:
         if not raw or raw.startswith("#"):
             stack.append((key_indent, key))
             continue
-        if raw[:1] in "|>":
+        if raw[:1] and raw[:1] in "|>":
             block_indent = key_indent
             continue
         at = start + m.start(5)
-        if raw[:1] in "\"'":
+        if raw[:1] and raw[:1] in "\"'":
             end = _closing(raw, raw[0])
             value, at = (raw[1:end], at + 1) if end > 0 else (raw, at)
         else:
@@ -420,7 +420,7 @@ def conn_pairs(value: str) -> dict[str, tuple[str, int]]:
     out: dict[str, tuple[str, int]] = {}
     for m in _CONN_PAIR.finditer(value):
         raw, at = m.group(2), m.start(2)
-        if raw[:1] in "{\"'" and len(raw) >= 2:
+        if raw[:1] and raw[:1] in "{\"'" and len(raw) >= 2:
             raw, at = raw[1:-1], at + 1
         out[m.group(1).strip().lower()] = (raw, at)
     return out

@@ -26,7 +26,7 @@ _KV = re.compile(r"^\s*([A-Za-z_][\w-]*)\s*(?:=\s*|\s+)(.*?)\s*$")
 
 def _value(raw: str, at: int) -> tuple[str, int]:
     raw = raw.strip()
-    if raw[:1] in "\"'" and raw[-1:] == raw[:1] and len(raw) > 1:
+    if raw[:1] and raw[:1] in "\"'" and raw[-1:] == raw[:1] and len(raw) > 1:
         return raw[1:-1], at + 1
     return raw.split()[0] if raw.split() else raw, at
 
@@ -75,7 +75,7 @@ def parse_fetchmail(text: str, path: str) -> Iterator[Field]:
             ctx[low.replace("protocol", "proto")] = nxt[0]
         elif low in ("pass", "password"):
             value, at = nxt
-            if value[:1] in "\"'" and len(value) > 1:
+            if value[:1] and value[:1] in "\"'" and len(value) > 1:
                 value, at = value[1:-1], at + 1
             yield field_at(MAIL, value, at, (*sorted(ctx.items()), ("client", "fetchmail")))
 
@@ -90,7 +90,7 @@ def parse_muttrc(text: str, path: str) -> Iterator[Field]:
         if not m:
             continue
         key, raw, at = m.group(1).lower(), m.group(2), start + m.start(2)
-        value, at = _value(raw, at) if raw[:1] in "\"'" else (raw.split(" #")[0].strip(), at)
+        value, at = _value(raw, at) if raw[:1] and raw[:1] in "\"'" else (raw.split(" #")[0].strip(), at)
         if key in ("imap_user", "smtp_user", "pop_user", "from", "realname"):
             ctx[key] = value
         elif key in ("imap_pass", "smtp_pass", "pop_pass", "imap_password", "smtp_password"):
