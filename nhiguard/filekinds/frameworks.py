@@ -157,10 +157,8 @@ def parse_python_settings(text: str, path: str) -> Iterator[Field]:
 
 
 def claim_python_settings(name: str) -> bool:
-    return name.endswith(".py") and (name.startswith(("settings", "local_settings", "production", "prod_settings",
-                                                      "dev_settings", "config", "secrets", "credentials"))
-                                     or name in ("base.py", "local.py", "production.py", "dev.py", "prod.py",
-                                                 "staging.py", "development.py"))
+    return name.endswith(".py") and name.startswith(("settings", "local_settings", "prod_settings", "dev_settings",
+                                                     "secrets", "credentials"))
 
 
 def sniff_python_settings(head: str) -> bool:
@@ -305,6 +303,8 @@ KINDS = (
     FileKind("php-config", parse_php, RULES[2:3], claim=claim_php_config, sniff=lambda head: "<?" in head or
              "=>" in head or "$" in head),
     FileKind("python-settings", parse_python_settings, RULES[3:4], claim=claim_python_settings,
+             paths=("settings/base.py", "settings/local.py", "settings/production.py", "settings/prod.py",
+                    "settings/dev.py", "settings/development.py", "settings/staging.py", "settings/common.py"),
              sniff=sniff_python_settings),
     FileKind("java-properties", parse_properties, RULES[4:5], claim=claim_properties),
     FileKind("app-yaml", parse_app_yaml, (*RULES[4:6], RULES[8]), claim=claim_app_yaml),

@@ -182,6 +182,10 @@ def _cases(g: Gen) -> list[Case]:  # noqa: PLR0915 (one table of formats)
         f"ssid=OfficeWiFi\n\n[wifi-security]\nkey-mgmt=wpa-psk\npsk={psk}\n\n[802-1x]\npassword-flags=1\n"
         "password=agent-owned\n", [Planted(psk, psk, {"connection": "Office", "ssid": "OfficeWiFi"})])
 
+    vnc = g.hexs(16)
+    add("Program Files/uvnc bvba/UltraVNC/ultravnc.ini", f"[ultravnc]\npasswd={vnc.upper()}\npasswd2=\n[admin]\n"
+        "UseRegistry=0\n", [Planted(vnc.upper(), vnc.upper(), {"field": "passwd"})])
+
     # Developer tools
     tok, p1 = "npm_" + g.b64chars(36, string.ascii_letters + string.digits), g.pw()
     add("proj/.npmrc", f"registry=https://registry.npmjs.org/\n//registry.npmjs.org/:_authToken={tok}\n"
