@@ -478,6 +478,25 @@ class Engine:
             return False
         return not _inline_allowed(data, c.start)
 
+    def provider_shape(self, value: str) -> bool:
+        """Whether a provider's rule matches the value alone, even to reject it (a wrong checksum, a documented
+        test token): such a value is that provider's to judge, not a generic setting's."""
+        data = value.encode("utf-8", "replace")
+        saved, self._active = self._active, None
+        try:
+            for needle_index, _ in self.prefilter.scan(data):
+                entry = self._needle_plan[needle_index] if needle_index < len(self._needle_plan) else None
+                if len(self._needle_plan) != len(self._targets):
+                    self._needle_plan[:] = [None] * len(self._targets)
+                    entry = None
+                _, line_rules, multi_rules, _ = entry or self._plan_entry(needle_index)
+                for rule_index in (*line_rules, *multi_rules):
+                    if rule_index not in self._generic and self._match_window(rule_index, data, 0, len(data), ""):
+                        return True
+        finally:
+            self._active = saved
+        return False
+
     def allowed_value(self, rule_id: str, secret: str) -> bool:
         """The allow lists (the rule's and the config's values, stopwords and regexes) for a file-kind value."""
         index = self.by_id.get(rule_id)
@@ -581,6 +600,9 @@ def filekind_matches(engine: Engine, chunk: Chunk, kinds: Sequence[Any], regex: 
         if (added is not None and real not in added) or engine.allowed_value(f.rule, f.value) \
                 or _inline_allowed(data, f.offset):
             continue
+        if f.generic and (filters.looks_fake(f.value) or filters.is_not_secret(f.value)
+                          or engine.provider_shape(f.value)):
+            continue  # chosen by a setting's name only: the generic rules' filters apply
         line_start = data.rfind(b"\n", 0, f.offset) + 1
         parts = f.context if not f.decoded else (*f.context, ("decoded", "+".join(f.decoded)))
         found.append(Match(rule_id=f.rule, secret=f.value, start=f.offset, end=f.offset + max(f.length, 1),

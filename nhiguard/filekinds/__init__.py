@@ -149,8 +149,9 @@ def _judge(f: Field, path: str, kind_name: str) -> Field | None:
         return None
     context = (*f.context, ("kind", kind_name))
     if call == "weak":
-        return Field(DEFAULT_PASSWORD, f.value, f.offset, f.length, (*context, ("rule", f.rule)), f.decoded, f.kind)
-    return Field(f.rule, f.value, f.offset, f.length, context, f.decoded, f.kind)
+        return Field(DEFAULT_PASSWORD, f.value, f.offset, f.length, (*context, ("rule", f.rule)), f.decoded, False,
+                     f.kind)
+    return Field(f.rule, f.value, f.offset, f.length, context, f.decoded, f.generic, f.kind)
 
 
 @lru_cache(maxsize=1)

@@ -27,6 +27,7 @@ class Field:
     length: int
     context: Context = ()
     decoded: tuple[str, ...] = ()
+    generic: bool = False  # chosen by a setting's name in free-form config: the generic filters apply too
     kind: str = "password"  # password: templates dropped, weak values downgraded; key: templates dropped;
     #                         hash: a password hash; raw: reported as found
 
@@ -158,9 +159,11 @@ def unquote(value: str, offset: int) -> tuple[str, int]:
 
 
 def field_at(rule_id: str, value: str, offset: int, context: Iterable[tuple[str, str | None]] = (),
-             *, kind: str = "password", decoded: tuple[str, ...] = (), secret: str | None = None) -> Field:
+             *, kind: str = "password", decoded: tuple[str, ...] = (), secret: str | None = None,
+             generic: bool = False) -> Field:
     ctx = tuple((k, as_text(v)) for k, v in context if v)
-    return Field(rule_id, as_text(value) if secret is None else secret, offset, len(value), ctx, decoded, kind)
+    return Field(rule_id, as_text(value) if secret is None else secret, offset, len(value), ctx, decoded, generic,
+                 kind)
 
 
 # -- verdicts on values ---------------------------------------------------------------------------------------
@@ -187,7 +190,8 @@ _PLACEHOLDERS = frozenset(
     undefined empty todo tbd fixme xxx n/a na - -- dummy example sample foo bar baz test testing mypassword
     my_password my-password mysecret my_secret some_password somepassword enter_password enter_your_password
     insert_password_here insert_password pass_here pwd_here passw0rd_here your_db_password db_password
-    your_db_pass secretpassword secret_password thepassword
+    your_db_pass secretpassword secret_password thepassword password passwd pass pwd secret changeme change_me
+    string p@ssword passw0rd_placeholder value
     """.split()
 )
 _PLACEHOLDER_PARTS = re.compile(
@@ -197,7 +201,7 @@ _PLACEHOLDER_PARTS = re.compile(
 )
 _WEAK = frozenset(
     """
-    password passw0rd p@ssw0rd p@ssword pass passwd pwd secret changeme change_me changeit admin administrator
+    passw0rd p@ssw0rd changeit admin administrator
     root toor guest user test test123 demo default 123 1234 12345 123456 1234567 12345678 123456789 1234567890
     qwerty letmein welcome master abc123 password1 password123 admin123 root123 secret123 pass123 mysql postgres
     oracle sa manager tomcat jenkins ubuntu vagrant raspberry openstack redhat rabbit guest123 s3cr3t

@@ -153,7 +153,7 @@ def json_secrets(tree: Node, rule_id: str, keys: tuple[str, ...] | None) -> Iter
             wanted = low in keys if keys is not None else secret_key(key)
             if wanted and child.kind == "string" and child.value:
                 yield field_at(rule_id, str(child.value), child.offset, [*_dedupe(ctx), ("field", ".".join(
-                    (*path[-2:], key)))])
+                    (*path[-2:], key)))], generic=keys is None)
 
 
 def _dedupe(ctx: list[tuple[str, str | None]]) -> list[tuple[str, str | None]]:

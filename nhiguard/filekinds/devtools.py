@@ -159,7 +159,7 @@ def parse_gradle(text: str, path: str) -> Iterator[Field]:
         if secret_key(e.key):
             stem = re.sub(r"(?i)(password|token|secret|key)$", "", e.key)
             user = info.get(f"{stem}Username", info.get(f"{stem}User", ""))
-            yield field_at(GRADLE, e.value, e.offset, (("property", e.key), ("user", user)))
+            yield field_at(GRADLE, e.value, e.offset, (("property", e.key), ("user", user)), generic=True)
 
 
 # -- gem credentials (YAML) -------------------------------------------------------------------------------------
@@ -273,7 +273,8 @@ def parse_tfstate(text: str, path: str) -> Iterator[Field]:
                 if node.kind != "string" or not key_path or not secret_key(key_path[-1]) or not node.value:
                     continue
                 yield field_at(TFSTATE, str(node.value), node.offset,
-                               (("resource", f"{rtype}.{rname}"), ("attribute", ".".join(key_path))), kind="key")
+                               (("resource", f"{rtype}.{rname}"), ("attribute", ".".join(key_path))), kind="key",
+                               generic=True)
 
 
 _HCL = re.compile(r'^\s*([A-Za-z_][\w-]*)\s*=\s*"((?:[^"\\]|\\.)*)"')
@@ -284,13 +285,13 @@ def parse_tfvars(text: str, path: str) -> Iterator[Field]:
         tree = json_tree(text)
         for key_path, node in walk_json(tree) if tree is not None else ():
             if node.kind == "string" and key_path and secret_key(key_path[-1]):
-                yield field_at(TFVARS, str(node.value), node.offset, (("variable", ".".join(key_path)),))
+                yield field_at(TFVARS, str(node.value), node.offset, (("variable", ".".join(key_path)),), generic=True)
         return
     offset = 0
     for line in text.splitlines(keepends=True):
         m = _HCL.match(line)
         if m and secret_key(m.group(1)):
-            yield field_at(TFVARS, m.group(2), offset + m.start(2), (("variable", m.group(1)),))
+            yield field_at(TFVARS, m.group(2), offset + m.start(2), (("variable", m.group(1)),), generic=True)
         offset += len(line)
 
 

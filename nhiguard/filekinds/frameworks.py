@@ -61,7 +61,8 @@ def _with_context(rule_id: str, key: str, value: str, at: int, others: dict[str,
         yield field_at("file-password-hash" if not found[1] else "file-password-hash-unsalted", value, at,
                        [*base, ("scheme", found[0])], kind="hash")
         return
-    yield field_at(rule_id, value, at, base, kind="password" if re.search(r"(?i)pass|pwd", key) else "key")
+    yield field_at(rule_id, value, at, base, kind="password" if re.search(r"(?i)pass|pwd", key) else "key",
+                   generic=True)
 
 
 # -- dotenv ----------------------------------------------------------------------------------------------------

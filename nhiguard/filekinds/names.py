@@ -6,12 +6,12 @@ from __future__ import annotations
 import re
 
 _SECRET = re.compile(
-    r"(?ix)(?:^|[._\-\['\"]|(?<=[a-z])(?=[A-Z]))"
+    r"(?ix)(?:^|[._\-\['\"]|(?-i:(?<=[a-z])(?=[A-Z])))"
     r"(?:password|passwd|passwort|passphrase|pass|pwd|secret|secret_?key|token|api_?key|apikey|access_?key"
     r"|private_?key|auth_?key|auth_?token|client_?secret|app_?key|salt|credentials?|signing_?key"
     r"|encryption_?key|master_?key|session_?key|license_?key|secret_?key_?base|dsn|connection_?string"
     r"|database_?url|db_?url|redis_?url|amqp_?url|mongo(?:db)?_?(?:uri|url)|broker_?url)"
-    r"(?:$|[._\-\]'\"\d]|(?=[A-Z]))"
+    r"(?:$|[._\-\]'\"\d]|(?-i:(?=[A-Z])))"
 )
 _SECRET_TAIL = re.compile(r"(?i)(?:password|passwd|pwd|secret|token|apikey|api_key|_key|salt|_pass)$")
 _NOT_SECRET = re.compile(
@@ -20,14 +20,20 @@ _NOT_SECRET = re.compile(
     r"|prefix|suffix|env|var|enabled|enable|required|validation|validator|regex|pattern|format|mode|label|placeholder"
     r"|confirmation|confirm|strength|changed|change|recovery|remember|storage|store|provider|class|command|cmd"
     r"|endpoint|location|route|uri_?template|reset_?url|_at|_on|count|attempts|cookie_?name|session_?name"
-    r"|public_?key|publishable|pub|file_?path|key_?id|keyid|id_?token_?url|usernames?)$)"
+    r"|public_?key|publishable|pub|file_?path|key_?id|keyid|id_?token_?url|usernames?|page_?token|next_?token"
+    r"|continuation_?token|csrf_?token|tokenizer|token_?type|token_?url|token_?endpoint|key_?vault|keystore_?type"
+    r"|secret_?name|secret_?ref|secret_?arn|password_?file|credentials?_?(?:file|path|provider|json_?path))$)"
 )
+
+
+_NEVER = re.compile(r"(?i)(?:page|next|continuation|csrf|xsrf|sync|cursor|pagination|resume|tokenizer|token[._-]?type"
+                    r"|public|publishable)[._\-]?(?:token|key)?$")
 
 
 def secret_key(name: str) -> bool:
     """True for names like DB_PASSWORD, spring.datasource.password, 'secret_key', authToken; false for
     PASSWORD_MIN_LENGTH, password_reset_url, TOKEN_FILE, public_key."""
-    if not name or len(name) > 120:
+    if not name or len(name) > 120 or _NEVER.search(name):
         return False
     if _NOT_SECRET.search(name) and not _SECRET_TAIL.search(name):
         return False

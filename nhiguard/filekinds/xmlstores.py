@@ -127,7 +127,8 @@ def parse_nuget(text: str, path: str) -> Iterator[Field]:
             for key, note in (("cleartextpassword", ""), ("password", "DPAPI-encrypted (same Windows user)")):
                 entry = info.get(key)
                 if entry is not None:
-                    found = _attr_field(NUGET, entry, "value", [*ctx, ("note", note)], kind="key" if note else "password")
+                    found = _attr_field(NUGET, entry, "value", [*ctx, ("note", note)],
+                                        kind="key" if note else "password")
                     if found:
                         yield found
     for el in root.iter():
@@ -265,7 +266,7 @@ def parse_dotnet(text: str, path: str) -> Iterator[Field]:
                 if connections.looks_like_connection(value[0]):
                     yield from connections.fields(DOTNET, value[0], value[1], [("setting", key)])
                 else:
-                    yield field_at(DOTNET, value[0], value[1], [("setting", key)])
+                    yield field_at(DOTNET, value[0], value[1], [("setting", key)], generic=True)
         elif tag == "machinekey":
             for name in ("validationKey", "decryptionKey"):
                 got = el.attrs.get(name)
@@ -279,7 +280,7 @@ def parse_dotnet(text: str, path: str) -> Iterator[Field]:
                                                         ("field", f"{el.tag}.password")])
         elif tag == "setting" and secret_key(el.attr("name") or ""):
             value_el = el.child("value")
-            found = _text_field(DOTNET, value_el, [("setting", el.attr("name"))])
+            found = _text_field(DOTNET, value_el, [("setting", el.attr("name"))], generic=True)
             if found:
                 yield found
 
@@ -301,9 +302,9 @@ def parse_java_xml(text: str, path: str) -> Iterator[Field]:
             if secret_key(name) and "password" in name.lower():
                 got = el.attrs.get("value")
                 if got and got[0]:
-                    yield field_at(JAVAXML, got[0], got[1], [("property", name)])
+                    yield field_at(JAVAXML, got[0], got[1], [("property", name)], generic=True)
                 else:
-                    found = _text_field(JAVAXML, el, [("property", name)])
+                    found = _text_field(JAVAXML, el, [("property", name)], generic=True)
                     if found:
                         yield found
         elif el.tag in ("password", "user-password") and not el.children:

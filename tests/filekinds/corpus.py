@@ -109,7 +109,7 @@ def b64(text: str) -> str:
 
 
 # -- the formats --------------------------------------------------------------------------------------------------
-def _cases(g: Gen) -> list[Case]:  # noqa: PLR0915 (one table of formats)
+def _cases(g: Gen) -> list[Case]:
     cases: list[Case] = []
 
     def add(path: str, text: str, planted: list[Planted], decoys: list[str] | None = None, *, crlf: bool = False,
@@ -210,7 +210,8 @@ def _cases(g: Gen) -> list[Case]:  # noqa: PLR0915 (one table of formats)
     tok = g.b64chars(40, string.ascii_letters + string.digits)
     key_data = b64("-----BEGIN RSA PRIVATE KEY-----\n" + g.b64chars(64) + "\n-----END RSA PRIVATE KEY-----\n")
     add("home/.kube/config", f"apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    server: https://k8s.corp.invalid:6443\n"
-        f"  name: prod\ncontexts:\n- context:\n    cluster: prod\n    user: admin\n  name: prod\nusers:\n- name: admin\n"
+        f"  name: prod\ncontexts:\n- context:\n    cluster: prod\n    user: admin\n  name: prod\n"
+        f"users:\n- name: admin\n"
         f"  user:\n    token: {tok}\n- name: cert-user\n  user:\n    client-key-data: {key_data}\n"
         f"- name: exec-user\n  user:\n    exec:\n      command: aws\n",
         [Planted(tok, tok, {"user": "admin", "server": "https://k8s.corp.invalid:6443"}),
@@ -289,7 +290,8 @@ def _cases(g: Gen) -> list[Case]:  # noqa: PLR0915 (one table of formats)
         f"<FileZilla3 version=\"3.60.2\" platform=\"windows\">\n  <Servers>\n    <Server>\n      <Host>{h1}</Host>\n"
         f"      <Port>21</Port>\n      <Protocol>0</Protocol>\n      <Type>0</Type>\n      <User>{u1}</User>\n"
         f"      <Pass encoding=\"base64\">{b64(p1)}</Pass>\n      <Logontype>1</Logontype>\n      <Name>prod</Name>\n"
-        f"    </Server>\n    <Server>\n      <Host>legacy.invalid</Host>\n      <Port>22</Port>\n      <User>old</User>\n"
+        f"    </Server>\n    <Server>\n      <Host>legacy.invalid</Host>\n      <Port>22</Port>\n"
+        f"      <User>old</User>\n"
         f"      <Pass>{p2}</Pass>\n    </Server>\n  </Servers>\n</FileZilla3>\n",
         [Planted(p1, b64(p1), {"host": h1, "port": "21", "user": u1}), Planted(p2, p2, {"host": "legacy.invalid"})],
         crlf=True)
@@ -303,7 +305,8 @@ def _cases(g: Gen) -> list[Case]:  # noqa: PLR0915 (one table of formats)
         "PortNumber=2222\nFSProtocol=2\n", [Planted(p1, "Password=", {"host": h1, "user": u1, "port": "2222"})],
         crlf=True)
     priv = g.b64chars(64, string.ascii_letters + string.digits + "+/")
-    add("keys/deploy.ppk", f"PuTTY-User-Key-File-3: ssh-ed25519\nEncryption: none\nComment: deploy@ci\nPublic-Lines: 2\n"
+    add("keys/deploy.ppk", "PuTTY-User-Key-File-3: ssh-ed25519\nEncryption: none\nComment: deploy@ci\n"
+        "Public-Lines: 2\n"
         f"AAAAC3NzaC1lZDI1NTE5AAAAI{g.b64chars(43, string.ascii_letters + string.digits)}\n"
         f"{g.b64chars(20, string.ascii_letters)}\nPrivate-Lines: 1\n{priv}\nPrivate-MAC: {g.hexs(64)}\n",
         [Planted(priv, priv, {"comment": "deploy@ci", "algorithm": "ssh-ed25519"})])
@@ -391,7 +394,8 @@ def _cases(g: Gen) -> list[Case]:  # noqa: PLR0915 (one table of formats)
     p1 = g.pw()
     keys = [g.b64chars(64, string.ascii_letters + string.digits + "!@#$%^&*()-_[]{}<>~+=,.;:/?|") for _ in range(2)]
     keys = [k.replace("'", "") for k in keys]
-    add("www/wp-config.php", f"<?php\n/** The name of the database for WordPress */\ndefine( 'DB_NAME', 'wordpress' );\n"
+    add("www/wp-config.php", "<?php\n/** The name of the database for WordPress */\n"
+        "define( 'DB_NAME', 'wordpress' );\n"
         f"define( 'DB_USER', '{u1}' );\ndefine( 'DB_PASSWORD', '{p1}' );\ndefine( 'DB_HOST', 'localhost' );\n"
         f"define( 'AUTH_KEY',         '{keys[0]}' );\ndefine( 'SECURE_AUTH_KEY',  '{keys[1]}' );\n"
         "define( 'LOGGED_IN_KEY',    'put your unique phrase here' );\n$table_prefix = 'wp_';\n",
@@ -448,12 +452,14 @@ def _cases(g: Gen) -> list[Case]:  # noqa: PLR0915 (one table of formats)
         "  <user username=\"admin\" password=\"<must-be-changed>\" roles=\"manager-gui\"/>\n-->\n"
         f"  <user username=\"deployer\" password=\"{p1}\" roles=\"manager-script\"/>\n</tomcat-users>\n",
         [Planted(p1, p1, {"user": "deployer", "roles": "manager-script"})], ["<must-be-changed>"])
-    add("tomcat/conf/context.xml", f"<Context>\n  <Resource name=\"jdbc/app\" auth=\"Container\" type=\"javax.sql.DataSource\""
+    add("tomcat/conf/context.xml", "<Context>\n  <Resource name=\"jdbc/app\" auth=\"Container\" "
+        "type=\"javax.sql.DataSource\""
         f"\n            username=\"{u1}\" password=\"{p2}\" url=\"jdbc:mysql://{h1}:3306/app\" />\n</Context>\n",
         [Planted(p2, p2, {"user": u1, "name": "jdbc/app"})])
     p1, p2 = g.pw(), g.pw()
     add("jenkins/credentials.xml", "<?xml version='1.1' encoding='UTF-8'?>\n<com.cloudbees.plugins.credentials."
-        "SystemCredentialsProvider plugin=\"credentials@2.6\">\n  <domainCredentialsMap class=\"hudson.util.CopyOnWriteMap$Hash\">"
+        "SystemCredentialsProvider plugin=\"credentials@2.6\">\n"
+        "  <domainCredentialsMap class=\"hudson.util.CopyOnWriteMap$Hash\">"
         "\n    <entry>\n      <java.util.concurrent.CopyOnWriteArrayList>\n"
         "        <com.cloudbees.plugins.credentials.impl.UsernamePasswordCredentialsImpl>\n"
         f"          <scope>GLOBAL</scope>\n          <id>deploy-creds</id>\n          <username>{u1}</username>\n"

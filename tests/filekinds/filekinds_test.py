@@ -4,18 +4,17 @@ range, history)."""
 
 from __future__ import annotations
 
-import base64
 import json
 from pathlib import Path
 
 import pytest
 
 from nhiguard import filekinds
+from nhiguard.config import Config
 from nhiguard.engine import Engine
 from nhiguard.filekinds import base, clients, crypto, grammar
 from nhiguard.model import Chunk, Origin
 from nhiguard.scan import ScanSettings, load_rules
-from nhiguard.config import Config
 from tests.filekinds.corpus import (
     b64,
     build,
