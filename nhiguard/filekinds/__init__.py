@@ -32,6 +32,7 @@ BUILTINS: dict[str, str] = {
     "xmlstores": "nhiguard.filekinds.xmlstores:KINDS",
     "clients": "nhiguard.filekinds.clients:KINDS",
     "frameworks": "nhiguard.filekinds.frameworks:KINDS",
+    "configs": "nhiguard.filekinds.configs:KINDS",
 }
 
 __all__ = ["Detectors", "Field", "FileKind", "all_kinds", "claimed", "rules"]
@@ -73,12 +74,16 @@ class Detectors:
         self._names: dict[str, list[FileKind]] = {}
         self._suffixes: dict[str, list[FileKind]] = {}
         self._paths: list[tuple[str, FileKind]] = []
+        self._endings: list[tuple[str, FileKind]] = []
         self._claims: list[FileKind] = []
         for kind in kinds:
             for name in kind.names:
                 self._names.setdefault(name, []).append(kind)
             for suffix in kind.suffixes:
-                self._suffixes.setdefault(suffix, []).append(kind)
+                if suffix.startswith("."):
+                    self._suffixes.setdefault(suffix, []).append(kind)
+                else:  # an ending that is not an extension ("-ds.xml"): a few, tested one by one
+                    self._endings.append((suffix, kind))
             self._paths.extend(("/" + p, kind) for p in kind.paths)
             if kind.claim is not None:
                 self._claims.append(kind)
@@ -103,6 +108,9 @@ class Detectors:
         dots = [i for i, c in enumerate(name) if c == "."][-self._longest_suffix - 1:] if "." in name else []
         for i in dots:
             out.extend(k for k in self._suffixes.get(name[i:], ()) if k not in out)
+        for ending, kind in self._endings:
+            if name.endswith(ending) and kind not in out:
+                out.append(kind)
         for ending, kind in self._paths:
             if (low.endswith(ending) if not ending.endswith("/") else ending in low) and kind not in out:
                 out.append(kind)
@@ -122,7 +130,7 @@ class Detectors:
         text = unbom(data.decode("latin-1"))
         head = text[:SNIFF_BYTES]
         out: list[Field] = []
-        seen: set[tuple[int, str]] = set()
+        seen: set[int] = set()  # one field per span: the first (most specific) detector's
         for kind in kinds:
             if binary and not kind.binary:
                 continue
@@ -134,9 +142,9 @@ class Detectors:
                 continue  # a damaged file yields nothing rather than stopping the scan
             for f in found:
                 judged = _judge(f, path, kind.name)
-                if judged is None or judged.rule not in self.enabled or (judged.offset, judged.value) in seen:
+                if judged is None or judged.rule not in self.enabled or f.offset in seen:
                     continue
-                seen.add((judged.offset, judged.value))
+                seen.add(f.offset)
                 out.append(judged)
         return out
 

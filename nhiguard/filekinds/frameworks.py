@@ -34,6 +34,14 @@ RULES = (
     rule(YAMLCFG, "Secret in an application YAML config", "filekind"),
 )
 
+# Settings whose name alone says they hold a credential (frameworks' own names): no generic filtering.
+_KNOWN = re.compile(
+    r"^(?:AUTH_KEY|SECURE_AUTH_KEY|LOGGED_IN_KEY|NONCE_KEY|AUTH_SALT|SECURE_AUTH_SALT|LOGGED_IN_SALT|NONCE_SALT"
+    r"|SECRET_KEY|APP_KEY|APP_SECRET|DB_PASSWORD|DB_PASS|DATABASE_PASSWORD|MYSQL_PASSWORD|MYSQL_ROOT_PASSWORD"
+    r"|POSTGRES_PASSWORD|PGPASSWORD|REDIS_PASSWORD|MAIL_PASSWORD|EMAIL_HOST_PASSWORD|SMTP_PASSWORD"
+    r"|spring\.datasource\.password|spring\.mail\.password|spring\.redis\.password|spring\.rabbitmq\.password"
+    r"|password|PASSWORD|Password|passwd|dbpasswd|dbpass|wgDBpassword|secret_key_base)$"
+)
 _DEFAULT = re.compile(r"^\$\{[A-Za-z0-9_.\-]+:(.+)\}$")
 
 
@@ -62,7 +70,7 @@ def _with_context(rule_id: str, key: str, value: str, at: int, others: dict[str,
                        [*base, ("scheme", found[0])], kind="hash")
         return
     yield field_at(rule_id, value, at, base, kind="password" if re.search(r"(?i)pass|pwd", key) else "key",
-                   generic=True)
+                   generic=not _KNOWN.match(key))
 
 
 # -- dotenv ----------------------------------------------------------------------------------------------------
@@ -158,8 +166,11 @@ def parse_python_settings(text: str, path: str) -> Iterator[Field]:
 
 
 def claim_python_settings(name: str) -> bool:
-    return name.endswith(".py") and name.startswith(("settings", "local_settings", "prod_settings", "dev_settings",
-                                                     "secrets", "credentials"))
+    return name.endswith(".py") and (name.startswith(("settings", "local_settings", "prod_settings", "dev_settings",
+                                                      "secrets", "credentials", "secret_settings"))
+                                     or name in ("config.py", "local_config.py", "prod_config.py", "dev_config.py",
+                                                 "production_config.py", "instance_config.py", "db_config.py",
+                                                 "dbconfig.py", "database.py", "creds.py", "passwords.py"))
 
 
 def sniff_python_settings(head: str) -> bool:
@@ -201,6 +212,22 @@ def parse_app_yaml(text: str, path: str) -> Iterator[Field]:
         rid = SPRING if "spring" in s.path or path.rsplit("/", 1)[-1].startswith(("application", "bootstrap")) \
             else YAMLCFG
         yield from _with_context(rid, s.key, s.value, s.offset, by_path.get(s.path, {}), extra)
+    items = list(parse_env_items(text))
+    others = {k: v for k, v, _ in items}
+    for key, value, at in items:
+        if secret_key(key):
+            yield from _with_context(YAMLCFG, key, value, at, others)
+
+
+_ENV_ITEM = re.compile(r"^\s*-\s*[\"']?([A-Za-z_][A-Za-z0-9_]*)=([^\s\"'#][^\"'\n]*?)[\"']?\s*$")
+
+
+def parse_env_items(text: str) -> Iterator[tuple[str, str, int]]:
+    """`- KEY=value` items of a compose file's `environment:` list."""
+    for start, line in Lines(text):
+        m = _ENV_ITEM.match(line)
+        if m:
+            yield m.group(1), m.group(2), start + m.start(2)
 
 
 def claim_app_yaml(name: str) -> bool:

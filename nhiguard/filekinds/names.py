@@ -37,7 +37,15 @@ def secret_key(name: str) -> bool:
         return False
     if _NOT_SECRET.search(name) and not _SECRET_TAIL.search(name):
         return False
-    return bool(_SECRET.search(name))
+    return bool(_SECRET.search(name) or _GLUED.search(name))
+
+
+# Names glued without a separator (wgDBpassword, dbpasswd, requirepass, bindpw): only these well-known endings.
+_GLUED = re.compile(
+    r"(?i)(?:password|passwd|passwort|secret|secretkey|apikey|authtoken|accesstoken|privatekey|authtok)$"
+    r"|^(?:db|sql|mysql|pg|ftp|smtp|mail|admin|root|user|ldap|bind|master|require|redis|mq|amqp|ssh|sftp|proxy|wifi"
+    r"|vnc|rdp|api|app|auth|web)(?:pass|pwd|pw)$|^(?:bindpw|rootpw|requirepass|masterauth|masterpass|authpass)$"
+)
 
 
 _USER = re.compile(r"(?i)(?:^|[._\-'\"])(?:user(?:name)?|login|uid|user_?id|account)$|(?<=[a-z])User(?:name)?$")

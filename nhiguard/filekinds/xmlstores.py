@@ -285,6 +285,9 @@ def parse_dotnet(text: str, path: str) -> Iterator[Field]:
                 yield found
 
 
+_PW_ATTRS = frozenset({"password", "passwd", "pwd", "userpassword", "dbpassword", "db_password"})
+
+
 # -- Java XML: context.xml Resource, hibernate.cfg.xml, persistence.xml, server.xml, standalone.xml ------------------
 def parse_java_xml(text: str, path: str) -> Iterator[Field]:
     for el in xml_tree(text).iter():
@@ -307,7 +310,14 @@ def parse_java_xml(text: str, path: str) -> Iterator[Field]:
                     found = _text_field(JAVAXML, el, [("property", name)], generic=True)
                     if found:
                         yield found
-        elif el.tag in ("password", "user-password") and not el.children:
+        elif any(k.lower() in _PW_ATTRS for k in el.attrs):
+            for key, (value, at, _) in el.attrs.items():
+                if key.lower() in _PW_ATTRS and value:
+                    user = el.attr("username") or el.attr("user") or el.attr("userName")
+                    yield field_at(JAVAXML, value, at, [("element", el.tag), ("user", user),
+                                                        ("host", el.attr("host") or el.attr("url")), ("field", key)])
+        elif el.tag.lower() in ("password", "user-password", "passwd", "db_password", "dbpassword") \
+                and not el.children:
             owner = el.parent
             found = _text_field(JAVAXML, el, [("user", owner.child_text("user-name") or owner.child_text("username")
                                                 if owner else ""), ("element", owner.tag if owner else "")])
@@ -339,6 +349,11 @@ KINDS = (
                                                               "persistence.xml", "standalone.xml", "domain.xml",
                                                               "applicationcontext.xml", "datasource.xml",
                                                               "jboss-web.xml", "resin.xml", "jetty.xml",
-                                                              "jetty-env.xml", "dbconfig.xml", "hibernate.xml"),
+                                                              "jetty-env.xml", "dbconfig.xml", "hibernate.xml",
+                                                              "local.xml", "config.xml", "db.xml", "database.xml",
+                                                              "jdbc.xml", "mybatis-config.xml", "sqlmapconfig.xml",
+                                                              "ibatis-config.xml", "datasources.xml", "connection.xml",
+                                                              "credentials.xml", "settings.xml", "beans.xml"),
+             suffixes=("-ds.xml",),
              sniff=lambda head: "<" in head),
 )

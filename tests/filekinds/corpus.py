@@ -104,6 +104,11 @@ def navicat_encrypt(password: str) -> str:
     return _aes("cbc", b"libcckeylibcckey", b"libcciv libcciv ", _pad(password.encode())).hex().upper()
 
 
+def cisco7_encode(password: str, seed: int = 9) -> str:
+    key = "dsfd;kfoA,.iyewrkldJKDHSUBsgvca69834ncxv9873254k;fg87"
+    return f"{seed:02d}" + "".join(f"{ord(c) ^ ord(key[(seed + i) % len(key)]):02X}" for i, c in enumerate(password))
+
+
 def b64(text: str) -> str:
     return base64.b64encode(text.encode()).decode()
 
@@ -483,6 +488,70 @@ def _cases(g: Gen) -> list[Case]:
         [Planted(dj_hash, dj_hash, {"table": "users", "user": f"{u1}@corp.invalid", "scheme": "django"}),
          Planted(md5h, md5h, {"table": "users", "column": "password"}),
          Planted(mysql41, mysql41, {"scheme": "mysql41"})])
+
+    # General configuration in common grammars
+    p1, p2 = g.pw(), g.pw()
+    add("dotnet/appsettings.Production.json", json.dumps({
+        "ConnectionStrings": {"Default": f"Server={h1};Database=Orders;User Id={u1};Password={p1};"},
+        "Logging": {"LogLevel": {"Default": "Warning"}},
+        "Smtp": {"Host": "smtp.corp.invalid", "User": u1, "Password": p2},
+        "Jwt": {"Secret": "${JWT_SECRET}"}}, indent=2) + "\n",
+        [Planted(p1, p1, {"host": h1, "user": u1, "database": "Orders"}),
+         Planted(p2, p2, {"host": "smtp.corp.invalid", "user": u1})], ["${JWT_SECRET}"], bom=True)
+    p1 = g.pw()
+    add("service/config.ini", f"; service settings\n[database]\nhost = {h1}\nuser = {u1}\npassword = {p1}  ; prod\n"
+        "password_min_length = 12\n\n[api]\ntoken =\n", [Planted(p1, p1, {"section": "database", "host": h1,
+                                                                          "user": u1})])
+    p1, ssha = g.pw(), "{SSHA}" + base64.b64encode(os.urandom(24)).decode()
+    add("etc/redis/redis.conf", f"bind 127.0.0.1\nport 6379\n# requirepass foobared\nrequirepass {p1}\n",
+        [Planted(p1, p1, {"setting": "requirepass"})], ["foobared"])
+    add("etc/openldap/slapd.conf", "database mdb\nsuffix \"dc=corp,dc=invalid\"\n"
+        "rootdn \"cn=admin,dc=corp,dc=invalid\"\n"
+        f"rootpw {ssha}\n", [Planted(ssha, ssha, {"scheme": "ssha"})])
+    p1 = g.pw()
+    add("etc/postfix/sasl_passwd", f"[smtp.gmail.com]:587 {u1}@gmail.invalid:{p1}\n",
+        [Planted(p1, p1, {"host": "[smtp.gmail.com]:587", "user": f"{u1}@gmail.invalid"})])
+    p1 = g.pw()
+    add("home/.smbcredentials", f"username={u1}\npassword={p1}\ndomain=CORP\n",
+        [Planted(p1, p1, {"user": u1, "domain": "CORP"})])
+    p1, p2 = g.pw(10), g.pw(10)
+    md5c = "$1$" + g.b64chars(4) + "$" + g.b64chars(22)
+    add("network/core-sw1/running-config", f"!\nversion 15.2\nhostname core-sw1\n!\nenable secret 5 {md5c}\n!\n"
+        f"username admin privilege 15 password 7 {cisco7_encode(p1)}\nusername ops secret 0 {p2}\n!\nline vty 0 4\n"
+        " login local\n!\nend\n", [Planted(md5c, md5c, {"type": "5"}),
+                                    Planted(p1, cisco7_encode(p1), {"user": "admin"}),
+                                    Planted(p2, p2, {"user": "ops"})])
+    p1, p2 = g.pw(), g.pw()
+    add("stack/docker-compose.yml", "services:\n  db:\n    image: postgres:16\n    environment:\n"
+        f"      - POSTGRES_USER={u1}\n"
+        f"      - POSTGRES_PASSWORD={p1}\n  cache:\n    image: redis\n    environment:\n"
+        f"      REDIS_PASSWORD: \"{p2}\"\n      OTHER_PASSWORD: ${{OTHER_PASSWORD}}\n",
+        [Planted(p1, p1, {"user": u1}), Planted(p2, p2, {})], ["${OTHER_PASSWORD}"])
+    p1 = g.pw()
+    add("forum/config.php", f"<?php\n$dbms = 'phpbb\\db\\driver\\mysqli';\n$dbhost = '{h1}';\n$dbport = '';\n"
+        f"$dbname = 'phpbb';\n$dbuser = '{u1}';\n$dbpasswd = '{p1}';\n$table_prefix = 'phpbb_';\n",
+        [Planted(p1, p1, {"user": u1, "host": h1})])
+    p1 = g.pw()
+    add("wiki/LocalSettings.php", f"<?php\n$wgDBtype = \"mysql\";\n$wgDBserver = \"{h1}\";\n$wgDBname = \"wiki\";\n"
+        f"$wgDBuser = \"{u1}\";\n$wgDBpassword = \"{p1}\";\n", [Planted(p1, p1, {})])
+    p1 = g.pw()
+    add("magento/app/etc/local.xml", f"<config>\n <global>\n  <resources>\n   <default_setup>\n    <connection>\n"
+        f"     <host><![CDATA[{h1}]]></host>\n     <username><![CDATA[{u1}]]></username>\n"
+        f"     <password><![CDATA[{p1}]]></password>\n     <dbname><![CDATA[shop]]></dbname>\n    </connection>\n"
+        "   </default_setup>\n  </resources>\n </global>\n</config>\n", [Planted(p1, p1, {"user": u1})])
+    p1 = g.pw()
+    add("rails/config/database.yml", f"default: &default\n  adapter: postgresql\n  pool: 5\n\nproduction:\n"
+        f"  <<: *default\n  database: app_production\n  username: {u1}\n  password: {p1}\n  host: {h1}\n\n"
+        "test:\n  <<: *default\n  password: <%= ENV['TEST_DB_PASSWORD'] %>\n",
+        [Planted(p1, p1, {"user": u1, "host": h1, "database": "app_production"})])
+    p1, p2 = g.pw(), g.pw()
+    add("flask/instance/config.py", f"DEBUG = False\nSECRET_KEY = \"{p1}\"\nSQLALCHEMY_DATABASE_URI = "
+        f"\"mysql+pymysql://{u1}:{p2}@{h1}/app\"\nMAIL_PASSWORD = os.environ.get('MAIL_PASSWORD')\n",
+        [Planted(p1, p1, {}), Planted(p2, p2, {"user": u1, "host": h1})])
+    p1 = g.pw()
+    add("jboss/deploy/app-ds.xml", f"<datasources>\n  <local-tx-datasource>\n    <jndi-name>AppDS</jndi-name>\n"
+        f"    <connection-url>jdbc:oracle:thin:@{h1}:1521:ORCL</connection-url>\n    <user-name>{u1}</user-name>\n"
+        f"    <password>{p1}</password>\n  </local-tx-datasource>\n</datasources>\n", [Planted(p1, p1, {"user": u1})])
     return cases
 
 

@@ -122,9 +122,15 @@ def test_templates_and_references_are_not_findings(engine: Engine, value: str) -
 
 
 def test_weak_default_is_a_low_confidence_finding_in_a_real_file_only(engine: Engine) -> None:
-    (hit,) = _scan(engine, "config/.env", "DB_PASSWORD=changeme\n")
-    assert hit[0] == base.DEFAULT_PASSWORD and hit[4]["rule"] == "file-dotenv-secret"
+    for weak in ("root", "admin123", "123456"):
+        (hit,) = _scan(engine, "config/.env", f"DB_PASSWORD={weak}\n")
+        assert hit[0] == base.DEFAULT_PASSWORD and hit[4]["rule"] == "file-dotenv-secret"
+        assert _scan(engine, "config/.env.example", f"DB_PASSWORD={weak}\n") == []
     assert _scan(engine, "config/.env.example", "DB_PASSWORD=changeme\n") == []
+    from nhiguard.scan import load_rules as rules_of
+
+    rule = {r.id: r for r in rules_of(Config(root=Path(".")), ScanSettings())}[base.DEFAULT_PASSWORD]
+    assert rule.confidence == "low"
     assert _scan(engine, "config/.env.example", f"DB_PASSWORD={PW}\n")  # a real one in an example file
 
 

@@ -54,6 +54,8 @@ def measure(cases: list[Case], findings: list[Finding]) -> Result:
             if not any(line == want for _, _, line in hits):
                 result.wrong_line.append(f"{case.path}: want line {want}, got {[ln for _, _, ln in hits]}")
             parts = {k: v for _, f, _ in hits for k, v in f.parts}
+            if "username" in parts:  # a provider rule's own name for the user
+                parts.setdefault("user", parts["username"])
             bad = {k: v for k, v in p.context.items() if parts.get(k) != v}
             if bad:
                 result.wrong_context.append(f"{case.path}: {bad} not in {sorted(parts)}")

@@ -1,0 +1,56 @@
+"""What file-kind detectors cost on a tree of ordinary code: `nhiguard scan` with them and without them (every
+file-kind rule disabled, so the engine skips the step), runs alternated, medians printed.
+
+    python bench/filekind_cost.py --tree PATH [--runs 5] [--jobs N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from nhiguard import filekinds  # noqa: E402
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tree", type=Path, required=True)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--jobs", type=int, default=0)
+    args = parser.parse_args()
+    out = Path(tempfile.mkdtemp(prefix="nhiguard-fk-"))
+    on = out / "on.yml"
+    on.write_text("{}\n")
+    off = out / "off.yml"
+    off.write_text("disable:\n" + "".join(f"  - {r.id}\n" for r in filekinds.rules()))
+    exe = str(Path(sys.executable).parent / "nhiguard")
+    times: dict[str, list[float]] = {"with": [], "without": []}
+    findings: dict[str, int] = {}
+    for i in range(args.runs * 2):
+        name, config = (("with", on), ("without", off))[i % 2] if (i // 2) % 2 == 0 else (("without", off),
+                                                                                          ("with", on))[i % 2]
+        cmd = [exe, "scan", str(args.tree), "-c", str(config), "-f", "json", "-o", str(out / f"{name}.json"),
+               "--max-file-size", "1GB", "--no-color"] + (["-j", str(args.jobs)] if args.jobs else [])
+        started = time.perf_counter()
+        subprocess.run(cmd, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        times[name].append(time.perf_counter() - started)
+        import json
+
+        findings[name] = len(json.loads((out / f"{name}.json").read_text())["findings"])
+    medians = {k: sorted(v)[len(v) // 2] for k, v in times.items()}
+    for k, v in times.items():
+        print(f"{k:<8} median {medians[k]:.2f}s  runs {', '.join(f'{t:.2f}' for t in v)}  findings {findings[k]}")
+    print(f"cost of file kinds: {medians['with'] / medians['without'] - 1:+.1%}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
