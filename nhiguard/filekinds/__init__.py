@@ -73,7 +73,8 @@ class Detectors:
         self.enabled = enabled
         self._names: dict[str, list[FileKind]] = {}
         self._suffixes: dict[str, list[FileKind]] = {}
-        self._paths: list[tuple[str, FileKind]] = []
+        self._paths: dict[str, list[tuple[str, FileKind]]] = {}
+        self._folders: list[tuple[str, FileKind]] = []
         self._endings: list[tuple[str, FileKind]] = []
         self._claims: list[FileKind] = []
         for kind in kinds:
@@ -84,7 +85,11 @@ class Detectors:
                     self._suffixes.setdefault(suffix, []).append(kind)
                 else:  # an ending that is not an extension ("-ds.xml"): a few, tested one by one
                     self._endings.append((suffix, kind))
-            self._paths.extend(("/" + p, kind) for p in kind.paths)
+            for p in kind.paths:
+                if p.endswith("/"):
+                    self._folders.append(("/" + p, kind))
+                else:  # a path ending: looked up by its base name, then compared
+                    self._paths.setdefault(p.rsplit("/", 1)[-1], []).append(("/" + p, kind))
             if kind.claim is not None:
                 self._claims.append(kind)
         self._longest_suffix = max((s.count(".") for s in self._suffixes), default=0)
@@ -103,16 +108,24 @@ class Detectors:
         if found is not None:
             return found
         low = "/" + path.replace("\\", "/").lower()
-        name = low.rsplit("/", 1)[-1]
+        name = low[low.rfind("/") + 1:]
         out: list[FileKind] = list(self._names.get(name, ()))
-        dots = [i for i, c in enumerate(name) if c == "."][-self._longest_suffix - 1:] if "." in name else []
-        for i in dots:
-            out.extend(k for k in self._suffixes.get(name[i:], ()) if k not in out)
+        at = len(name)
+        for _ in range(self._longest_suffix + 1):
+            at = name.rfind(".", 0, at)
+            if at < 0:
+                break
+            for k in self._suffixes.get(name[at:], ()):
+                if k not in out:
+                    out.append(k)
         for ending, kind in self._endings:
             if name.endswith(ending) and kind not in out:
                 out.append(kind)
-        for ending, kind in self._paths:
-            if (low.endswith(ending) if not ending.endswith("/") else ending in low) and kind not in out:
+        for ending, kind in self._paths.get(name, ()):
+            if low.endswith(ending) and kind not in out:
+                out.append(kind)
+        for folder, kind in self._folders:
+            if folder in low and kind not in out:
                 out.append(kind)
         for kind in self._claims:
             if kind not in out and kind.claim is not None and kind.claim(name):

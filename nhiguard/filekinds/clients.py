@@ -86,6 +86,55 @@ def parse_winscp(text: str, path: str) -> Iterator[Field]:
             yield field_at(WINSCP, e.value, e.offset, ctx, secret=plain, decoded=("winscp",))
 
 
+# -- Windows registry exports (.reg) of saved sessions -------------------------------------------------------------
+_REG_KEY = re.compile(r"^\[(HKEY_[^\]]+)\]\s*$")
+_REG_VALUE = re.compile(r'^"([^"]+)"=(?:"((?:[^"\\]|\\.)*)"|dword:([0-9a-fA-F]+))\s*$')
+
+
+def parse_reg(text: str, path: str) -> Iterator[Field]:
+    """WinSCP (`Martin Prikryl\\WinSCP 2\\Sessions`) and Navicat/HeidiSQL server keys in a .reg export."""
+    key = ""
+    values: dict[str, dict[str, tuple[str, int]]] = {}
+    order: list[str] = []
+    for start, line in Lines(text.replace("\x00", "")):
+        m = _REG_KEY.match(line)
+        if m:
+            key = m.group(1)
+            values.setdefault(key, {})
+            order.append(key)
+            continue
+        m = _REG_VALUE.match(line)
+        if m and key:
+            values[key][m.group(1)] = (m.group(2) if m.group(2) is not None else str(int(m.group(3), 16)),
+                                       start + m.start(2) if m.group(2) is not None else -1)
+    for key in order:
+        v = values[key]
+        session = key.rsplit("\\", 1)[-1]
+        if "WinSCP" in key and "Password" in v:
+            value, at = v["Password"]
+            host, user = v.get("HostName", ("", 0))[0], pct_unquote(v.get("UserName", ("", 0))[0])
+            plain = winscp_reveal(value, user, host)
+            if plain is not None:
+                yield field_at(WINSCP, value, at, (("session", pct_unquote(session)), ("host", host), ("user", user),
+                                                   ("port", v.get("PortNumber", ("22", 0))[0])),
+                               secret=plain, decoded=("winscp",))
+        elif "HeidiSQL" in key and "Password" in v:
+            value, at = v["Password"]
+            plain = heidi_reveal(value)
+            if plain:
+                yield field_at(HEIDI, value, at, (("session", session), ("host", v.get("Host", ("", 0))[0]),
+                                                  ("user", v.get("User", ("", 0))[0])),
+                               secret=plain, decoded=("heidisql",))
+        elif "PremiumSoft" in key and "Pwd" in v:
+            value, at = v["Pwd"]
+            plain = crypto.navicat_reveal(value)
+            ctx = (("session", session), ("host", v.get("Host", ("", 0))[0]), ("user", v.get("UserName", ("", 0))[0]))
+            if plain is not None:
+                yield field_at(DBCLIENT, value, at, ctx, secret=plain, decoded=("navicat",))
+            elif value:
+                yield field_at(DBCLIENT, value, at, (*ctx, ("note", "Navicat-encrypted, not decoded")), kind="key")
+
+
 # -- PuTTY .ppk ---------------------------------------------------------------------------------------------------
 def parse_ppk(text: str, path: str) -> Iterator[Field]:
     header: dict[str, str] = {}
@@ -254,6 +303,9 @@ def parse_heidisql(text: str, path: str) -> Iterator[Field]:
 KINDS = (
     FileKind("winscp", parse_winscp, RULES[0:1], names=("winscp.ini", "winscp3.ini", "winscp.ini.bak"),
              sniff=lambda head: "[Sessions\\" in head or "HostName" in head),
+    FileKind("registry-export", parse_reg, (RULES[0], RULES[4], RULES[5]), suffixes=(".reg",),
+             sniff=lambda head: "WinSCP" in head.replace("\x00", "") or "HeidiSQL" in head.replace("\x00", "")
+             or "PremiumSoft" in head.replace("\x00", "")),
     FileKind("putty-ppk", parse_ppk, RULES[1:2], suffixes=(".ppk",),
              sniff=lambda head: head.lstrip().startswith("PuTTY-User-Key-File")),
     FileKind("editor-sftp", parse_sftp, RULES[2:3], names=("sftp-config.json", "sftp-settings.json",

@@ -84,7 +84,12 @@ def parse_dotenv(text: str, path: str) -> Iterator[Field]:
 
 
 def claim_dotenv(name: str) -> bool:
-    return name.startswith(".env") or name.endswith(".env") or name in ("env", ".envrc", "env.list", ".flaskenv")
+    return name.startswith(".env") or name.endswith(".env") or name in _SHELL_ENV
+
+
+_SHELL_ENV = frozenset({"env", ".envrc", "env.list", ".flaskenv", ".bashrc", ".bash_profile", ".profile", ".zshrc",
+                        ".zprofile", ".zshenv", "environment", "env.sh", "setenv.sh", "vars.sh", ".exports",
+                        "secrets.sh", "credentials.sh", "env.bat", "setenv.bat"})
 
 
 # -- PHP: define(), arrays, variables -------------------------------------------------------------------------

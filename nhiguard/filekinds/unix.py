@@ -174,7 +174,18 @@ def parse_openvpn_auth(text: str, path: str) -> Iterator[Field]:
     yield field_at(OVPN, secret.strip(), at, (("user", user.strip()),))
 
 
+_INLINE_AUTH = re.compile(r"<auth-user-pass>\s*\n\s*(\S+)\s*\n\s*(\S+)\s*\n\s*</auth-user-pass>")
+
+
+def parse_ovpn(text: str, path: str) -> Iterator[Field]:
+    remote = re.search(r"(?m)^\s*remote\s+(\S+)(?:\s+(\d+))?", text)
+    for m in _INLINE_AUTH.finditer(text):
+        yield field_at(OVPN, m.group(2), m.start(2), (("user", m.group(1)), ("host", remote.group(1) if remote else ""),
+                                                      ("port", remote.group(2) if remote else "")))
+
+
 KINDS = (
+    FileKind("openvpn-config", parse_ovpn, RULES[4:5], suffixes=(".ovpn",), sniff=lambda head: True),
     FileKind("netrc", parse_netrc, RULES[0:1], names=(".netrc", "_netrc", "netrc")),
     FileKind("pgpass", parse_pgpass, RULES[1:2], names=(".pgpass", "pgpass.conf", "pgpass"), sniff=sniff_pgpass),
     FileKind("git-credentials", parse_git_credentials, RULES[2:3], names=(".git-credentials",),

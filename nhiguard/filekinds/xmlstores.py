@@ -56,7 +56,22 @@ def _attr_field(rule_id: str, el: Element, name: str, ctx: list[tuple[str, str |
 # -- FileZilla -----------------------------------------------------------------------------------------------------
 def parse_filezilla(text: str, path: str) -> Iterator[Field]:
     for server in xml_tree(text).iter():
+        if server.tag == "User" and server.attr("Name"):  # FileZilla Server: <Option Name="Pass">hash</Option>
+            for option in server.children:
+                if option.tag == "Option" and option.attr("Name") == "Pass" and option.text[0].strip():
+                    found = hash_field(option.text[0].strip(), option.text[1], (("user", server.attr("Name")),
+                                                                                 ("store", "filezilla-server")))
+                    if found:
+                        yield found
+            continue
         if server.tag not in ("Server", "Site", "Item"):
+            continue
+        if "Pass" in server.attrs:  # FileZilla 2: every setting is an attribute of <Site>
+            attrs = [("host", server.attr("Host")), ("port", server.attr("Port")), ("user", server.attr("User")),
+                     ("name", server.attr("Name"))]
+            found = _attr_field(FILEZILLA, server, "Pass", attrs)
+            if found:
+                yield found
             continue
         ctx: list[tuple[str, str | None]] = [("host", server.child_text("Host")), ("port", server.child_text("Port")),
                                              ("protocol", server.child_text("Protocol")),
@@ -328,7 +343,7 @@ def parse_java_xml(text: str, path: str) -> Iterator[Field]:
 KINDS = (
     FileKind("filezilla", parse_filezilla, RULES[0:1], names=("sitemanager.xml", "recentservers.xml",
                                                                 "filezilla.xml", "filezilla server.xml", "queue.xml"),
-             sniff=lambda head: "<FileZilla" in head or "<Servers" in head),
+             sniff=lambda head: "<FileZilla" in head or "<Servers" in head or "<Sites" in head),
     FileKind("maven-settings", parse_maven, RULES[1:2], names=("settings.xml", "settings-security.xml"),
              sniff=lambda head: "<settings" in head or "<servers" in head or "<settingsSecurity" in head),
     FileKind("nuget-config", parse_nuget, RULES[2:3], names=("nuget.config", "nuget.config.xml")),
