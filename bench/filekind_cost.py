@@ -2,6 +2,8 @@
 file-kind rule disabled, so the engine skips the step), runs alternated, medians printed.
 
     python bench/filekind_cost.py --tree PATH [--runs 5] [--jobs N]
+    python bench/filekind_cost.py --tree PATH --cpu      # in one process: CPU seconds of the engine, with and
+                                                         # without file kinds (steadier on a loaded machine)
 """
 
 from __future__ import annotations
@@ -25,7 +27,10 @@ def main() -> int:
     parser.add_argument("--tree", type=Path, required=True)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--jobs", type=int, default=0)
+    parser.add_argument("--cpu", action="store_true")
     args = parser.parse_args()
+    if args.cpu:
+        return cpu(args.tree, args.runs)
     out = Path(tempfile.mkdtemp(prefix="nhiguard-fk-"))
     on = out / "on.yml"
     on.write_text("{}\n")
@@ -49,6 +54,31 @@ def main() -> int:
     for k, v in times.items():
         print(f"{k:<8} median {medians[k]:.2f}s  runs {', '.join(f'{t:.2f}' for t in v)}  findings {findings[k]}")
     print(f"cost of file kinds: {medians['with'] / medians['without'] - 1:+.1%}")
+    return 0
+
+
+def cpu(tree: Path, runs: int) -> int:
+    from nhiguard import ruleset
+    from nhiguard.engine import Engine
+    from nhiguard.model import Chunk
+    from nhiguard.sources import files
+
+    refs = [r for r in files.walk([tree], allow_paths=(), max_size=1 << 30, display_base=tree)
+            if isinstance(r, files.FileRef)]
+    chunks = [c for c in map(files.read, refs) if isinstance(c, Chunk)]
+    engines = {"without": Engine(ruleset.load_builtin()), "with": Engine([*ruleset.load_builtin(),
+                                                                           *filekinds.rules()])}
+    times: dict[str, list[float]] = {"with": [], "without": []}
+    for i in range(runs * 2):
+        name = ("with", "without")[(i + i // 2) % 2]
+        engine = engines[name]
+        started = time.process_time()
+        found = sum(len(engine.scan(c)) for c in chunks)
+        times[name].append(time.process_time() - started)
+        print(f"  {name:<8} {times[name][-1]:.2f} CPU s, {found} matches", file=sys.stderr)
+    medians = {k: sorted(v)[len(v) // 2] for k, v in times.items()}
+    print(f"{len(chunks)} files; engine CPU median with {medians['with']:.2f}s, without {medians['without']:.2f}s: "
+          f"{medians['with'] / medians['without'] - 1:+.1%}")
     return 0
 
 
