@@ -9,6 +9,7 @@ file-kind rule disabled, so the engine skips the step), runs alternated, medians
 from __future__ import annotations
 
 import argparse
+import resource
 import subprocess
 import sys
 import tempfile
@@ -38,6 +39,7 @@ def main() -> int:
     off.write_text("disable:\n" + "".join(f"  - {r.id}\n" for r in filekinds.rules()))
     exe = str(Path(sys.executable).parent / "nhiguard")
     times: dict[str, list[float]] = {"with": [], "without": []}
+    cpu_times: dict[str, list[float]] = {"with": [], "without": []}
     findings: dict[str, int] = {}
     for i in range(args.runs * 2):
         name, config = (("with", on), ("without", off))[i % 2] if (i // 2) % 2 == 0 else (("without", off),
@@ -45,15 +47,21 @@ def main() -> int:
         cmd = [exe, "scan", str(args.tree), "-c", str(config), "-f", "json", "-o", str(out / f"{name}.json"),
                "--max-file-size", "1GB", "--no-color"] + (["-j", str(args.jobs)] if args.jobs else [])
         started = time.perf_counter()
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         subprocess.run(cmd, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
         times[name].append(time.perf_counter() - started)
+        cpu_times[name].append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
         import json
 
         findings[name] = len(json.loads((out / f"{name}.json").read_text())["findings"])
     medians = {k: sorted(v)[len(v) // 2] for k, v in times.items()}
+    cpus = {k: sorted(v)[len(v) // 2] for k, v in cpu_times.items()}
     for k, v in times.items():
-        print(f"{k:<8} median {medians[k]:.2f}s  runs {', '.join(f'{t:.2f}' for t in v)}  findings {findings[k]}")
-    print(f"cost of file kinds: {medians['with'] / medians['without'] - 1:+.1%}")
+        print(f"{k:<8} median {medians[k]:.2f}s wall, {cpus[k]:.2f}s CPU  runs {', '.join(f'{t:.2f}' for t in v)}"
+              f"  findings {findings[k]}")
+    print(f"cost of file kinds: {medians['with'] / medians['without'] - 1:+.1%} wall, "
+          f"{cpus['with'] / cpus['without'] - 1:+.1%} CPU")
     return 0
 
 

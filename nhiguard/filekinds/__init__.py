@@ -14,6 +14,7 @@ again at that path.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
@@ -76,7 +77,7 @@ class Detectors:
         self._paths: dict[str, list[tuple[str, FileKind]]] = {}
         self._folders: list[tuple[str, FileKind]] = []
         self._endings: list[tuple[str, FileKind]] = []
-        self._claims: list[FileKind] = []
+        self._claims: list[tuple[FileKind, re.Pattern[str]]] = []
         for kind in kinds:
             for name in kind.names:
                 self._names.setdefault(name, []).append(kind)
@@ -91,7 +92,11 @@ class Detectors:
                 else:  # a path ending: looked up by its base name, then compared
                     self._paths.setdefault(p.rsplit("/", 1)[-1], []).append(("/" + p, kind))
             if kind.claim is not None:
-                self._claims.append(kind)
+                self._claims.append((kind, re.compile(kind.hint or ".*")))
+        hints = [k.hint or ".*" for k, _ in self._claims]
+        self._hint = re.compile("|".join(f"(?:{h})" for h in hints)) if hints else None
+        self._ending_any = tuple(e for e, _ in self._endings)
+        self._folder_any = re.compile("|".join(re.escape(f) for f, _ in self._folders)) if self._folders else None
         self._longest_suffix = max((s.count(".") for s in self._suffixes), default=0)
         self._cache: dict[str, tuple[FileKind, ...]] = {}
 
@@ -107,7 +112,7 @@ class Detectors:
         found = self._cache.get(path)
         if found is not None:
             return found
-        low = "/" + path.replace("\\", "/").lower()
+        low = "/" + (path.replace("\\", "/") if "\\" in path else path).lower()
         name = low[low.rfind("/") + 1:]
         out: list[FileKind] = list(self._names.get(name, ()))
         at = len(name)
@@ -115,24 +120,20 @@ class Detectors:
             at = name.rfind(".", 0, at)
             if at < 0:
                 break
-            for k in self._suffixes.get(name[at:], ()):
-                if k not in out:
-                    out.append(k)
-        for ending, kind in self._endings:
-            if name.endswith(ending) and kind not in out:
-                out.append(kind)
-        for ending, kind in self._paths.get(name, ()):
-            if low.endswith(ending) and kind not in out:
-                out.append(kind)
-        for folder, kind in self._folders:
-            if folder in low and kind not in out:
-                out.append(kind)
-        for kind in self._claims:
-            if kind not in out and kind.claim is not None and kind.claim(name):
-                out.append(kind)
+            out.extend(self._suffixes.get(name[at:], ()))
+        if self._ending_any and name.endswith(self._ending_any):
+            out.extend(kind for ending, kind in self._endings if name.endswith(ending))
+        if name in self._paths:
+            out.extend(kind for ending, kind in self._paths[name] if low.endswith(ending))
+        if self._folder_any is not None and self._folder_any.search(low):
+            out.extend(kind for folder, kind in self._folders if folder in low)
+        if self._hint is not None and self._hint.search(name):
+            out.extend(kind for kind, hint in self._claims if hint.search(name) and kind.claim is not None
+                       and kind.claim(name))
+        result = tuple(dict.fromkeys(out)) if len(out) > 1 else tuple(out)
         if len(self._cache) > 65536:
             self._cache.clear()
-        result = self._cache[path] = tuple(out)
+        self._cache[path] = result
         return result
 
     def scan(self, data: bytes, path: str, kinds: Sequence[FileKind], *, binary: bool = False) -> list[Field]:

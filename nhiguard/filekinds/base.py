@@ -48,6 +48,7 @@ class FileKind:
     paths: tuple[str, ...] = ()
     sniff: Callable[[str], bool] | None = None
     claim: Callable[[str], bool] | None = None  # a test on the lower-case base name, for names with a pattern
+    hint: str = ""  # a regex every name `claim` accepts matches (searched first, in C, for all claims at once)
     binary: bool = False  # accepts content the text decoder calls binary (encrypted stores)
 
 

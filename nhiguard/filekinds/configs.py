@@ -186,10 +186,10 @@ def sniff_cisco(head: str) -> bool:
 
 
 KINDS = (
-    FileKind("json-config", parse_json_config, RULES[0:1], claim=claim_json_config,
+    FileKind("json-config", parse_json_config, RULES[0:1], claim=claim_json_config, hint=r"\.json$",
              sniff=lambda head: any(w in head.lower() for w in ("pass", "secret", "token", "pwd", "key", "connection",
                                                                 "://"))),
-    FileKind("ini-config", parse_ini_config, RULES[1:2], claim=claim_ini_config, names=(".boto", "boto.cfg"),
+    FileKind("ini-config", parse_ini_config, RULES[1:2], claim=claim_ini_config, hint=r"\.(?:ini|cfg|conf)$", names=(".boto", "boto.cfg"),
              sniff=sniff_ini_config),
     FileKind("daemon-config", parse_daemon, RULES[2:3],
              names=("redis.conf", "sentinel.conf", "ldap.conf", "nslcd.conf", "pam_ldap.conf", "libnss-ldap.conf",

@@ -326,21 +326,22 @@ def _sql_row(table: str, columns: list[str], pw_cols: list[int], user_cols: list
 
 
 KINDS = (
-    FileKind("dotenv", parse_dotenv, RULES[0:1], claim=claim_dotenv),
+    FileKind("dotenv", parse_dotenv, RULES[0:1], claim=claim_dotenv,
+             hint=r"env|^\.(?:bash|zsh|profile|exports)|^(?:vars|secrets|credentials)\.sh$"),
     FileKind("wordpress", parse_wordpress, RULES[1:2], names=("wp-config.php", "wp-config.php.bak",
                                                                 "wp-config.php.old", "wp-config.php~",
                                                                 "wp-config.bak", "wp-config.old", "wp-config.txt",
                                                                 "wp-config.php.save", "wp-config.php.orig",
                                                                 "wp-config-sample.php", "wp-config.php.swp",
                                                                 "wp-config-local.php", "wp-config.php.txt")),
-    FileKind("php-config", parse_php, RULES[2:3], claim=claim_php_config, sniff=lambda head: "<?" in head or
+    FileKind("php-config", parse_php, RULES[2:3], claim=claim_php_config, hint=r"\.(?:php|inc)", sniff=lambda head: "<?" in head or
              "=>" in head or "$" in head),
-    FileKind("python-settings", parse_python_settings, RULES[3:4], claim=claim_python_settings,
+    FileKind("python-settings", parse_python_settings, RULES[3:4], claim=claim_python_settings, hint=r"\.py$",
              paths=("settings/base.py", "settings/local.py", "settings/production.py", "settings/prod.py",
                     "settings/dev.py", "settings/development.py", "settings/staging.py", "settings/common.py"),
              sniff=sniff_python_settings),
-    FileKind("java-properties", parse_properties, RULES[4:5], claim=claim_properties),
-    FileKind("app-yaml", parse_app_yaml, (*RULES[4:6], RULES[8]), claim=claim_app_yaml),
+    FileKind("java-properties", parse_properties, RULES[4:5], claim=claim_properties, hint=r"\.properties"),
+    FileKind("app-yaml", parse_app_yaml, (*RULES[4:6], RULES[8]), claim=claim_app_yaml, hint=r"\.ya?ml$"),
     FileKind("rails-master-key", parse_master_key, RULES[5:6], names=("master.key",), suffixes=(),
              paths=("config/credentials/development.key", "config/credentials/production.key",
                     "config/credentials/staging.key", "config/credentials/test.key")),
