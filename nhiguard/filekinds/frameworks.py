@@ -334,7 +334,8 @@ KINDS = (
                                                                 "wp-config.php.save", "wp-config.php.orig",
                                                                 "wp-config-sample.php", "wp-config.php.swp",
                                                                 "wp-config-local.php", "wp-config.php.txt")),
-    FileKind("php-config", parse_php, RULES[2:3], claim=claim_php_config, hint=r"\.(?:php|inc)", sniff=lambda head: "<?" in head or
+    FileKind("php-config", parse_php, RULES[2:3], claim=claim_php_config, hint=r"\.(?:php|inc)",
+             sniff=lambda head: "<?" in head or
              "=>" in head or "$" in head),
     FileKind("python-settings", parse_python_settings, RULES[3:4], claim=claim_python_settings, hint=r"\.py$",
              paths=("settings/base.py", "settings/local.py", "settings/production.py", "settings/prod.py",
