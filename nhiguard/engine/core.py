@@ -600,9 +600,10 @@ def filekind_matches(engine: Engine, chunk: Chunk, kinds: Sequence[Any], regex: 
         if (added is not None and real not in added) or engine.allowed_value(f.rule, f.value) \
                 or _inline_allowed(data, f.offset):
             continue
-        if f.generic and (filters.looks_fake(f.value) or filters.is_not_secret(f.value)
-                          or engine.provider_shape(f.value)):
-            continue  # chosen by a setting's name only: the generic rules' filters apply
+        if f.generic and (filters.looks_fake(f.value) or engine.provider_shape(f.value)
+                          or (f.kind != "password" and filters.is_not_secret(f.value))):
+            continue  # chosen by a setting's name only: the generic rules' filters apply (a password setting's
+            #           placeholders were judged already, and a password may look like a name or a path)
         line_start = data.rfind(b"\n", 0, f.offset) + 1
         parts = f.context if not f.decoded else (*f.context, ("decoded", "+".join(f.decoded)))
         found.append(Match(rule_id=f.rule, secret=f.value, start=f.offset, end=f.offset + max(f.length, 1),

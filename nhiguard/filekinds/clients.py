@@ -11,7 +11,7 @@ from urllib.parse import unquote as pct_unquote
 from nhiguard.filekinds import crypto
 from nhiguard.filekinds.base import Field, FileKind, Lines, field_at, rule
 from nhiguard.filekinds.grammar import Node, ini, json_tree
-from nhiguard.filekinds.names import secret_key
+from nhiguard.filekinds.names import secret_key, value_kind
 
 WINSCP = "file-winscp-password"
 PPK = "file-putty-private-key"
@@ -202,7 +202,7 @@ def json_secrets(tree: Node, rule_id: str, keys: tuple[str, ...] | None) -> Iter
             wanted = low in keys if keys is not None else secret_key(key)
             if wanted and child.kind == "string" and child.value:
                 yield field_at(rule_id, str(child.value), child.offset, [*_dedupe(ctx), ("field", ".".join(
-                    (*path[-2:], key)))], generic=keys is None)
+                    (*path[-2:], key)))], generic=keys is None, kind=value_kind(key))
 
 
 def _dedupe(ctx: list[tuple[str, str | None]]) -> list[tuple[str, str | None]]:

@@ -60,7 +60,8 @@ def claim_json_config(name: str) -> bool:
     return name.endswith(".json") and (
         name.startswith(("appsettings", "config", "secrets", "credentials", "settings", "database", "db.",
                          "production", "prod.", "development", "local", "default", "env", "parameters", "keys"))
-        or name in ("app.json", "conf.json", "auth.json", "connection.json", "mail.json", "smtp.json"))
+        or name in ("app.json", "conf.json", "auth.json", "connection.json", "mail.json", "smtp.json",
+                    "accesstokens.json", "local.settings.json", "launch.json"))
 
 
 # -- INI / cfg --------------------------------------------------------------------------------------------------
@@ -89,6 +90,8 @@ def parse_ini_config(text: str, path: str) -> Iterator[Field]:
 
 
 def claim_ini_config(name: str) -> bool:
+    if name.endswith(".toml"):  # TOML's key = "value" and [tables] read as INI
+        return name.startswith(("config", "credentials", "secrets", "settings", ".secrets", "auth"))
     return name.endswith((".ini", ".cfg", ".conf", ".config.ini")) and name not in (
         "setup.cfg", "tox.ini", "pytest.ini", "mypy.ini", ".flake8", "pylintrc", "alembic.ini", "php.ini",
         "odbc.ini", "odbcinst.ini", "my.ini", "winscp.ini", "ultravnc.ini")
@@ -96,7 +99,8 @@ def claim_ini_config(name: str) -> bool:
 
 def sniff_ini_config(head: str) -> bool:
     low = head.lower()
-    return ("=" in head or ":" in head) and any(w in low for w in ("pass", "secret", "token", "pwd", "key", "auth"))
+    return ("=" in head or ":" in head) and any(w in low for w in ("pass", "secret", "token", "pwd", "key", "auth",
+                                                                    "://"))
 
 
 # -- space-separated daemon configs ------------------------------------------------------------------------------
@@ -189,8 +193,8 @@ KINDS = (
     FileKind("json-config", parse_json_config, RULES[0:1], claim=claim_json_config, hint=r"\.json$",
              sniff=lambda head: any(w in head.lower() for w in ("pass", "secret", "token", "pwd", "key", "connection",
                                                                 "://"))),
-    FileKind("ini-config", parse_ini_config, RULES[1:2], claim=claim_ini_config, hint=r"\.(?:ini|cfg|conf)$",
-             names=(".boto", "boto.cfg"),
+    FileKind("ini-config", parse_ini_config, RULES[1:2], claim=claim_ini_config, hint=r"\.(?:ini|cfg|conf|toml)$",
+             names=(".boto", "boto.cfg"), paths=(".cargo/credentials",),
              sniff=sniff_ini_config),
     FileKind("daemon-config", parse_daemon, RULES[2:3],
              names=("redis.conf", "sentinel.conf", "ldap.conf", "nslcd.conf", "pam_ldap.conf", "libnss-ldap.conf",

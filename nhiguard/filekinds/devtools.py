@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from nhiguard.filekinds import crypto
 from nhiguard.filekinds.base import Field, FileKind, field_at, rule
 from nhiguard.filekinds.grammar import Node, assignments, ini, json_tree, walk_json, yaml_scalars
-from nhiguard.filekinds.names import secret_key
+from nhiguard.filekinds.names import secret_key, value_kind
 
 NPM = "file-npmrc-credential"
 PYPI = "file-pypirc-password"
@@ -159,7 +159,8 @@ def parse_gradle(text: str, path: str) -> Iterator[Field]:
         if secret_key(e.key):
             stem = re.sub(r"(?i)(password|token|secret|key)$", "", e.key)
             user = info.get(f"{stem}Username", info.get(f"{stem}User", ""))
-            yield field_at(GRADLE, e.value, e.offset, (("property", e.key), ("user", user)), generic=True)
+            yield field_at(GRADLE, e.value, e.offset, (("property", e.key), ("user", user)), generic=True,
+                           kind=value_kind(e.key))
 
 
 # -- gem credentials (YAML) -------------------------------------------------------------------------------------
@@ -285,13 +286,15 @@ def parse_tfvars(text: str, path: str) -> Iterator[Field]:
         tree = json_tree(text)
         for key_path, node in walk_json(tree) if tree is not None else ():
             if node.kind == "string" and key_path and secret_key(key_path[-1]):
-                yield field_at(TFVARS, str(node.value), node.offset, (("variable", ".".join(key_path)),), generic=True)
+                yield field_at(TFVARS, str(node.value), node.offset, (("variable", ".".join(key_path)),), generic=True,
+                               kind=value_kind(key_path[-1]))
         return
     offset = 0
     for line in text.splitlines(keepends=True):
         m = _HCL.match(line)
         if m and secret_key(m.group(1)):
-            yield field_at(TFVARS, m.group(2), offset + m.start(2), (("variable", m.group(1)),), generic=True)
+            yield field_at(TFVARS, m.group(2), offset + m.start(2), (("variable", m.group(1)),), generic=True,
+                           kind=value_kind(m.group(1)))
         offset += len(line)
 
 

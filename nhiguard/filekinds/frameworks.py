@@ -42,6 +42,17 @@ _KNOWN = re.compile(
     r"|spring\.datasource\.password|spring\.mail\.password|spring\.redis\.password|spring\.rabbitmq\.password"
     r"|password|PASSWORD|Password|passwd|dbpasswd|dbpass|wgDBpassword|secret_key_base)$"
 )
+def _b64_text(value: str) -> str | None:
+    import base64
+    import binascii
+
+    try:
+        text = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        return None
+    return text.strip() if text.strip() and text.isprintable() else None
+
+
 _DEFAULT = re.compile(r"^\$\{[A-Za-z0-9_.\-]+:(.+)\}$")
 
 
@@ -203,7 +214,16 @@ def parse_app_yaml(text: str, path: str) -> Iterator[Field]:
     by_path: dict[tuple[str, ...], dict[str, str]] = {}
     for s in scalars:
         by_path.setdefault(s.path, {})[s.key] = s.value
+    k8s_secret = re.search(r"(?m)^kind:\s*Secret\s*$", text) is not None
     for s in scalars:
+        if k8s_secret and s.path[-1:] in (("data",), ("stringData",)):  # a Kubernetes Secret (data: base64)
+            if not (secret_key(s.key) or s.key.lower().endswith(("key", ".pem", "dockerconfigjson", "dockercfg"))):
+                continue
+            plain = _b64_text(s.value) if s.path[-1] == "data" else s.value
+            if plain:
+                yield field_at(YAMLCFG, s.value, s.offset, (("secret_key", s.key), ("object", "kubernetes-secret")),
+                               secret=plain, decoded=("base64",) if s.path[-1] == "data" else (), kind="key")
+            continue
         if s.key in ("secret_key_base", "master_key"):
             yield field_at(RAILS, s.value, s.offset, (("environment", s.path[0] if s.path else ""),
                                                       ("setting", s.key)), kind="key")
@@ -238,7 +258,9 @@ def parse_env_items(text: str) -> Iterator[tuple[str, str, int]]:
 def claim_app_yaml(name: str) -> bool:
     return name.endswith((".yml", ".yaml")) and (
         name.startswith(("application", "bootstrap", "database", "secrets", "config", "settings", "parameters",
-                         "credentials", "docker-compose", "compose", "values", "env", "app"))
+                         "credentials", "docker-compose", "compose", "values", "env", "app", "mongoid", "ldap",
+                         "smtp", "mail", "redis", "storage", "production", "prod", "staging", "common", "hiera"))
+        or "secret" in name or "credential" in name
     )
 
 

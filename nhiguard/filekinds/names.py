@@ -62,6 +62,11 @@ def context_role(name: str) -> str | None:
     return None
 
 
+def value_kind(name: str) -> str:
+    """"password" for a password setting (its value may look like a word or a path), else "key"."""
+    return "password" if re.search(r"(?i)pass|pwd|pw$|passphrase", name) else "key"
+
+
 def stem(name: str) -> str:
     """The prefix a group of settings shares: DB_ of DB_PASSWORD, spring.datasource. of …password."""
     m = re.search(r"(?i)(password|passwd|pwd|pass|secret|token|key|user(?:name)?|host|port|database|name)$", name)

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from nhiguard.filekinds import connections, crypto
 from nhiguard.filekinds.base import Field, FileKind, field_at, hash_field, rule
 from nhiguard.filekinds.grammar import Element, xml_tree
-from nhiguard.filekinds.names import secret_key
+from nhiguard.filekinds.names import secret_key, value_kind
 
 FILEZILLA = "file-filezilla-password"
 MAVEN = "file-maven-settings-password"
@@ -281,7 +281,8 @@ def parse_dotnet(text: str, path: str) -> Iterator[Field]:
                 if connections.looks_like_connection(value[0]):
                     yield from connections.fields(DOTNET, value[0], value[1], [("setting", key)])
                 else:
-                    yield field_at(DOTNET, value[0], value[1], [("setting", key)], generic=True)
+                    yield field_at(DOTNET, value[0], value[1], [("setting", key)], generic=True,
+                                   kind=value_kind(key))
         elif tag == "machinekey":
             for name in ("validationKey", "decryptionKey"):
                 got = el.attrs.get(name)
@@ -295,7 +296,8 @@ def parse_dotnet(text: str, path: str) -> Iterator[Field]:
                                                         ("field", f"{el.tag}.password")])
         elif tag == "setting" and secret_key(el.attr("name") or ""):
             value_el = el.child("value")
-            found = _text_field(DOTNET, value_el, [("setting", el.attr("name"))], generic=True)
+            found = _text_field(DOTNET, value_el, [("setting", el.attr("name"))], generic=True,
+                                kind=value_kind(el.attr("name") or ""))
             if found:
                 yield found
 

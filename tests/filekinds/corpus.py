@@ -552,6 +552,38 @@ def _cases(g: Gen) -> list[Case]:
     add("jboss/deploy/app-ds.xml", f"<datasources>\n  <local-tx-datasource>\n    <jndi-name>AppDS</jndi-name>\n"
         f"    <connection-url>jdbc:oracle:thin:@{h1}:1521:ORCL</connection-url>\n    <user-name>{u1}</user-name>\n"
         f"    <password>{p1}</password>\n  </local-tx-datasource>\n</datasources>\n", [Planted(p1, p1, {"user": u1})])
+    p1 = g.pw()
+    add("k8s/db-secret.yaml", f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\ntype: Opaque\ndata:\n"
+        f"  username: {b64(u1)}\n  password: {b64(p1)}\n", [Planted(p1, b64(p1), {"secret_key": "password"})])
+    tok = g.b64chars(20, string.ascii_letters + string.digits)
+    add("runner/config.toml", f"concurrent = 4\n\n[[runners]]\n  name = \"docker\"\n  url = \"https://gitlab.invalid/\"\n"
+        f"  token = \"{tok}\"\n  executor = \"docker\"\n", [Planted(tok, tok, {"setting": "token"})])
+    p1 = g.pw()
+    add("etc/pip.conf", f"[global]\nindex-url = https://{u1}:{p1}@pypi.corp.invalid/simple\ntimeout = 60\n",
+        [Planted(p1, p1, {"host": "pypi.corp.invalid", "user": u1})])
+    p1 = g.pw()
+    add("etc/grafana/grafana.ini", f"[server]\nhttp_port = 3000\n\n[security]\nadmin_user = admin\n"
+        f"admin_password = {p1}\n;admin_password = admin\n", [Planted(p1, p1, {"section": "security"})])
+    p1 = g.pw()
+    add("home/.bashrc", f"alias ll='ls -alF'\nexport PATH=$HOME/bin:$PATH\nexport MYSQL_PWD='{p1}'\n"
+        "export GITHUB_TOKEN=$(pass github)\n", [Planted(p1, p1, {"setting": "MYSQL_PWD"})])
+    p1 = g.pw()
+    add("vpn/office.ovpn", f"client\ndev tun\nproto udp\nremote vpn.corp.invalid 1194\n<auth-user-pass>\n{u1}\n{p1}\n"
+        "</auth-user-pass>\n<ca>\n-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n</ca>\n",
+        [Planted(p1, p1, {"user": u1, "host": "vpn.corp.invalid", "port": "1194"})])
+    p1 = g.pw()
+    add("old/FileZilla.xml", f"<FileZilla>\n<Sites>\n<Site Name=\"web\" Host=\"{h1}\" Port=\"21\" User=\"{u1}\" "
+        f"Pass=\"{p1}\" Logontype=\"1\" />\n</Sites>\n</FileZilla>\n", [Planted(p1, p1, {"host": h1, "user": u1})])
+    p1 = g.pw()
+    enc = winscp_encode(p1, u1, h1)
+    add("export/winscp-sessions.reg", "Windows Registry Editor Version 5.00\n\n[HKEY_CURRENT_USER\\Software\\Martin "
+        f"Prikryl\\WinSCP 2\\Sessions\\{u1}@{h1}]\n\"HostName\"=\"{h1}\"\n\"UserName\"=\"{u1}\"\n"
+        f"\"Password\"=\"{enc}\"\n\"PortNumber\"=dword:00000016\n", [Planted(p1, enc, {"host": h1, "user": u1})],
+        crlf=True)
+    p1 = g.pw()
+    add("phpmyadmin/config.inc.php", f"<?php\n$i = 0;\n$i++;\n$cfg['Servers'][$i]['host'] = '{h1}';\n"
+        f"$cfg['Servers'][$i]['user'] = '{u1}';\n$cfg['Servers'][$i]['password'] = '{p1}';\n"
+        "$cfg['Servers'][$i]['AllowNoPassword'] = false;\n", [Planted(p1, p1, {"host": h1, "user": u1})])
     return cases
 
 
