@@ -489,8 +489,8 @@ class Engine:
                 if len(self._needle_plan) != len(self._targets):
                     self._needle_plan[:] = [None] * len(self._targets)
                     entry = None
-                _, line_rules, multi_rules, _ = entry or self._plan_entry(needle_index)
-                for rule_index in (*line_rules, *multi_rules):
+                _, line_rules, multi_rules, _, two_line = entry or self._plan_entry(needle_index)
+                for rule_index in (*line_rules, *multi_rules, *two_line):
                     if rule_index not in self._generic and self._match_window(rule_index, data, 0, len(data), ""):
                         return True
         finally:
