@@ -21,6 +21,7 @@ RAILS = "file-rails-secret"
 MYCNF = "file-mysql-option-password"
 ODBC = "file-odbc-ini-password"
 YAMLCFG = "file-yaml-config-secret"
+SQLPW = "file-sql-user-password"
 
 RULES = (
     rule(DOTENV, "Secret in a dotenv file", "dotenv"),
@@ -32,6 +33,7 @@ RULES = (
     rule(MYCNF, "MySQL option file password (my.cnf)", "mysql"),
     rule(ODBC, "ODBC data source password", "odbc"),
     rule(YAMLCFG, "Secret in an application YAML config", "filekind"),
+    rule(SQLPW, "Plaintext password in a SQL user statement (CREATE USER … IDENTIFIED BY, PASSWORD '…')", "database"),
 )
 
 # Settings whose name alone says they hold a credential (frameworks' own names): no generic filtering.
@@ -307,7 +309,55 @@ _PW_COLUMN = re.compile(r"(?i)^(?:user_?)?(?:pass(?:word)?|passwd|pwd|hash|passw
 _USER_COLUMN = re.compile(r"(?i)^(?:user_?(?:name|login)?|login|email|user_email|name|username)$")
 
 
+_SQL_USER_PW = re.compile(
+    r"(?i)(?:(?:CREATE|ALTER)\s+(?:USER|ROLE)\s+(?:IF\s+NOT\s+EXISTS\s+)?([`'\"]?[\w.$-]+[`'\"]?(?:@[`'\"]?[\w.%-]+[`'\"]?)?)"
+    r"[^;]*?|SET\s+PASSWORD\s+FOR\s+([^\s=]+)\s*=\s*|GRANT\s[^;]*?TO\s+([^\s]+)[^;]*?)"
+    r"(?:IDENTIFIED\s+(?:WITH\s+\w+\s+)?BY\s+(?:PASSWORD\s+)?|(?:ENCRYPTED\s+|UNENCRYPTED\s+)?PASSWORD\s*\(?\s*)"
+    r"'((?:[^'\\]|\\.|'')*)'"
+)
+_COPY = re.compile(r"(?m)^COPY\s+([\w.\"]+)\s*\(([^)]*)\)\s+FROM\s+stdin;\s*$")
+
+
+def _sql_statements(text: str) -> Iterator[Field]:
+    for m in _SQL_USER_PW.finditer(text):
+        user = re.sub(r"[`'\"]", "", m.group(1) or m.group(2) or m.group(3) or "")
+        value, at = m.group(4), m.start(4)
+        found = hash_field(value, at, (("user", user),), store=False)
+        yield found or field_at(SQLPW, value, at, (("user", user),))
+
+
+def _sql_copy(text: str) -> Iterator[Field]:
+    """pg_dump's COPY … FROM stdin blocks: tab-separated rows until a line `\\.`."""
+    for m in _COPY.finditer(text):
+        columns = [c.strip(' "') for c in m.group(2).split(",")]
+        pw_cols = [i for i, c in enumerate(columns) if _PW_COLUMN.match(c)]
+        if not pw_cols:
+            continue
+        user_cols = [i for i, c in enumerate(columns) if _USER_COLUMN.match(c)]
+        pos = m.end() + 1
+        while pos < len(text):
+            end = text.find("\n", pos)
+            end = len(text) if end < 0 else end
+            line = text[pos:end]
+            if line.startswith("\\."):
+                break
+            cells = line.split("\t")
+            offsets = [pos]
+            for cell in cells[:-1]:
+                offsets.append(offsets[-1] + len(cell) + 1)
+            user = cells[user_cols[0]] if user_cols and user_cols[0] < len(cells) else ""
+            for i in pw_cols:
+                if i < len(cells) and cells[i] not in ("", "\\N"):
+                    found = hash_field(cells[i], offsets[i], (("table", m.group(1)), ("column", columns[i]),
+                                                               ("user", user)))
+                    if found is not None:
+                        yield found
+            pos = end + 1
+
+
 def parse_sql_dump(text: str, path: str) -> Iterator[Field]:
+    yield from _sql_statements(text)
+    yield from _sql_copy(text)
     for m in _INSERT.finditer(text):
         table = m.group(1)
         columns = [c.strip(" `\"[]") for c in m.group(2).split(",")] if m.group(2) else []
@@ -373,6 +423,7 @@ KINDS = (
                                                                 "mysqld.cnf", "my-default.ini", ".mysql.cnf"),
              suffixes=(".cnf",), sniff=lambda head: "[" in head),
     FileKind("odbc-ini", parse_odbc, RULES[7:8], names=("odbc.ini", ".odbc.ini", "odbcinst.ini")),
-    FileKind("sql-dump", parse_sql_dump, (), suffixes=(".sql", ".sql.txt", ".dump"),
-             sniff=lambda head: "INSERT" in head.upper() or "CREATE TABLE" in head.upper()),
+    FileKind("sql-dump", parse_sql_dump, RULES[9:10], suffixes=(".sql", ".sql.txt", ".dump"),
+             sniff=lambda head: any(w in head.upper() for w in ("INSERT", "CREATE ", "COPY ", "ALTER ", "GRANT ",
+                                                                "PASSWORD", "DUMP"))),
 )

@@ -584,6 +584,17 @@ def _cases(g: Gen) -> list[Case]:
     add("phpmyadmin/config.inc.php", f"<?php\n$i = 0;\n$i++;\n$cfg['Servers'][$i]['host'] = '{h1}';\n"
         f"$cfg['Servers'][$i]['user'] = '{u1}';\n$cfg['Servers'][$i]['password'] = '{p1}';\n"
         "$cfg['Servers'][$i]['AllowNoPassword'] = false;\n", [Planted(p1, p1, {"host": h1, "user": u1})])
+    p1 = g.pw()
+    bc = "$2a$10$" + g.b64chars(53)
+    add("backup/pg_dumpall.sql", "--\n-- PostgreSQL database cluster dump\n--\n\nCREATE ROLE app;\n"
+        "ALTER ROLE app WITH LOGIN "
+        f"PASSWORD 'md5{g.hexs(32)}';\nCREATE USER 'web'@'localhost' IDENTIFIED BY '{p1}';\n\n"
+        "COPY public.users (id, email, encrypted_password, created_at) FROM stdin;\n"
+        f"1\t{u1}@corp.invalid\t{bc}\t2020-01-01\n2\tbob@corp.invalid\t\\N\t2020-01-02\n\\.\n",
+        [Planted(p1, p1, {"user": "web@localhost"}),
+         Planted(bc, bc, {"user": f"{u1}@corp.invalid", "column": "encrypted_password", "scheme": "bcrypt"})])
+    pg = cases[-1].content.decode().split("PASSWORD '")[1].split("'")[0]
+    cases[-1].planted.append(Planted(pg, pg, {"user": "app", "scheme": "postgres-md5"}))
     return cases
 
 
