@@ -611,11 +611,16 @@ def filekind_matches(engine: Engine, chunk: Chunk, kinds: Sequence[Any], regex: 
                            entropy=shannon_entropy(f.value)))
     if not found:
         return regex
-    spans = {(m.line, m.column, m.column + m.end - m.start): m for m in found}
+    same_bytes = chunk.whole is None  # offsets of both kinds index the same bytes; else compare line and column
+
+    def overlaps(m: Match, k: Match) -> bool:
+        if same_bytes:
+            return k.start < m.end and m.start < k.end
+        return k.line == m.line and k.column < m.column + m.end - m.start and m.column < k.column + k.end - k.start
+
     out: list[Match] = []
     for m in regex:
-        twin = next((k for (ln, lo, hi), k in spans.items()
-                     if ln == m.line and lo < m.column + m.end - m.start and m.column < hi), None)
+        twin = next((k for k in found if overlaps(m, k)), None)
         if twin is None:
             out.append(m)
             continue
@@ -623,8 +628,7 @@ def filekind_matches(engine: Engine, chunk: Chunk, kinds: Sequence[Any], regex: 
             continue  # the field says more than a generic assignment
         known = {k for k, _ in m.parts}
         out.append(dataclasses.replace(m, parts=(*m.parts, *((k, v) for k, v in twin.parts if k not in known))))
-        found.remove(twin)
-        del spans[(twin.line, twin.column, twin.column + twin.end - twin.start)]
+        found = [k for k in found if not overlaps(m, k)]  # (a multi-line key block may cover several fields)
     out.extend(found)
     out.sort(key=lambda m: (m.line, m.column, m.rule_id))
     return out
