@@ -197,7 +197,7 @@ _PLACEHOLDERS = frozenset(
 )
 _PLACEHOLDER_PARTS = re.compile(
     r"(?i)your[_ -]?(?:own[_ -]?)?(?:pass|secret|token|key|api|pw|db|user)|_here\b|here$|^put[_ ]|^insert[_ ]"
-    r"|^enter[_ ]|^replace|placeholder|redacted|example|dummy|<[^>]*>|\bTODO\b|\bFIXME\b|^xxx|xxx$"
+    r"|^enter[_ ]|^replace|placeholder|redacted|example|dummy|^<[^<>]*>$|\bTODO\b|\bFIXME\b|^xxx|xxx$"
     r"|^(?:fill|set)[_ -]?(?:me|in|this)"
 )
 _WEAK = frozenset(

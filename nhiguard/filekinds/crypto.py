@@ -26,7 +26,8 @@ def _decrypt(mode_name: str, key: bytes, iv: bytes, data: bytes) -> bytes | None
         from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
     except ImportError:
         return None
-    mode = modes.CTR(iv) if mode_name == "ctr" else modes.CBC(iv)
+    # ECB is .mylogin.cnf's own choice: reading it, not a way of protecting anything
+    mode = modes.CTR(iv) if mode_name == "ctr" else modes.ECB() if mode_name == "ecb" else modes.CBC(iv)  # noqa: S305
     try:
         decryptor = Cipher(algorithms.AES(key), mode).decryptor()
         return decryptor.update(data) + decryptor.finalize()
@@ -74,6 +75,29 @@ def navicat_reveal(hexed: str) -> str | None:
     return _text(plain)
 
 
+def mylogin_plain(blob: bytes) -> str | None:
+    """`.mylogin.cnf` (mysql_config_editor): 4 unused bytes, a 20-byte key folded into an AES-128 key, then
+    records of a little-endian length and AES-128-ECB ciphertext, each one padded line of an INI file."""
+    if len(blob) < 24 + 4 + 16:
+        return None
+    key = bytearray(16)
+    for i, b in enumerate(blob[4:24]):
+        key[i % 16] ^= b
+    pos, lines = 24, []
+    while pos + 4 <= len(blob):
+        size = int.from_bytes(blob[pos:pos + 4], "little")
+        pos += 4
+        if size <= 0 or size % 16 or pos + size > len(blob):
+            return None
+        plain = _decrypt("ecb", bytes(key), b"", blob[pos:pos + size])
+        line = _unpad(plain) if plain is not None else None
+        if line is None:
+            return None
+        lines.append(line)
+        pos += size
+    return _text(b"".join(lines))
+
+
 def _text(plain: bytes | None) -> str | None:
     if plain is None:
         return None
@@ -81,4 +105,4 @@ def _text(plain: bytes | None) -> str | None:
         text = plain.decode("utf-8")
     except UnicodeDecodeError:
         return None
-    return text if text.isprintable() or text.startswith("{") else None
+    return text if text.isprintable() or text.startswith(("{", "[")) else None

@@ -289,6 +289,21 @@ def parse_mycnf(text: str, path: str) -> Iterator[Field]:
                                                   ("database", info.get((sec, "database")))))
 
 
+def parse_mylogin(text: str, path: str) -> Iterator[Field]:
+    from nhiguard.filekinds import crypto
+
+    plain = crypto.mylogin_plain(text.encode("latin-1"))
+    if plain is None:
+        return
+    entries = list(ini(plain))
+    info = {(e.section, e.key.lower()): e.value for e in entries}
+    for e in entries:
+        if e.key.lower() == "password":
+            yield field_at(MYCNF, "", 0, (("group", e.section), ("host", info.get((e.section, "host"))),
+                                          ("user", info.get((e.section, "user")))),
+                           secret=e.value, decoded=("mylogin",))
+
+
 def parse_odbc(text: str, path: str) -> Iterator[Field]:
     entries = list(ini(text))
     info = {(e.section, e.key.lower()): e.value for e in entries}
@@ -422,6 +437,7 @@ KINDS = (
                                                                 ".mylogin.cnf.txt", "client.cnf", "mysql.cnf",
                                                                 "mysqld.cnf", "my-default.ini", ".mysql.cnf"),
              suffixes=(".cnf",), sniff=lambda head: "[" in head),
+    FileKind("mysql-login", parse_mylogin, RULES[6:7], names=(".mylogin.cnf", "mylogin.cnf"), binary=True),
     FileKind("odbc-ini", parse_odbc, RULES[7:8], names=("odbc.ini", ".odbc.ini", "odbcinst.ini")),
     FileKind("sql-dump", parse_sql_dump, RULES[9:10], suffixes=(".sql", ".sql.txt", ".dump"),
              sniff=lambda head: any(w in head.upper() for w in ("INSERT", "CREATE ", "COPY ", "ALTER ", "GRANT ",

@@ -100,6 +100,21 @@ def dbeaver_encrypt(doc: dict[str, object]) -> bytes:
     return iv + _aes("cbc", bytes.fromhex("babb4a9f774ab853c96c2d653dfe544a"), iv, _pad(json.dumps(doc).encode()))
 
 
+def mylogin_encrypt(ini: str) -> bytes:
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+    raw_key = os.urandom(20)
+    key = bytearray(16)
+    for i, b in enumerate(raw_key):
+        key[i % 16] ^= b
+    out = b"\0\0\0\0" + raw_key
+    for line in ini.splitlines(keepends=True):
+        enc = Cipher(algorithms.AES(bytes(key)), modes.ECB()).encryptor()
+        data = enc.update(_pad(line.encode())) + enc.finalize()
+        out += len(data).to_bytes(4, "little") + data
+    return out
+
+
 def navicat_encrypt(password: str) -> str:
     return _aes("cbc", b"libcckeylibcckey", b"libcciv libcciv ", _pad(password.encode())).hex().upper()
 
@@ -144,6 +159,10 @@ def _cases(g: Gen) -> list[Case]:
     p1 = g.pw()
     add("etc/mysql/debian.cnf", f"[client]\nhost     = localhost\nuser     = debian-sys-maint\npassword = {p1}\n"
         "socket   = /var/run/mysqld/mysqld.sock\n", [Planted(p1, p1, {"user": "debian-sys-maint"})])
+    p1 = g.pw()
+    cases.append(Case("home/.mylogin.cnf", mylogin_encrypt(f"[client]\nuser = \"{u1}\"\npassword = \"{p1}\"\n"
+                                                           f"host = \"{h1}\"\n"),
+                      [Planted(p1, "", {"group": "client", "user": u1, "host": h1})]))
     bc = "$2y$10$" + g.b64chars(53)
     apr = "$apr1$" + g.b64chars(8) + "$" + g.b64chars(22)
     sha = "{SHA}" + base64.b64encode(os.urandom(20)).decode()
