@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from nhiguard.filekinds.base import Field, FileKind, Lines, field_at, hash_field, hash_scheme, rule
+from nhiguard.filekinds.base import HASH_FAST, Field, FileKind, Lines, field_at, hash_field, hash_scheme, rule
 from nhiguard.filekinds.grammar import url_creds
 
 NETRC = "file-netrc-password"
@@ -174,6 +174,19 @@ def parse_openvpn_auth(text: str, path: str) -> Iterator[Field]:
     yield field_at(OVPN, secret.strip(), at, (("user", user.strip()),))
 
 
+# -- pwdump / secretsdump: user:RID:LM:NT::: ---------------------------------------------------------------------
+_PWDUMP = re.compile(r"^([^:\s][^:]*):(\d+):([0-9a-fA-F]{32}):([0-9a-fA-F]{32}):::")
+_EMPTY_NT = "31d6cfe0d16ae931b73c59d7e0c089c0"  # NT hash of the empty password
+
+
+def parse_pwdump(text: str, path: str) -> Iterator[Field]:
+    for start, line in Lines(text):
+        m = _PWDUMP.match(line)
+        if m and m.group(4).lower() != _EMPTY_NT:
+            yield field_at(HASH_FAST, m.group(4), start + m.start(4),
+                           (("user", m.group(1)), ("rid", m.group(2)), ("scheme", "nt")), kind="hash")
+
+
 _INLINE_AUTH = re.compile(r"<auth-user-pass>\s*\n\s*(\S+)\s*\n\s*(\S+)\s*\n\s*</auth-user-pass>")
 
 
@@ -185,6 +198,10 @@ def parse_ovpn(text: str, path: str) -> Iterator[Field]:
 
 
 KINDS = (
+    FileKind("pwdump", parse_pwdump, (), names=("hashes.txt", "sam.txt", "pwdump.txt", "ntds.txt", "secretsdump.txt",
+                                                "sam.hashes", "ntlm.txt", "hashdump.txt"),
+             suffixes=(".pwdump", ".ntds", ".sam"),
+             sniff=lambda head: any(_PWDUMP.match(ln) for ln in head.splitlines()[:20])),
     FileKind("openvpn-config", parse_ovpn, RULES[4:5], suffixes=(".ovpn",), sniff=lambda head: True),
     FileKind("netrc", parse_netrc, RULES[0:1], names=(".netrc", "_netrc", "netrc")),
     FileKind("pgpass", parse_pgpass, RULES[1:2], names=(".pgpass", "pgpass.conf", "pgpass"), sniff=sniff_pgpass),

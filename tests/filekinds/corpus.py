@@ -210,6 +210,11 @@ def _cases(g: Gen) -> list[Case]:
     add("Program Files/uvnc bvba/UltraVNC/ultravnc.ini", f"[ultravnc]\npasswd={vnc.upper()}\npasswd2=\n[admin]\n"
         "UseRegistry=0\n", [Planted(vnc.upper(), vnc.upper(), {"field": "passwd"})])
 
+    nt = g.hexs(32)
+    add("loot/secretsdump.txt", "Administrator:500:aad3b435b51404eeaad3b435b51404ee:" + nt + ":::\n"
+        "Guest:501:aad3b435b51404eeaad3b435b51404ee:31d6cfe0d16ae931b73c59d7e0c089c0:::\n",
+        [Planted(nt, nt, {"user": "Administrator", "rid": "500", "scheme": "nt"}, "file-password-hash-unsalted")])
+
     # Developer tools
     tok, p1 = "npm_" + g.b64chars(36, string.ascii_letters + string.digits), g.pw()
     add("proj/.npmrc", f"registry=https://registry.npmjs.org/\n//registry.npmjs.org/:_authToken={tok}\n"
