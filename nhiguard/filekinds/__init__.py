@@ -136,7 +136,7 @@ class Detectors:
         self._cache[path] = result
         return result
 
-    def scan(self, data: bytes, path: str, kinds: Sequence[FileKind], *, binary: bool = False) -> list[Field]:
+    def scan(self, data: bytes, path: str, kinds: Sequence[FileKind]) -> list[Field]:
         """The fields every chosen detector reports, after the verdicts on values (templates and placeholders
         dropped, weak defaults moved to the low-confidence rule), for the loaded rules only."""
         if len(data) > MAX_PARSE_BYTES:
@@ -146,8 +146,6 @@ class Detectors:
         out: list[Field] = []
         seen: set[int] = set()  # one field per span: the first (most specific) detector's
         for kind in kinds:
-            if binary and not kind.binary:
-                continue
             if kind.sniff is not None and not kind.binary and not kind.sniff(head):
                 continue
             try:
