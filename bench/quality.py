@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # nhiguard and tests.corpus from this checkout
     sys.path.insert(0, str(ROOT))
 
-from nhiguard import ruleset  # noqa: E402
+from nhiguard import filekinds, ruleset  # noqa: E402
 from nhiguard.engine import Engine  # noqa: E402
 from tests.corpus.files import Measurement, Planted, build_corpus, engine_scanner, measure, scan_tree  # noqa: E402
 from tests.corpus.tokens import GENERIC, PREFIXED  # noqa: E402
@@ -48,8 +48,8 @@ def _probe(engine: Engine, p: Planted) -> list[str]:
     return sorted(set(hits))
 
 
-def run(seeds: list[int], per_kind: int, keep: Path | None, verbose: bool) -> int:
-    rules = ruleset.load_builtin()
+def run(seeds: list[int], per_kind: int, keep: Path | None, verbose: bool, file_kinds: bool = True) -> int:
+    rules = [*ruleset.load_builtin(), *(filekinds.rules() if file_kinds else [])]  # as `nhiguard scan` loads them
     engine = Engine(rules)
     measurements: list[Measurement] = []
     for seed in seeds:
@@ -123,8 +123,9 @@ def main() -> int:
     parser.add_argument("--per-kind", type=int, default=3, help="credentials generated per kind and seed")
     parser.add_argument("--keep", type=Path, help="write the corpus here instead of a temporary directory")
     parser.add_argument("--verbose", action="store_true", help="also list tolerated extra findings")
+    parser.add_argument("--no-file-kinds", action="store_true", help="regex rules only (without file-kind detectors)")
     args = parser.parse_args()
-    return run(args.seed or [20240611, 7], args.per_kind, args.keep, args.verbose)
+    return run(args.seed or [20240611, 7], args.per_kind, args.keep, args.verbose, not args.no_file_kinds)
 
 
 if __name__ == "__main__":

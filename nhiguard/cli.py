@@ -476,9 +476,9 @@ def rules_list(fmt: str, extra_rules: tuple[Path, ...], providers: tuple[str, ..
     """Every rule with its provider, severity, confidence and whether it can be verified and revoked."""
     import json
 
-    from nhiguard import catalogue, ruleset
+    from nhiguard import catalogue, filekinds, ruleset
 
-    loaded = ruleset.merge(ruleset.load_builtin(), ruleset.load_paths(extra_rules))
+    loaded = ruleset.merge([*ruleset.load_builtin(), *filekinds.rules()], ruleset.load_paths(extra_rules))
     keep = catalogue.Filter(frozenset(p.lower() for p in providers), frozenset(severities), verifiable, revocable)
     items = catalogue.entries(loaded, keep)
     totals = catalogue.totals(items)

@@ -36,7 +36,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TextIO
 
-from nhiguard import __version__, baseline
+from nhiguard import __version__, baseline, filekinds
 from nhiguard.config import Config
 from nhiguard.engine import Engine, EngineOptions
 from nhiguard.engine.filters import is_lockfile, path_matches
@@ -472,6 +472,9 @@ def _settle(
         if oid not in ahead.scanned:
             continue
         found = ahead.early.get(oid)
+        if engine.file_kind_at(index.primary_path(oid)):  # a detector chosen by the path: scan it there
+            again.append((oid, index.primary_path(oid)))
+            continue
         if found is None:
             report.stats.files += 1
             report.stats.bytes += sizes[oid][1]
@@ -675,7 +678,7 @@ def _replay(
     for oid, status in done.items():
         if oid not in index.first:
             continue  # no longer in the plan (a different ref set): ignored
-        if status == git.MATCHED:
+        if status == git.MATCHED or (status == git.CLEAN and engine.file_kind_at(index.primary_path(oid))):
             rescan.append((oid, index.primary_path(oid)))
             continue
         _record(outcomes, report, oid, status, [], "recorded by the interrupted run" if status == git.CORRUPT else "")
@@ -714,7 +717,8 @@ def _record(
 
 # -- attribution ----------------------------------------------------------------------------------------------
 def _rule_off(rule: Rule, path: str) -> bool:
-    return bool(rule.allow.paths and path_matches(path, rule.allow.paths)) or (rule.generic and is_lockfile(path))
+    return (bool(rule.allow.paths and path_matches(path, rule.allow.paths)) or (rule.generic and is_lockfile(path))
+            or (rule.source == "filekind" and not filekinds.claimed(path)))
 
 
 def _attribute(

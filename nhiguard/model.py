@@ -109,6 +109,7 @@ class Chunk:
     origin: Origin
     first_line: int = 1
     line_map: tuple[int, ...] | None = None
+    whole: bytes | None = None  # a diff's whole new file, for file-kind detectors (they report added lines only)
 
     def real_line(self, chunk_line: int) -> int:
         if self.line_map is not None:

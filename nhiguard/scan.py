@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nhiguard import __version__, baseline, ruleset
+from nhiguard import __version__, baseline, filekinds, ruleset
 from nhiguard.config import Config
 from nhiguard.engine import Engine, EngineOptions
 from nhiguard.fingerprint import Accepted, fingerprint
@@ -88,7 +88,7 @@ class Collector:
 
 
 def load_rules(config: Config, settings: ScanSettings) -> list[Rule]:
-    base = ruleset.load_builtin()
+    base = [*ruleset.load_builtin(), *filekinds.rules()]
     extra = ruleset.load_paths([*config.rule_paths, *settings.extra_rules])
     return ruleset.merge(base, extra, disabled=[*config.disabled, *settings.disabled])
 

@@ -9,6 +9,7 @@ pass entropy, checks, allow lists, generic filters and inline ignores.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import hashlib
 import json
 from collections import defaultdict
@@ -22,6 +23,7 @@ from nhiguard.engine import decode, filters
 from nhiguard.engine.matcher import compile_pattern, compile_plain, finditer
 from nhiguard.engine.prefilter import Prefilter, backend_name, make_prefilter
 from nhiguard.engine.score import run_checks, shannon_entropy
+from nhiguard.filekinds import Detectors
 from nhiguard.model import Allow, Chunk, Match, Rule
 
 LINE_REACH = 4096  # a window never reaches further than this from a hit on one (minified) line
@@ -91,6 +93,7 @@ class Engine:
         self._needle_plan: list[_Plan | None] = []
         self._multiline = frozenset(i for i, r in enumerate(self.rules) if r.multiline)
         self._twoline = frozenset(i for i, r in enumerate(self.rules) if r.names and not r.multiline)
+        self._kinds = Detectors.for_rules(self.rules)  # file-kind detectors, when their rules are loaded
         # Gates only with Hyperscan: a gated rule is found by its gate regex instead of its (frequent) keywords.
         # The portable back-end keeps the keywords and gets the same answers, more slowly.
         self._gated = (
@@ -225,7 +228,19 @@ class Engine:
         """Ids of the rules turned off at `path` (their allow paths, generic rules in lock files)."""
         return frozenset(self.rules[i].id for i in self._rules_off_for_path(path))
 
+    def file_kind_at(self, path: str) -> bool:
+        """Whether a file-kind detector of the loaded rules is chosen by this path (a name look-up)."""
+        return self._kinds is not None and bool(self._kinds.kinds_for(path))
+
     def _scan_chunk(self, chunk: Chunk, skip: frozenset[int], include_helpers: bool) -> list[Match]:
+        matches = self._regex_matches(chunk, skip, include_helpers)
+        if self._kinds is not None and chunk.origin.path:
+            kinds = self._kinds.kinds_for(chunk.origin.path)
+            if kinds:
+                return filekind_matches(self, chunk, kinds, matches)
+        return matches
+
+    def _regex_matches(self, chunk: Chunk, skip: frozenset[int], include_helpers: bool) -> list[Match]:
         candidates = self._scan_bytes(chunk.data, skip, 0, chunk.origin.path, include_helpers)
         if not candidates:
             return []
@@ -463,6 +478,36 @@ class Engine:
             return False
         return not _inline_allowed(data, c.start)
 
+    def provider_shape(self, value: str) -> bool:
+        """Whether a provider's rule matches the value alone, even to reject it (a wrong checksum, a documented
+        test token): such a value is that provider's to judge, not a generic setting's."""
+        data = value.encode("utf-8", "replace")
+        saved, self._active = self._active, None
+        try:
+            for needle_index, _ in self.prefilter.scan(data):
+                entry = self._needle_plan[needle_index] if needle_index < len(self._needle_plan) else None
+                if len(self._needle_plan) != len(self._targets):
+                    self._needle_plan[:] = [None] * len(self._targets)
+                    entry = None
+                _, line_rules, multi_rules, _, two_line = entry or self._plan_entry(needle_index)
+                for rule_index in (*line_rules, *multi_rules, *two_line):
+                    if rule_index not in self._generic and self._match_window(rule_index, data, 0, len(data), ""):
+                        return True
+        finally:
+            self._active = saved
+        return False
+
+    def allowed_value(self, rule_id: str, secret: str) -> bool:
+        """The allow lists (the rule's and the config's values, stopwords and regexes) for a file-kind value."""
+        index = self.by_id.get(rule_id)
+        rule = self.rules[index] if index is not None else None
+        allows = [self.options.allow] + ([rule.allow] if rule is not None else [])
+        low = secret.lower()
+        if any(secret in a.values or any(w in low for w in a.stopwords) for a in allows):
+            return True
+        patterns = [*self._global_allow, *(self._rule_allow(index) if index is not None else ())]
+        return any(p.search(secret) for p in patterns)
+
     def _resolve(
         self,
         found: list[_Candidate],
@@ -533,6 +578,60 @@ _Plan = tuple[int, tuple[int, ...], tuple[int, ...], tuple[int, ...], tuple[int,
 def _line_end(data: bytes, at: int, n: int) -> int:
     end = data.find(b"\n", at, min(n, at + LINE_REACH))
     return end if end >= 0 else min(n, at + LINE_REACH)
+
+
+def filekind_matches(engine: Engine, chunk: Chunk, kinds: Sequence[Any], regex: list[Match]) -> list[Match]:
+    """The fields file-kind detectors read from the chunk's file, as matches beside the regex matches. For a diff
+    the whole new file is parsed (`chunk.whole`) and only fields on added lines count. Where a field and a regex
+    match cover the same span once is enough: a provider's rule keeps its match and gains the field's context, a
+    generic rule gives way to the field."""
+    assert engine._kinds is not None
+    data = chunk.whole if chunk.whole is not None else chunk.data
+    fields = engine._kinds.scan(data, chunk.origin.path, kinds)
+    if not fields:
+        return regex
+    added = frozenset(chunk.line_map) if chunk.whole is not None and chunk.line_map is not None else None
+    found: list[Match] = []
+    line, counted = 1, 0
+    for f in sorted(fields, key=lambda f: f.offset):
+        line += data.count(b"\n", counted, f.offset)
+        counted = f.offset
+        real = line if chunk.whole is not None else chunk.real_line(line)
+        if (added is not None and real not in added) or engine.allowed_value(f.rule, f.value) \
+                or _inline_allowed(data, f.offset):
+            continue
+        if f.generic and (filters.looks_fake(f.value) or engine.provider_shape(f.value)
+                          or (f.kind != "password" and filters.is_not_secret(f.value))):
+            continue  # chosen by a setting's name only: the generic rules' filters apply (a password setting's
+            #           placeholders were judged already, and a password may look like a name or a path)
+        line_start = data.rfind(b"\n", 0, f.offset) + 1
+        parts = f.context if not f.decoded else (*f.context, ("decoded", "+".join(f.decoded)))
+        found.append(Match(rule_id=f.rule, secret=f.value, start=f.offset, end=f.offset + max(f.length, 1),
+                           line=real, column=f.offset - line_start + 1, parts=parts, decoded=f.decoded,
+                           entropy=shannon_entropy(f.value)))
+    if not found:
+        return regex
+    same_bytes = chunk.whole is None  # offsets of both kinds index the same bytes; else compare line and column
+
+    def overlaps(m: Match, k: Match) -> bool:
+        if same_bytes:
+            return k.start < m.end and m.start < k.end
+        return k.line == m.line and k.column < m.column + m.end - m.start and m.column < k.column + k.end - k.start
+
+    out: list[Match] = []
+    for m in regex:
+        twin = next((k for k in found if overlaps(m, k)), None)
+        if twin is None:
+            out.append(m)
+            continue
+        if engine.rules[engine.by_id[m.rule_id]].generic:
+            continue  # the field says more than a generic assignment
+        known = {k for k, _ in m.parts}
+        out.append(dataclasses.replace(m, parts=(*m.parts, *((k, v) for k, v in twin.parts if k not in known))))
+        found = [k for k in found if not overlaps(m, k)]  # (a multi-line key block may cover several fields)
+    out.extend(found)
+    out.sort(key=lambda m: (m.line, m.column, m.rule_id))
+    return out
 
 
 def _pack(needles: list[bytes], exact: list[bool], targets: list[tuple[int, ...]], compiled: bytes | None) -> bytes:

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from nhiguard import filekinds
 from nhiguard.engine.filters import path_matches
 from nhiguard.errors import SourceError
 from nhiguard.model import Chunk, Notice, Origin
@@ -144,6 +145,8 @@ def read(ref: FileRef) -> Chunk | Notice:
     data = parts[0] if len(parts) == 1 else b"".join(parts)
     prepared = prepare(data)
     if prepared is None:
+        if filekinds.wants_binary(ref.path):  # an encrypted credential store a file-kind detector can open
+            return Chunk(data=b"", origin=Origin(path=ref.path), whole=data)
         return Notice(ref.path, "binary")
     return Chunk(data=prepared, origin=Origin(path=ref.path))
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from nhiguard import filekinds
 from nhiguard.errors import SourceError
 from nhiguard.model import Chunk, Notice, Origin
 from nhiguard.sources.text import prepare
@@ -443,7 +444,20 @@ class _Parser:
         if current.lines:
             # git has judged this text; the bytes are scanned as they are, so line_map stays exact.
             yield Chunk(data=b"".join(current.lines), origin=self.origin(current.path),
-                        line_map=tuple(current.numbers))
+                        line_map=tuple(current.numbers), whole=self._whole(current))
+
+    def _whole(self, current: _File) -> bytes | None:
+        """The whole new file, when a file-kind detector reads this path (it parses the file, then reports the
+        fields on added lines only)."""
+        if not current.new_oid or is_zero(current.new_oid) or current.path is None \
+                or not filekinds.claimed(show_path(current.path)):
+            return None
+        if self.blobs is None:
+            self.blobs = _Blobs(self.repo_path)
+        size = self.blobs.size(current.new_oid)
+        if size is None or size > self.max_size:
+            return None
+        return prepare(self.blobs.read(current.new_oid) or b"")
 
     def _binary(self, current: _File) -> Iterator[Chunk | Notice]:
         """git calls it binary; scan it anyway if it is text in another encoding or marked binary by attributes."""
