@@ -510,7 +510,8 @@ def _plural(n: int, word: str) -> str:
 def _row(finding: Finding, location: Location, outcome: Outcome, prefix: str, verdicts: bool,
          environ: Mapping[str, str]) -> str:
     where = _code(f"{prefix}{location.path}:{location.line}")
-    link = _file_link(environ, location.commit, prefix + location.path, location.line)
+    # the link is into the repository (its own paths); the text is the workspace path the annotations use
+    link = _file_link(environ, location.commit, location.path, location.line)
     cells = [
         finding.rule.severity + ("" if outcome.fails(finding) else " (below fail-on)"),
         _code(finding.rule.id),

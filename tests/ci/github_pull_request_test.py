@@ -167,7 +167,10 @@ def test_a_leak_already_in_the_baseline_is_not_new(upstream: Upstream, tmp_path:
     assert run.summary == summary_text("pull request #7", f"commits `{c['m3'].sha[:12]}..{head.sha[:12]}`",
                                        0, 0, 1, [])
     assert run.outputs == {"findings": "1", "new-findings": "0", "sarif": str(work.path / "nhiguard.sarif")}
-    assert sarif_errors(run.sarif) == [] and run.sarif["runs"][0]["results"] == []
+    results = run.sarif["runs"][0]["results"]
+    assert sarif_errors(run.sarif) == [] and len(results) == 1
+    assert results[0]["suppressions"] == [
+        {"kind": "external", "status": "accepted", "justification": "in the baseline"}]
 
 
 def test_fail_on_high_with_only_a_medium_finding_passes_with_a_warning(upstream: Upstream, tmp_path: Path) -> None:
@@ -215,5 +218,6 @@ def test_a_repository_checked_out_below_the_workspace_gets_workspace_paths(upstr
     assert done.returncode == 1, done.stderr
     lines = [line for line in done.stdout.splitlines() if line.startswith(("::error", "::warning"))]
     assert lines == [line.replace("file=", "file=src/", 1) for line in _pr_annotations(upstream)]
-    assert "| `src/app/settings.py:2` |" in summary.read_text()
+    assert (f"| [`src/app/settings.py:2`](https://github.com/acme/app/blob/{c['f1'].sha}/app/settings.py#L2) |"
+            in summary.read_text())
     assert (workspace / "nhiguard.sarif").is_file()
