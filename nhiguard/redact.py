@@ -31,3 +31,23 @@ def scrub(text: str, secrets: list[str] | tuple[str, ...], *, show: bool = False
         if secret:
             text = text.replace(secret, preview(secret))
     return text
+
+
+# Context a file-kind detector reads beside a credential (where it is used, by whom): shown in clear, since a
+# finding without its host and user cannot be acted on. Any other part (a paired key id, a password, a URL or a
+# connection string, which can embed one) is redacted like the secret.
+CONTEXT_PARTS = frozenset({
+    "host", "port", "user", "username", "database", "field", "setting", "note", "type", "name", "scheme",
+    "registry", "protocol", "driver", "section", "ssid", "service", "table", "path", "source", "group", "client",
+    "algorithm", "variable", "property", "object", "element", "store", "key_mgmt", "decoded", "profile", "region",
+    "account", "kind", "format", "hash_scheme",
+})
+
+
+def part(name: str, value: str, secret: str, *, show: bool = False) -> str:
+    """A finding's named part as text: context in clear (the secret itself never, even inside it), else redacted."""
+    if show:
+        return value
+    if name in CONTEXT_PARTS and secret not in value:
+        return value
+    return preview(value)

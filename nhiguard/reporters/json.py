@@ -38,7 +38,7 @@ def ordered_notices(notices: Iterable[Notice]) -> list[Notice]:
 
 def secret_values(finding: Finding) -> list[str]:
     """The secret and its paired parts: everything that must never leak into free text."""
-    return [finding.secret, *(value for _, value in finding.parts)]
+    return [finding.secret, *(value for name, value in finding.parts if name not in redact.CONTEXT_PARTS)]
 
 
 def scrub(text: str, finding: Finding, *, show: bool) -> str:
@@ -75,7 +75,8 @@ def finding_document(finding: Finding, *, show_secrets: bool = False) -> dict[st
         "confidence": rule.confidence,
         "fingerprint": finding.fingerprint,
         "secret": redact.preview(finding.secret, show=show_secrets),
-        "parts": {name: redact.preview(value, show=show_secrets) for name, value in sorted(finding.parts)},
+        "parts": {name: redact.part(name, value, finding.secret, show=show_secrets)
+                  for name, value in sorted(finding.parts)},
         "entropy": round(finding.entropy, 3),
         "verdict": {
             "status": verdict.status,

@@ -38,7 +38,8 @@ def _details(finding: Finding, location: Location, show: bool) -> str:
         f"secret: {redact.preview(finding.secret, show=show)}",
         f"fingerprint: {finding.fingerprint}",
     ]
-    lines.extend(f"part {name}: {redact.preview(value, show=show)}" for name, value in sorted(finding.parts))
+    lines.extend(f"part {name}: {redact.part(name, value, finding.secret, show=show)}"
+                 for name, value in sorted(finding.parts))
     lines.append(f"location: {location.path}:{location.line}:{location.column}")
     if location.commit:
         lines.append(f"commit: {location.commit}")

@@ -115,7 +115,8 @@ def _result(finding: Finding, location: Location, index: int, report: Report, sh
         "verdict": verdict.status,
     }
     if finding.parts:
-        properties["parts"] = {name: redact.preview(v, show=show) for name, v in sorted(finding.parts)}
+        properties["parts"] = {name: redact.part(name, v, finding.secret, show=show)
+                               for name, v in sorted(finding.parts)}
     if verdict.identity:
         properties["identity"] = scrub(verdict.identity, finding, show=show)
     if verdict.scopes:

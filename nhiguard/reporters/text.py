@@ -85,7 +85,8 @@ def _finding(finding: Finding, *, show: bool, color: bool) -> list[str]:
         ("fingerprint", _paint(clean(short_fingerprint(finding)), _DIM, color)),
     ]
     fields.extend(
-        (f"part {clean(name)}", clean(redact.preview(value, show=show))) for name, value in sorted(finding.parts)
+        (f"part {clean(name)}", clean(redact.part(name, value, finding.secret, show=show)))
+        for name, value in sorted(finding.parts)
     )
     if finding.verdict.status != "not_checked":
         fields.append(("verdict", _verdict(finding.verdict, finding, show=show, color=color)))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import xml.etree.ElementTree as ET
 from urllib.parse import unquote
 
@@ -106,3 +107,24 @@ def test_machine_formats_agree_on_the_findings() -> None:
         (case.get("name"), case.get("classname")) for case in junit.iter("testcase") if case.find("failure") is not None
     ]
     assert len(per_location) == sum(len(f.locations) for f in rich_findings())
+
+
+def test_context_parts_are_shown_and_credential_parts_redacted() -> None:
+    import json as json_mod
+
+    from reporter_data import GITHUB, finding, report_of
+
+    from nhiguard.model import Location
+    from nhiguard.reporters import json as json_reporter
+    from nhiguard.reporters import text
+
+    secret = "Zq8-vT2pLw9xR4mK"
+    f = finding(GITHUB, secret, Location(".netrc", 1, 5))
+    f.parts = (("host", "db.internal.example.net"), ("user", "deploy"), ("password", "another-Secret-99"),
+               ("url", f"https://deploy:{secret}@db.internal.example.net"))
+    doc = json_mod.loads(json_reporter.render(report_of(f)))
+    parts = doc["findings"][0]["parts"]
+    assert parts["host"] == "db.internal.example.net" and parts["user"] == "deploy"
+    assert "another-Secret-99" not in json_mod.dumps(doc) and secret not in json_mod.dumps(doc)
+    out = text.render(report_of(f))
+    assert re.search(r"part host +db\.internal\.example\.net\n", out) and secret not in out
