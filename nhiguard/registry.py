@@ -4,9 +4,14 @@ then the installed packages' entry points of one group. A built-in name cannot b
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 from collections.abc import Mapping
-from importlib import metadata
-from typing import Generic, TypeVar
+from functools import cache
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+if TYPE_CHECKING:
+    from importlib import metadata
 
 T = TypeVar("T")
 
@@ -19,15 +24,20 @@ class PluginRegistry(Generic[T]):
         self._group = group
         self._extra = dict(extra or {})
         self._loaded: dict[str, T] = {}
-        self._plugins: dict[str, metadata.EntryPoint] | None = None
+        self._plugins: dict[str, Any] | None = None
 
     def names(self) -> list[str]:
         return sorted({*self._builtins, *self._extra, *self._entry_points()})
 
     def _entry_points(self) -> dict[str, metadata.EntryPoint]:
         if self._plugins is None:
-            self._plugins = {ep.name: ep for ep in metadata.entry_points(group=self._group)}
+            self._plugins = {}
+            if _group_declared(self._group):
+                from importlib import metadata
+
+                self._plugins = {ep.name: ep for ep in metadata.entry_points(group=self._group)}
         return self._plugins
+
 
     def get(self, name: str) -> T | None:
         if name in self._loaded:
@@ -45,3 +55,31 @@ class PluginRegistry(Generic[T]):
         if found is not None:
             self._loaded[name] = found
         return found
+
+
+@cache
+def _declared_groups() -> frozenset[str]:
+    """The entry-point groups any installed distribution declares, read straight from the `entry_points.txt` files
+    on sys.path: importing `importlib.metadata` alone costs a pre-commit hook more than its whole scan, and most
+    installations have no nhiguard plugin at all."""
+    groups: set[str] = set()
+    for folder in sys.path:
+        try:
+            names = os.listdir(folder or ".")
+        except OSError:
+            continue
+        for name in names:
+            if not name.endswith((".dist-info", ".egg-info")):
+                continue
+            try:
+                with open(os.path.join(folder or ".", name, "entry_points.txt"), encoding="utf-8") as handle:
+                    text = handle.read(1 << 20)
+            except OSError:
+                continue
+            groups.update(line.strip()[1:-1].strip() for line in text.splitlines() if line.strip().startswith("["))
+    return frozenset(groups)
+
+
+def _group_declared(group: str) -> bool:
+    return group in _declared_groups()
+

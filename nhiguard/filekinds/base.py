@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
+from nhiguard.filekinds.lazyre import lazy_re
 from nhiguard.model import Rule, Severity
 
 Context = tuple[tuple[str, str], ...]
@@ -169,7 +170,7 @@ def field_at(rule_id: str, value: str, offset: int, context: Iterable[tuple[str,
 
 # -- verdicts on values ---------------------------------------------------------------------------------------
 # Values that stand for a secret filled in elsewhere: never a finding.
-_REFERENCE = re.compile(
+_REFERENCE = lazy_re(
     r"""^(?:
         \$\{[^}]*\}?$ | \$\([^)]*\)?$ | \$[A-Za-z_]\w*$ | %[A-Za-z_]\w*%$ | \{\{.*\}\}$ | \{%.*%\}$ | <%.*%>$
       | \#\{.*\}$ | %\(\w+\)[sd]$ | %[sd]$ | \{\d*\}$ | <[^<>]*>$ | \[[^\[\]]*\]$ | @[A-Za-z_][\w.]*@$ | __[A-Z0-9_]+__$
@@ -181,7 +182,7 @@ _REFERENCE = re.compile(
     )""",
     re.VERBOSE,
 )
-_MASKED = re.compile(r"^(?:[*•.xX#?_-]{3,}|\*+.*\*+)$|\*{3}|•{2}|…")
+_MASKED = lazy_re(r"^(?:[*•.xX#?_-]{3,}|\*+.*\*+)$|\*{3}|•{2}|…")
 # Whole values that say "fill me in".
 _PLACEHOLDERS = frozenset(
     """
@@ -195,7 +196,7 @@ _PLACEHOLDERS = frozenset(
     string p@ssword passw0rd_placeholder value
     """.split()
 )
-_PLACEHOLDER_PARTS = re.compile(
+_PLACEHOLDER_PARTS = lazy_re(
     r"(?i)your[_ -]?(?:own[_ -]?)?(?:pass|secret|token|key|api|pw|db|user)|_here\b|here$|^put[_ ]|^insert[_ ]"
     r"|^enter[_ ]|^replace|placeholder|redacted|example|dummy|^<[^<>]*>$|\bTODO\b|\bFIXME\b|^xxx|xxx$"
     r"|^(?:fill|set)[_ -]?(?:me|in|this)"
@@ -208,7 +209,7 @@ _WEAK = frozenset(
     oracle sa manager tomcat jenkins ubuntu vagrant raspberry openstack redhat rabbit guest123 s3cr3t
     """.split()
 )
-_EXAMPLE_PATH = re.compile(
+_EXAMPLE_PATH = lazy_re(
     r"(?i)(?:[._-](?:example|sample|dist|template|tmpl|tpl|default|defaults|orig|skel)(?:[._-]|$))|example|sample"
 )
 
@@ -246,7 +247,7 @@ def verdict(value: str, path: str, kind: str) -> str:
 
 # -- password hashes ------------------------------------------------------------------------------------------
 _HASHES: tuple[tuple[re.Pattern[str], str, bool], ...] = tuple(
-    (re.compile(p), scheme, fast)
+    (lazy_re(p), scheme, fast)
     for p, scheme, fast in (
         (r"^\$2[abxy]?\$\d\d\$[./A-Za-z0-9]{53}$", "bcrypt", False),
         (r"^\$apr1\$[./A-Za-z0-9]{1,8}\$[./A-Za-z0-9]{22}$", "apr1", False),
@@ -271,8 +272,8 @@ _HASHES: tuple[tuple[re.Pattern[str], str, bool], ...] = tuple(
         (r"^[0-9a-f]{64}\$\d+\$[0-9a-f]{64,}$|^[0-9a-f]{16,}\$\d+\$[0-9a-f]{32,}$", "tomcat-pbkdf2", False),
     )
 )
-_DES = re.compile(r"^[./A-Za-z0-9]{13}$")
-_HEXDIGEST = re.compile(r"^(?:[0-9a-fA-F]{32}|[0-9a-fA-F]{40}|[0-9a-fA-F]{64}|[0-9a-fA-F]{128})$")
+_DES = lazy_re(r"^[./A-Za-z0-9]{13}$")
+_HEXDIGEST = lazy_re(r"^(?:[0-9a-fA-F]{32}|[0-9a-fA-F]{40}|[0-9a-fA-F]{64}|[0-9a-fA-F]{128})$")
 
 
 def hash_scheme(value: str, *, store: bool = False) -> tuple[str, bool] | None:
@@ -298,3 +299,4 @@ def hash_field(value: str, offset: int, context: Iterable[tuple[str, str | None]
         return field_at(fallback, value, offset, context) if fallback else None
     scheme, fast = found
     return field_at(HASH_FAST if fast else HASH, value, offset, (*context, ("scheme", scheme)), kind="hash")
+

@@ -11,6 +11,7 @@ from urllib.parse import unquote as pct_unquote
 from nhiguard.filekinds import crypto
 from nhiguard.filekinds.base import Field, FileKind, Lines, field_at, rule
 from nhiguard.filekinds.grammar import Node, ini, json_tree
+from nhiguard.filekinds.lazyre import lazy_re
 from nhiguard.filekinds.names import secret_key, value_kind
 
 WINSCP = "file-winscp-password"
@@ -87,8 +88,8 @@ def parse_winscp(text: str, path: str) -> Iterator[Field]:
 
 
 # -- Windows registry exports (.reg) of saved sessions -------------------------------------------------------------
-_REG_KEY = re.compile(r"^\[(HKEY_[^\]]+)\]\s*$")
-_REG_VALUE = re.compile(r'^"([^"]+)"=(?:"((?:[^"\\]|\\.)*)"|dword:([0-9a-fA-F]+))\s*$')
+_REG_KEY = lazy_re(r"^\[(HKEY_[^\]]+)\]\s*$")
+_REG_VALUE = lazy_re(r'^"([^"]+)"=(?:"((?:[^"\\]|\\.)*)"|dword:([0-9a-fA-F]+))\s*$')
 
 
 def parse_reg(text: str, path: str) -> Iterator[Field]:
@@ -269,7 +270,7 @@ def parse_dbeaver_credentials(text: str, path: str) -> Iterator[Field]:
 
 
 # -- HeidiSQL settings export --------------------------------------------------------------------------------------
-_HEIDI = re.compile(r"^Servers\\(?P<name>.+?)\\(?P<key>\w+)<\|\|\|>\d+<\|\|\|>(?P<value>.*)$")
+_HEIDI = lazy_re(r"^Servers\\(?P<name>.+?)\\(?P<key>\w+)<\|\|\|>\d+<\|\|\|>(?P<value>.*)$")
 
 
 def heidi_reveal(value: str) -> str | None:

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from nhiguard.filekinds import connections
 from nhiguard.filekinds.base import Field, FileKind, Lines, field_at, hash_field, hash_scheme, rule
 from nhiguard.filekinds.grammar import assignments, ini, json_tree, walk_json
+from nhiguard.filekinds.lazyre import lazy_re
 from nhiguard.filekinds.names import context_role, secret_key
 
 JSONCFG = "file-json-config-secret"
@@ -107,7 +108,7 @@ def sniff_ini_config(head: str) -> bool:
 _DAEMON_KEYS = {"requirepass": "redis", "masterauth": "redis", "bindpw": "ldap", "rootpw": "ldap",
                 "ldap_default_authtok": "sssd", "olcrootpw": "ldap", "secret": "", "password": "", "passwd": "",
                 "auth_pass": "keepalived", "stats auth": "haproxy"}
-_SPACED = re.compile(r"^\s*([A-Za-z_][\w-]*)(\s*=\s*|\s+)(\S.*?)\s*$")
+_SPACED = lazy_re(r"^\s*([A-Za-z_][\w-]*)(\s*=\s*|\s+)(\S.*?)\s*$")
 
 
 def parse_daemon(text: str, path: str) -> Iterator[Field]:
@@ -127,7 +128,7 @@ def parse_daemon(text: str, path: str) -> Iterator[Field]:
         yield hashed or field_at(DAEMON, raw, at, (("setting", key), ("service", _DAEMON_KEYS[key])))
 
 
-_SASL = re.compile(r"^\s*(\S+)\s+([^:\s]+):(\S+)\s*$")
+_SASL = lazy_re(r"^\s*(\S+)\s+([^:\s]+):(\S+)\s*$")
 
 
 def parse_sasl(text: str, path: str) -> Iterator[Field]:
@@ -150,7 +151,7 @@ def parse_mount(text: str, path: str) -> Iterator[Field]:
 
 # -- Cisco-style configs ---------------------------------------------------------------------------------------------
 _TYPE7_KEY = "dsfd;kfoA,.iyewrkldJKDHSUBsgvca69834ncxv9873254k;fg87"
-_CISCO = re.compile(r"^\s*(?:username\s+(\S+)\s+(?:privilege\s+\d+\s+)?(?:password|secret)|enable\s+(?:password|secret)"
+_CISCO = lazy_re(r"^\s*(?:username\s+(\S+)\s+(?:privilege\s+\d+\s+)?(?:password|secret)|enable\s+(?:password|secret)"
                     r"|\s*password)\s+(?:(\d)\s+)?(\S+)\s*$")
 
 

@@ -8,15 +8,16 @@ from collections.abc import Iterable, Iterator
 
 from nhiguard.filekinds.base import Field, field_at
 from nhiguard.filekinds.grammar import conn_pairs, url_creds
+from nhiguard.filekinds.lazyre import lazy_re
 
 _PW_KEYS = ("password", "pwd", "pass", "passwd", "user password")
 _USER_KEYS = ("user id", "uid", "user", "username", "user name", "userid")
 _HOST_KEYS = ("data source", "server", "address", "addr", "host", "hostname", "network address", "datasource")
 _DB_KEYS = ("initial catalog", "database", "dbname", "db")
-_ORACLE = re.compile(r"jdbc:oracle:[a-z]+:(?P<user>[^/@:\s]+)/(?P<pw>[^@\s]+)@(?P<host>[^\s;\"'<]+)")
-_JDBC_QUERY = re.compile(r"[?&;](?:password|pwd)=([^&;\s\"'<]*)", re.I)
-_JDBC_USER = re.compile(r"[?&;](?:user|username|userid)=([^&;\s\"'<]*)", re.I)
-_JDBC_HOST = re.compile(r"jdbc:([a-z0-9]+)(?::[a-z]+)?://([^/;:?\s]+)(?::(\d+))?(?:/([^?;\s]*))?", re.I)
+_ORACLE = lazy_re(r"jdbc:oracle:[a-z]+:(?P<user>[^/@:\s]+)/(?P<pw>[^@\s]+)@(?P<host>[^\s;\"'<]+)")
+_JDBC_QUERY = lazy_re(r"[?&;](?:password|pwd)=([^&;\s\"'<]*)", re.I)
+_JDBC_USER = lazy_re(r"[?&;](?:user|username|userid)=([^&;\s\"'<]*)", re.I)
+_JDBC_HOST = lazy_re(r"jdbc:([a-z0-9]+)(?::[a-z]+)?://([^/;:?\s]+)(?::(\d+))?(?:/([^?;\s]*))?", re.I)
 
 
 def _first(pairs: dict[str, tuple[str, int]], keys: Iterable[str]) -> str:

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from nhiguard.filekinds import crypto
 from nhiguard.filekinds.base import Field, FileKind, field_at, rule
 from nhiguard.filekinds.grammar import Node, assignments, ini, json_tree, walk_json, yaml_scalars
+from nhiguard.filekinds.lazyre import lazy_re
 from nhiguard.filekinds.names import secret_key, value_kind
 
 NPM = "file-npmrc-credential"
@@ -56,7 +57,7 @@ def _b64(value: str) -> str | None:
 
 
 # -- .npmrc ----------------------------------------------------------------------------------------------------
-_NPM_SCOPE = re.compile(r"^(//[^:]*/?):(.+)$")
+_NPM_SCOPE = lazy_re(r"^(//[^:]*/?):(.+)$")
 
 
 def parse_npmrc(text: str, path: str) -> Iterator[Field]:
@@ -278,7 +279,7 @@ def parse_tfstate(text: str, path: str) -> Iterator[Field]:
                                generic=True)
 
 
-_HCL = re.compile(r'^\s*([A-Za-z_][\w-]*)\s*=\s*"((?:[^"\\]|\\.)*)"')
+_HCL = lazy_re(r'^\s*([A-Za-z_][\w-]*)\s*=\s*"((?:[^"\\]|\\.)*)"')
 
 
 def parse_tfvars(text: str, path: str) -> Iterator[Field]:
@@ -302,7 +303,7 @@ def parse_tfvars(text: str, path: str) -> Iterator[Field]:
 _ANSIBLE_KEYS = ("ansible_password", "ansible_ssh_pass", "ansible_ssh_password", "ansible_become_pass",
                  "ansible_become_password", "ansible_sudo_pass", "ansible_su_pass", "ansible_winrm_password",
                  "ansible_httpapi_pass", "ansible_net_auth_pass")
-_INLINE = re.compile(r"(\w+)=(\"[^\"]*\"|'[^']*'|\S+)")
+_INLINE = lazy_re(r"(\w+)=(\"[^\"]*\"|'[^']*'|\S+)")
 
 
 def parse_ansible(text: str, path: str) -> Iterator[Field]:

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Iterator
 from nhiguard.filekinds import connections
 from nhiguard.filekinds.base import Field, FileKind, Lines, field_at, hash_field, hash_scheme, rule
 from nhiguard.filekinds.grammar import assignments, ini, yaml_scalars
+from nhiguard.filekinds.lazyre import lazy_re
 from nhiguard.filekinds.names import context_role, secret_key, stem
 
 DOTENV = "file-dotenv-secret"
@@ -37,7 +38,7 @@ RULES = (
 )
 
 # Settings whose name alone says they hold a credential (frameworks' own names): no generic filtering.
-_KNOWN = re.compile(
+_KNOWN = lazy_re(
     r"^(?:AUTH_KEY|SECURE_AUTH_KEY|LOGGED_IN_KEY|NONCE_KEY|AUTH_SALT|SECURE_AUTH_SALT|LOGGED_IN_SALT|NONCE_SALT"
     r"|SECRET_KEY|APP_KEY|APP_SECRET|DB_PASSWORD|DB_PASS|DATABASE_PASSWORD|MYSQL_PASSWORD|MYSQL_ROOT_PASSWORD"
     r"|POSTGRES_PASSWORD|PGPASSWORD|REDIS_PASSWORD|MAIL_PASSWORD|EMAIL_HOST_PASSWORD|SMTP_PASSWORD"
@@ -55,7 +56,7 @@ def _b64_text(value: str) -> str | None:
     return text.strip() if text.strip() and text.isprintable() else None
 
 
-_DEFAULT = re.compile(r"^\$\{[A-Za-z0-9_.\-]+:(.+)\}$")
+_DEFAULT = lazy_re(r"^\$\{[A-Za-z0-9_.\-]+:(.+)\}$")
 
 
 def _with_context(rule_id: str, key: str, value: str, at: int, others: dict[str, str],
@@ -107,11 +108,11 @@ _SHELL_ENV = frozenset({"env", ".envrc", "env.list", ".flaskenv", ".bashrc", ".b
 
 # -- PHP: define(), arrays, variables -------------------------------------------------------------------------
 _PHP_STR = r"""(?:'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)")"""
-_PHP_DEFINE = re.compile(r"""define\s*\(\s*['"]([A-Za-z_]\w*)['"]\s*,\s*""" + _PHP_STR, re.I)
-_PHP_ARRAY = re.compile(r"""['"]([\w.\-]+)['"]\s*=>\s*(?:env\s*\(\s*['"][^'"]*['"]\s*,\s*)?""" + _PHP_STR)
-_PHP_VAR = re.compile(r"""\$([\w]+(?:\s*\[\s*(?:['"][\w.\-]*['"]|\$\w+|\d+)\s*\])*)\s*=\s*""" + _PHP_STR)
-_PHP_ENV_ONLY = re.compile(r"""=>\s*env\s*\(\s*['"][^'"]*['"]\s*\)""")
-_PHP_PROP = re.compile(r"""(?:public|private|protected|var)\s+\$(\w+)\s*=\s*""" + _PHP_STR)
+_PHP_DEFINE = lazy_re(r"""define\s*\(\s*['"]([A-Za-z_]\w*)['"]\s*,\s*""" + _PHP_STR, re.I)
+_PHP_ARRAY = lazy_re(r"""['"]([\w.\-]+)['"]\s*=>\s*(?:env\s*\(\s*['"][^'"]*['"]\s*,\s*)?""" + _PHP_STR)
+_PHP_VAR = lazy_re(r"""\$([\w]+(?:\s*\[\s*(?:['"][\w.\-]*['"]|\$\w+|\d+)\s*\])*)\s*=\s*""" + _PHP_STR)
+_PHP_ENV_ONLY = lazy_re(r"""=>\s*env\s*\(\s*['"][^'"]*['"]\s*\)""")
+_PHP_PROP = lazy_re(r"""(?:public|private|protected|var)\s+\$(\w+)\s*=\s*""" + _PHP_STR)
 
 
 def _php_pairs(text: str) -> list[tuple[str, str, int]]:
@@ -152,15 +153,15 @@ def claim_php_config(name: str) -> bool:
                           ".php.example", ".php.sample", ".inc.php")) and bool(_PHP_NAME.search(name))
 
 
-_PHP_NAME = re.compile(r"(?:config|database|db|settings|conf|connect|connection|local|parameters|credentials"
+_PHP_NAME = lazy_re(r"(?:config|database|db|settings|conf|connect|connection|local|parameters|credentials"
                        r"|secrets?|env|setup|install|mail|constants|app|LocalSettings|configuration|sql|mysql|dbconn)"
                        r"[\w.\-]*\.(?:php|inc)", re.I)
 
 
 # -- Django and Python settings --------------------------------------------------------------------------------
-_PY_ASSIGN = re.compile(r"""^\s*([A-Z][A-Z0-9_]*)\s*=\s*[rbuRBU]?(?:'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)")""", re.M)
-_PY_DICT = re.compile(r"""['"]([A-Za-z_][\w]*)['"]\s*:\s*[rbuRBU]?(?:'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)")""")
-_PY_DEFAULT = re.compile(
+_PY_ASSIGN = lazy_re(r"""^\s*([A-Z][A-Z0-9_]*)\s*=\s*[rbuRBU]?(?:'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)")""", re.M)
+_PY_DICT = lazy_re(r"""['"]([A-Za-z_][\w]*)['"]\s*:\s*[rbuRBU]?(?:'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)")""")
+_PY_DEFAULT = lazy_re(
     r"""['"]([A-Za-z_]\w*)['"]\s*,\s*(?:default\s*=\s*)?(?:'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)")"""
 )
 
@@ -246,7 +247,7 @@ def parse_app_yaml(text: str, path: str) -> Iterator[Field]:
             yield from _with_context(YAMLCFG, key, value, at, others)
 
 
-_ENV_ITEM = re.compile(r"^\s*-\s*[\"']?([A-Za-z_][A-Za-z0-9_]*)=([^\s\"'#][^\"'\n]*?)[\"']?\s*$")
+_ENV_ITEM = lazy_re(r"^\s*-\s*[\"']?([A-Za-z_][A-Za-z0-9_]*)=([^\s\"'#][^\"'\n]*?)[\"']?\s*$")
 
 
 def parse_env_items(text: str) -> Iterator[tuple[str, str, int]]:
@@ -317,20 +318,20 @@ def parse_odbc(text: str, path: str) -> Iterator[Field]:
 
 
 # -- SQL dumps -------------------------------------------------------------------------------------------------------
-_INSERT = re.compile(r"INSERT\s+INTO\s+[`\"\[]?([\w.]+)[`\"\]]?\s*(?:\(([^)]*)\))?\s*VALUES\s*", re.I)
-_SQL_VALUE = re.compile(r"'((?:[^'\\]|\\.|'')*)'|(NULL|-?[\d.]+)|([(),])", re.I)
-_PW_COLUMN = re.compile(r"(?i)^(?:user_?)?(?:pass(?:word)?|passwd|pwd|hash|password_?hash|encrypted_?password"
+_INSERT = lazy_re(r"INSERT\s+INTO\s+[`\"\[]?([\w.]+)[`\"\]]?\s*(?:\(([^)]*)\))?\s*VALUES\s*", re.I)
+_SQL_VALUE = lazy_re(r"'((?:[^'\\]|\\.|'')*)'|(NULL|-?[\d.]+)|([(),])", re.I)
+_PW_COLUMN = lazy_re(r"(?i)^(?:user_?)?(?:pass(?:word)?|passwd|pwd|hash|password_?hash|encrypted_?password"
                         r"|\w*_digest|user_pass|authentication_string)$")
-_USER_COLUMN = re.compile(r"(?i)^(?:user_?(?:name|login)?|login|email|user_email|name|username)$")
+_USER_COLUMN = lazy_re(r"(?i)^(?:user_?(?:name|login)?|login|email|user_email|name|username)$")
 
 
-_SQL_USER_PW = re.compile(
+_SQL_USER_PW = lazy_re(
     r"(?i)(?:(?:CREATE|ALTER)\s+(?:USER|ROLE)\s+(?:IF\s+NOT\s+EXISTS\s+)?([`'\"]?[\w.$-]+[`'\"]?(?:@[`'\"]?[\w.%-]+[`'\"]?)?)"
     r"[^;]*?|SET\s+PASSWORD\s+FOR\s+([^\s=]+)\s*=\s*|GRANT\s[^;]*?TO\s+([^\s]+)[^;]*?)"
     r"(?:IDENTIFIED\s+(?:WITH\s+\w+\s+)?BY\s+(?:PASSWORD\s+)?|(?:ENCRYPTED\s+|UNENCRYPTED\s+)?PASSWORD\s*\(?\s*)"
     r"'((?:[^'\\]|\\.|'')*)'"
 )
-_COPY = re.compile(r"(?m)^COPY\s+([\w.\"]+)\s*\(([^)]*)\)\s+FROM\s+stdin;\s*$")
+_COPY = lazy_re(r"(?m)^COPY\s+([\w.\"]+)\s*\(([^)]*)\)\s+FROM\s+stdin;\s*$")
 
 
 def _sql_statements(text: str) -> Iterator[Field]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from urllib.parse import unquote as pct_unquote
 
 from nhiguard.filekinds.base import Lines, unquote
+from nhiguard.filekinds.lazyre import lazy_re
 
 
 # -- INI --------------------------------------------------------------------------------------------------------
@@ -26,13 +27,13 @@ class Entry:
     line: int  # offset of the line
 
 
-_SECTION = re.compile(r"^\s*\[\s*([^\]]*?)\s*\]\s*(?:[#;].*)?$")
-_INI_KV = re.compile(r"^\s*([^=:#;\s\[][^=:]*?)\s*[=:]\s?(.*)$")
+_SECTION = lazy_re(r"^\s*\[\s*([^\]]*?)\s*\]\s*(?:[#;].*)?$")
+_INI_KV = lazy_re(r"^\s*([^=:#;\s\[][^=:]*?)\s*[=:]\s?(.*)$")
 
 
 def ini(text: str, *, separators: str = "=:", comments: str = "#;", inline_comments: bool = False) -> Iterator[Entry]:
     section = ""
-    pattern = _INI_KV if separators == "=:" else re.compile(
+    pattern = _INI_KV if separators == "=:" else lazy_re(
         r"^\s*([^" + re.escape(separators) + r"#;\s\[][^" + re.escape(separators) + r"]*?)\s*["
         + re.escape(separators) + r"]\s?(.*)$"
     )
@@ -57,7 +58,7 @@ def ini(text: str, *, separators: str = "=:", comments: str = "#;", inline_comme
 
 
 # -- key = value / key: value / export KEY=value -------------------------------------------------------------------
-_ASSIGN = re.compile(
+_ASSIGN = lazy_re(
     r"""^\s*(?:export\s+|set\s+|setenv\s+|declare\s+(?:-\w+\s+)?|\$)?([A-Za-z_][\w.\-\[\]'"/]*?)\s*(?:=|:(?!//))\s*(.*?)\s*;?\s*$"""
 )
 
@@ -127,9 +128,9 @@ class Node:
         return node.value if isinstance(node.value, str) else None if node.value is None else str(node.value)
 
 
-_WS = re.compile(r"(?:\s+|//[^\n]*|/\*.*?\*/|#[^\n]*)*", re.S)
-_STRING = re.compile(r'"((?:[^"\\]|\\.)*)"', re.S)
-_SCALAR = re.compile(r"[^\s,\]\}:]+")
+_WS = lazy_re(r"(?:\s+|//[^\n]*|/\*.*?\*/|#[^\n]*)*", re.S)
+_STRING = lazy_re(r'"((?:[^"\\]|\\.)*)"', re.S)
+_SCALAR = lazy_re(r"[^\s,\]\}:]+")
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "/": "/", "\\": "\\", '"': '"'}
 
 
@@ -257,8 +258,8 @@ class YamlScalar:
     line: int
 
 
-_YAML_KEY = re.compile(r"""^(\s*)(-\s+)?(?:(["']?)([^"'#:\n][^:\n]*?|[^:\n]*?)\3)\s*:(?:\s+(.*?))?\s*$""")
-_YAML_ITEM = re.compile(r"^(\s*)-\s+(.*?)\s*$")
+_YAML_KEY = lazy_re(r"""^(\s*)(-\s+)?(?:(["']?)([^"'#:\n][^:\n]*?|[^:\n]*?)\3)\s*:(?:\s+(.*?))?\s*$""")
+_YAML_ITEM = lazy_re(r"^(\s*)-\s+(.*?)\s*$")
 
 
 def yaml_scalars(text: str) -> Iterator[YamlScalar]:
@@ -339,13 +340,13 @@ class Element:
             yield from c.iter()
 
 
-_XML_TOKEN = re.compile(
+_XML_TOKEN = lazy_re(
     r"<!--.*?(?:-->|$)|<!\[CDATA\[(.*?)(?:\]\]>|$)|<\?.*?(?:\?>|$)|<!DOCTYPE(?:[^\[>]|\[.*?\])*>"
     r"|</\s*([\w:.\-]+)\s*>|<([\w:.\-]+)((?:\s+[\w:.\-]+\s*=\s*(?:\"[^\"]*\"|'[^']*'))*)\s*(/?)>",
     re.S,
 )
-_XML_ATTR = re.compile(r"([\w:.\-]+)\s*=\s*(?:\"([^\"]*)\"|'([^']*)')")
-_ENTITY = re.compile(r"&(?:(amp|lt|gt|quot|apos)|#(\d{1,7})|#x([0-9a-fA-F]{1,6}));")
+_XML_ATTR = lazy_re(r"([\w:.\-]+)\s*=\s*(?:\"([^\"]*)\"|'([^']*)')")
+_ENTITY = lazy_re(r"&(?:(amp|lt|gt|quot|apos)|#(\d{1,7})|#x([0-9a-fA-F]{1,6}));")
 _NAMED = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
 
 
@@ -412,7 +413,7 @@ def _set_text(element: Element, written: str, at: int, length: int, *, raw: bool
 
 
 # -- connection strings and URLs --------------------------------------------------------------------------------
-_CONN_PAIR = re.compile(r"\s*([^=;]+?)\s*=\s*(\{[^}]*\}|\"[^\"]*\"|'[^']*'|[^;]*)\s*(?:;|$)")
+_CONN_PAIR = lazy_re(r"\s*([^=;]+?)\s*=\s*(\{[^}]*\}|\"[^\"]*\"|'[^']*'|[^;]*)\s*(?:;|$)")
 
 
 def conn_pairs(value: str) -> dict[str, tuple[str, int]]:
@@ -426,7 +427,7 @@ def conn_pairs(value: str) -> dict[str, tuple[str, int]]:
     return out
 
 
-_URL = re.compile(
+_URL = lazy_re(
     r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.\-]{1,30})://(?P<user>[^:@/\s\"'<>]*):(?P<pw>[^@/\s\"'<>]+|[^@\s\"'<>]+?)"
     r"@(?P<host>[^/:\s?\"'<>]+)(?::(?P<port>\d{1,5}))?(?P<path>/[^\s?\"'<>]*)?"
 )

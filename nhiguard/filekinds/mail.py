@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 from nhiguard.filekinds.base import Field, FileKind, Lines, field_at, rule
 from nhiguard.filekinds.grammar import ini, url_creds
+from nhiguard.filekinds.lazyre import lazy_re
 
 MAIL = "file-mail-client-password"
 WIFI = "file-wifi-psk"
@@ -21,7 +22,7 @@ RULES = (
     rule(VNC, "VNC password (fixed-key DES)", "vnc", severity="medium"),
 )
 
-_KV = re.compile(r"^\s*([A-Za-z_][\w-]*)\s*(?:=\s*|\s+)(.*?)\s*$")
+_KV = lazy_re(r"^\s*([A-Za-z_][\w-]*)\s*(?:=\s*|\s+)(.*?)\s*$")
 
 
 def _value(raw: str, at: int) -> tuple[str, int]:
@@ -53,7 +54,7 @@ def parse_esmtp_msmtp(text: str, path: str) -> Iterator[Field]:
             yield field_at(MAIL, value, at, (*sorted(ctx.items()), ("client", path.rsplit("/", 1)[-1])))
 
 
-_FETCH_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|\'[^\']*\'|[^\s,;]+')
+_FETCH_TOKEN = lazy_re(r'"(?:[^"\\]|\\.)*"|\'[^\']*\'|[^\s,;]+')
 
 
 def parse_fetchmail(text: str, path: str) -> Iterator[Field]:
@@ -80,7 +81,7 @@ def parse_fetchmail(text: str, path: str) -> Iterator[Field]:
             yield field_at(MAIL, value, at, (*sorted(ctx.items()), ("client", "fetchmail")))
 
 
-_MUTT = re.compile(r"^\s*set\s+(\w+)\s*=\s*(.*?)\s*$")
+_MUTT = lazy_re(r"^\s*set\s+(\w+)\s*=\s*(.*?)\s*$")
 
 
 def parse_muttrc(text: str, path: str) -> Iterator[Field]:
@@ -104,7 +105,7 @@ def parse_muttrc(text: str, path: str) -> Iterator[Field]:
 
 
 # -- wpa_supplicant: network={ ... } blocks -----------------------------------------------------------------------
-_WPA = re.compile(r"^\s*(\w+)\s*=\s*(.*?)\s*$")
+_WPA = lazy_re(r"^\s*(\w+)\s*=\s*(.*?)\s*$")
 
 
 def parse_wpa(text: str, path: str) -> Iterator[Field]:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import re
 
-_SECRET = re.compile(
+from nhiguard.filekinds.lazyre import lazy_re
+
+_SECRET = lazy_re(
     r"(?ix)(?:^|[._\-\['\"]|(?-i:(?<=[a-z])(?=[A-Z])))"
     r"(?:password|passwd|passwort|passphrase|pass|pwd|secret|secret_?key|token|api_?key|apikey|access_?key"
     r"|private_?key|auth_?key|auth_?token|client_?secret|app_?key|salt|credentials?|signing_?key"
@@ -13,8 +15,8 @@ _SECRET = re.compile(
     r"|database_?url|db_?url|redis_?url|amqp_?url|mongo(?:db)?_?(?:uri|url)|broker_?url)"
     r"(?:$|[._\-\]'\"\d]|(?-i:(?=[A-Z])))"
 )
-_SECRET_TAIL = re.compile(r"(?i)(?:password|passwd|pwd|secret|token|apikey|api_key|_key|salt|_pass)$")
-_NOT_SECRET = re.compile(
+_SECRET_TAIL = lazy_re(r"(?i)(?:password|passwd|pwd|secret|token|apikey|api_key|_key|salt|_pass)$")
+_NOT_SECRET = lazy_re(
     r"(?ix)(?:_?(?:file|path|dir|length|len|min|max|policy|hint|prompt|field|reset|expir\w*|ttl|timeout|lifetime"
     r"|rounds|iterations|cost|algo|algorithm|hash(?:er|ing)?|type|name|id|user(?:name)?|url_?path|header|param"
     r"|prefix|suffix|env|var|enabled|enable|required|validation|validator|regex|pattern|format|mode|label|placeholder"
@@ -26,7 +28,7 @@ _NOT_SECRET = re.compile(
 )
 
 
-_NEVER = re.compile(r"(?i)(?:page|next|continuation|csrf|xsrf|sync|cursor|pagination|resume|tokenizer|token[._-]?type"
+_NEVER = lazy_re(r"(?i)(?:page|next|continuation|csrf|xsrf|sync|cursor|pagination|resume|tokenizer|token[._-]?type"
                     r"|public|publishable)[._\-]?(?:token|key)?$")
 
 
@@ -41,17 +43,17 @@ def secret_key(name: str) -> bool:
 
 
 # Names glued without a separator (wgDBpassword, dbpasswd, requirepass, bindpw): only these well-known endings.
-_GLUED = re.compile(
+_GLUED = lazy_re(
     r"(?i)(?:password|passwd|passwort|secret|secretkey|apikey|authtoken|accesstoken|privatekey|authtok)$"
     r"|^(?:db|sql|mysql|pg|ftp|smtp|mail|admin|root|user|ldap|bind|master|require|redis|mq|amqp|ssh|sftp|proxy|wifi"
     r"|vnc|rdp|api|app|auth|web)(?:pass|pwd|pw)$|^(?:bindpw|rootpw|requirepass|masterauth|masterpass|authpass)$"
 )
 
 
-_USER = re.compile(r"(?i)(?:^|[._\-'\"])(?:user(?:name)?|login|uid|user_?id|account)$|(?<=[a-z])User(?:name)?$")
-_HOST = re.compile(r"(?i)(?:^|[._\-'\"])(?:host(?:name)?|server|address|endpoint)$|(?<=[a-z])Host$")
-_PORT = re.compile(r"(?i)(?:^|[._\-'\"])port$")
-_DB = re.compile(r"(?i)(?:^|[._\-'\"])(?:database|db_?name|dbname|schema|catalog|db)$")
+_USER = lazy_re(r"(?i)(?:^|[._\-'\"])(?:user(?:name)?|login|uid|user_?id|account)$|(?<=[a-z])User(?:name)?$")
+_HOST = lazy_re(r"(?i)(?:^|[._\-'\"])(?:host(?:name)?|server|address|endpoint)$|(?<=[a-z])Host$")
+_PORT = lazy_re(r"(?i)(?:^|[._\-'\"])port$")
+_DB = lazy_re(r"(?i)(?:^|[._\-'\"])(?:database|db_?name|dbname|schema|catalog|db)$")
 
 
 def context_role(name: str) -> str | None:

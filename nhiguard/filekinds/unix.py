@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 from nhiguard.filekinds.base import HASH_FAST, Field, FileKind, Lines, field_at, hash_field, hash_scheme, rule
 from nhiguard.filekinds.grammar import url_creds
+from nhiguard.filekinds.lazyre import lazy_re
 
 NETRC = "file-netrc-password"
 PGPASS = "file-pgpass-password"
@@ -25,7 +26,7 @@ RULES = (
 
 
 # -- netrc: a whitespace token stream ---------------------------------------------------------------------------
-_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|\S+')
+_TOKEN = lazy_re(r'"(?:[^"\\]|\\.)*"|\S+')
 
 
 def parse_netrc(text: str, path: str) -> Iterator[Field]:
@@ -175,7 +176,7 @@ def parse_openvpn_auth(text: str, path: str) -> Iterator[Field]:
 
 
 # -- pwdump / secretsdump: user:RID:LM:NT::: ---------------------------------------------------------------------
-_PWDUMP = re.compile(r"^([^:\s][^:]*):(\d+):([0-9a-fA-F]{32}):([0-9a-fA-F]{32}):::")
+_PWDUMP = lazy_re(r"^([^:\s][^:]*):(\d+):([0-9a-fA-F]{32}):([0-9a-fA-F]{32}):::")
 _EMPTY_NT = "31d6cfe0d16ae931b73c59d7e0c089c0"  # NT hash of the empty password
 
 
@@ -187,7 +188,7 @@ def parse_pwdump(text: str, path: str) -> Iterator[Field]:
                            (("user", m.group(1)), ("rid", m.group(2)), ("scheme", "nt")), kind="hash")
 
 
-_INLINE_AUTH = re.compile(r"<auth-user-pass>\s*\n\s*(\S+)\s*\n\s*(\S+)\s*\n\s*</auth-user-pass>")
+_INLINE_AUTH = lazy_re(r"<auth-user-pass>\s*\n\s*(\S+)\s*\n\s*(\S+)\s*\n\s*</auth-user-pass>")
 
 
 def parse_ovpn(text: str, path: str) -> Iterator[Field]:

@@ -191,21 +191,20 @@ def test_rules_are_listed_and_ids_do_not_clash() -> None:
     assert {"file-netrc-password", "file-password-hash", "file-winscp-password"} <= listed
 
 
-def test_a_plugin_kind_is_found_through_its_entry_point(monkeypatch: pytest.MonkeyPatch) -> None:
-    from importlib import metadata
+def test_a_plugin_kind_is_found_through_its_entry_point(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """An installed distribution (a .dist-info with entry_points.txt on sys.path) that declares a detector."""
+    from nhiguard import registry
 
-    kind = base.FileKind("acme", lambda text, path: [base.field_at("file-acme-secret", text.strip(), 0)],
-                         (base.rule("file-acme-secret", "Acme", "acme"),), names=("acme.cfg",))
-
-    class EP:
-        name = "acme"
-
-        def load(self) -> object:
-            return kind
-
-    real = metadata.entry_points
-    monkeypatch.setattr(metadata, "entry_points", lambda group=None, **kw: [EP()] if group ==
-                        filekinds.ENTRY_POINT_GROUP else real(group=group, **kw))
+    (tmp_path / "acme_kinds.py").write_text(
+        "from nhiguard.filekinds import base\n"
+        "KIND = base.FileKind('acme', lambda text, path: [base.field_at('file-acme-secret', text.strip(), 0)],\n"
+        "                     (base.rule('file-acme-secret', 'Acme', 'acme'),), names=('acme.cfg',))\n")
+    info = tmp_path / "acme_kinds-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: acme-kinds\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(f"[{filekinds.ENTRY_POINT_GROUP}]\nacme = acme_kinds:KIND\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    registry._declared_groups.cache_clear()
     filekinds.all_kinds.cache_clear()
     try:
         assert "file-acme-secret" in {r.id for r in filekinds.rules()}
@@ -213,6 +212,7 @@ def test_a_plugin_kind_is_found_through_its_entry_point(monkeypatch: pytest.Monk
         (m,) = engine.scan(Chunk(data=f"{PW}\n".encode(), origin=Origin(path="etc/acme.cfg")))
         assert m.rule_id == "file-acme-secret" and m.secret == PW
     finally:
+        registry._declared_groups.cache_clear()
         filekinds.all_kinds.cache_clear()
 
 
