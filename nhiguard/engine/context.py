@@ -30,7 +30,7 @@ _KEYS = frozenset({"names", "secret", "hosts", "reach"})
 # a value's edges: a key is never the middle of a longer identifier, path or hex run
 _BEFORE = r"(?<![A-Za-z0-9_-])"
 _AFTER = r"(?![A-Za-z0-9_-])"
-_SEPARATORS = ("", "_", "-")
+_SEPARATORS = ("", "_", "-", ".")
 
 
 class ContextError(ValueError):
@@ -98,11 +98,21 @@ def _spellings(name: str) -> set[str]:
 
 
 def _name_regex(name: str) -> str:
-    return r"[_.\s-]?".join(re.escape(p) for p in re.split(r"[_.]", name))
+    """A name where an identifier's word starts: after a non-letter (`MY_SENDBIRD_KEY`, `x-sendbird-key`) or
+    capitalised after a lower-case letter (`mySendbirdKey`), never inside another word (`SCRAPERBOX`, `kucoin`).
+    The literal comes first and the boundary is checked behind it, so the regex engine can search for the literal
+    instead of trying a look-behind at every position."""
+    parts = re.split(r"[_.]", name)
+    head, k = re.escape(parts[0]), len(parts[0])
+    rest = "".join(r"[_.\s-]?" + re.escape(p) for p in parts[1:])
+    boundary = f"(?<![A-Za-z0-9].{{{k}}})"
+    if parts[0][0].isalpha():
+        boundary = f"(?:{boundary}|(?<=[a-z0-9][A-Z].{{{k - 1}}}))"
+    return f"(?i:{head}){boundary}(?i:{rest})" if rest else f"(?i:{head}){boundary}"
 
 
 def _pattern(names: list[str], hosts: list[str], secret: str, reach: int) -> str:
-    name = "(?i:" + "|".join(_name_regex(n) for n in sorted(names, key=len, reverse=True)) + ")"
+    name = "(?:" + "|".join(_name_regex(n) for n in sorted(names, key=len, reverse=True)) + ")"
     value = f"{_BEFORE}(?P<secret>{secret}){_AFTER}"
     key = r"""["']?[ \t]{0,4}[:=][ \t]{0,4}["']?"""
     lead = r"[ \t]{0,40}-?[ \t]{0,8}"

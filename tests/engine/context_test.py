@@ -28,7 +28,7 @@ def _found(text: str, **context: object) -> list[tuple[str, int]]:
 
 def test_spellings_of_a_name_are_its_keywords() -> None:
     assert set(expand({"names": ["acme_cloud"], "secret": "[a-f0-9]{32}"}).keywords) == {
-        "acmecloud", "acme_cloud", "acme-cloud",
+        "acmecloud", "acme_cloud", "acme-cloud", "acme.cloud",
     }
 
 
@@ -42,6 +42,8 @@ def test_spellings_of_a_name_are_its_keywords() -> None:
         (f'[{{"name": "ACME_CLOUD_KEY",\n  "value": "{KEY}"}}]\n', 2),
         (f"acme_cloud:\n  apiKey: {KEY}\n", 2),
         (f'{{"acme-cloud": {{\n    "token": "{KEY}"\n}}}}\n', 2),
+        (f"deployAcmeCloudToken={KEY}\n", 1),  # camelCase: the name starts a word
+        (f"acme.cloud.token = {KEY}\n", 1),  # properties
     ],
 )
 def test_one_and_two_line_forms(text: str, line: int) -> None:
@@ -56,6 +58,8 @@ def test_one_and_two_line_forms(text: str, line: int) -> None:
         "ACME_CLOUD_KEY=" + "-" * 60 + KEY + "\n",  # beyond the reach
         f"ACME_CLOUD_KEY=\n\n  value: {KEY}\n",  # two lines below
         f"ACME_CLOUD_KEY={KEY}0\n",  # longer hex run
+        f"MEGAACME_CLOUD_KEY={KEY}\n",  # the name inside another word
+        f"megaacmeCloudKey: {KEY}\n",
     ],
 )
 def test_far_or_foreign_values_stay_unreported(text: str) -> None:
