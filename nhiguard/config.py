@@ -5,6 +5,7 @@ Unknown keys are errors that name the file and the key, so a typo never silently
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from collections.abc import Mapping
@@ -156,9 +157,17 @@ def _has_tool_section(pyproject: Path) -> bool:
         return False
 
 
+def _resolved(path: Path) -> Path:
+    """`path` made absolute with links resolved, or merely absolute when it cannot be (a symlink loop)."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # a loop: RuntimeError before Python 3.13, OSError since
+        return Path(os.path.abspath(path))
+
+
 def discover(start: Path) -> Path | None:
     """The nearest config file at or above `start`, stopping at a repository root."""
-    here = start.resolve()
+    here = _resolved(start)
     if here.is_file():
         here = here.parent
     for directory in (here, *here.parents):
@@ -179,7 +188,7 @@ def load(explicit: Path | None, start: Path) -> Config:
         return load_file(explicit)
     found = discover(start)
     if found is None:
-        here = start.resolve()
+        here = _resolved(start)
         here = here if here.is_dir() else here.parent
         # with no config file, the repository's top is the root (where `baseline create` and `ignore` write)
         root = next((d for d in (here, *here.parents) if (d / ".git").exists()), here)

@@ -218,6 +218,7 @@ def run_sweep(sources: Sequence[str], inventory: Path, *, workdir: Path, runner:
     err = stream or sys.stderr
     started = time.monotonic()
     summary = SweepSummary()
+    workdir = workdir.resolve()  # once: a relative folder would be taken relative to each clone's own parent
     stop_after = int(os.environ.get("NHIGUARD_SWEEP_STOP_AFTER", "0") or 0)  # tests: simulate a kill
     with Inventory(inventory) as store:
         tasks: list[Task] = []

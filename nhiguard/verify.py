@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from nhiguard import redact, ruleset
+from nhiguard import escape, redact, ruleset
 from nhiguard._paths import data_dir
 from nhiguard.engine import Engine
 from nhiguard.engine.matcher import compile_pattern, finditer
@@ -213,14 +213,24 @@ class _RuleTransport:
 
 
 # -- context values --------------------------------------------------------------------------------------------------
+def on_disk(shown: str, base: Path) -> Path:
+    """The file a reported path names: relative paths under `base`; a name shown with `\\xNN` escapes (not
+    UTF-8) is looked up by its real bytes when no file has the shown name itself."""
+    path = Path(shown)
+    full = path if path.is_absolute() else base / path
+    if not os.path.lexists(full):
+        real = Path(escape.fs_path(shown))
+        if str(real) != shown:
+            return real if real.is_absolute() else base / real
+    return full
+
+
 def file_reader(base: Path | None) -> ContextReader:
     """Reads a finding's file from the working tree (relative paths under `base`)."""
     root = base or Path(".")
 
     def read(location: Location) -> str | None:
-        path = Path(location.path)
-        if not path.is_absolute():
-            path = root / path
+        path = on_disk(location.path, root)
         try:
             if not path.is_file() or path.stat().st_size > CONTEXT_MAX_BYTES:
                 return None
@@ -485,8 +495,7 @@ def _read_saved(location: Location, base: Path, cache: Mapping[str, Any]) -> tup
         if key in cache:
             return key, None
         return key, gitinfo.read_at(base, location.commit, location.path)
-    path = Path(location.path)
-    full = path if path.is_absolute() else base / path
+    full = on_disk(location.path, base)
     key = str(full)
     if key in cache:
         return key, None
