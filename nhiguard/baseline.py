@@ -17,6 +17,7 @@ from nhiguard.errors import ConfigError
 from nhiguard.fingerprint import Accepted
 from nhiguard.model import Finding, Suppression
 from nhiguard.redact import preview
+from nhiguard.safeio import BASELINE_MAX_BYTES, read_capped
 
 # Triage decisions (`nhiguard ignore`, `nhiguard audit`). A false positive or an accepted risk is not reported
 # again; a confirmed true positive stays reported until the secret is gone, so CI keeps blocking it.
@@ -97,6 +98,8 @@ def loads(text: str, *, source: str = "baseline") -> Baseline:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{source}: not valid JSON: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{source}: not valid JSON: nested too deeply") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("version"), int):
         raise ConfigError(f"{source}: not an nhiguard baseline (no 'version')")
     version = doc["version"]
@@ -125,10 +128,11 @@ def loads(text: str, *, source: str = "baseline") -> Baseline:
 
 
 def load(path: Path) -> Baseline:
+    raw = read_capped(path, limit=BASELINE_MAX_BYTES, what="baseline", error=ConfigError)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read baseline: {exc.strerror or exc}") from None
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: baseline is not UTF-8 text: {exc.reason} at byte {exc.start}") from None
     return loads(text, source=str(path))
 
 

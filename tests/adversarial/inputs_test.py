@@ -5,7 +5,11 @@ nothing hangs, nothing crashes."""
 from __future__ import annotations
 
 import json
+import os
+import random
+import string
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -13,6 +17,12 @@ import pytest
 from tests.support.cli import run_cli
 from tests.support.gitrepo import ALICE, GitRepo
 from tests.support.tokens import github_classic
+
+
+@pytest.fixture(autouse=True)
+def _warm_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One user cache for this module's CLI runs: each would otherwise validate the built-in rules again (3 s)."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "adversarial-cache"))
 
 
 def _no_traceback(done: subprocess.CompletedProcess[str]) -> None:
@@ -82,3 +92,141 @@ def test_sweep_with_a_relative_workdir(tmp_path: Path) -> None:
     again = run_cli(*args, cwd=work)  # fetches into the same clone
     assert again.returncode == 0, again.stderr
     assert [r["mode"] for r in json.loads(again.stdout)["repositories"]] == ["unchanged"]
+
+
+# -- a repository's allow regexes and rules -------------------------------------------------------------------
+SLOW_RULE = r"""provider: acme
+rules:
+  - id: acme-slow
+    name: Acme slow
+    keywords: [acme]
+    pattern: 'acme\s*=\s*(?P<secret>(\w|\w\w)+_$)'
+    examples:
+      positive: [acme = abcdefghij_]
+      negative: [acme = x]
+"""
+GOOD_RULE = SLOW_RULE.replace("acme-slow", "acme-good").replace(r"(\w|\w\w)+_$", r"\w{8,40}_")
+
+
+def _lines_that_backtrack(root: Path) -> None:
+    root.mkdir(exist_ok=True)
+    (root / "app.cfg").write_text("".join(f"acme = {'a' * 30}{i}!\n" for i in range(50)), encoding="utf-8")
+
+
+@pytest.mark.parametrize("how", ["config", "option"])
+def test_a_catastrophic_rule_is_refused_before_the_scan(tmp_path: Path, how: str) -> None:
+    root = tmp_path / "repo"
+    _lines_that_backtrack(root)
+    (root / "rules.yml").write_text(SLOW_RULE, encoding="utf-8")
+    if how == "config":
+        (root / ".nhiguard.yml").write_text("rules: [rules.yml]\n", encoding="utf-8")
+        args: list[str | Path] = ["scan", root]
+    else:
+        args = ["scan", root, "--rules", root / "rules.yml"]
+    started = time.monotonic()
+    done = run_cli(*args)
+    _no_traceback(done)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "rules.yml: rule 'acme-slow': pattern did not finish" in done.stderr
+    assert time.monotonic() - started < 20  # before: about a second per line (50 s here)
+
+
+def test_a_sound_repository_rule_is_vetted_once(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    _lines_that_backtrack(root)
+    (root / "rules.yml").write_text(GOOD_RULE, encoding="utf-8")
+    (root / ".nhiguard.yml").write_text("rules: [rules.yml]\n", encoding="utf-8")
+    first = run_cli("scan", root)
+    assert first.returncode == 0, first.stderr
+    cache = Path(os.environ["XDG_CACHE_HOME"]) / "nhiguard"
+    vetted = set(cache.glob("vetted-*.bin"))
+    assert vetted
+    assert run_cli("scan", root).returncode == 0
+    assert set(cache.glob("vetted-*.bin")) == vetted
+
+
+def test_a_catastrophic_allow_regex_is_refused(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / "app.py").write_text(f'token_value = "{"Ab3" * 10}_x"\n', encoding="utf-8")
+    (root / ".nhiguard.yml").write_text('allow:\n  regexes: ["(\\\\w|\\\\w\\\\w)+_$"]\n', encoding="utf-8")
+    started = time.monotonic()
+    done = run_cli("scan", root)
+    _no_traceback(done)
+    assert done.returncode == 2
+    assert ".nhiguard.yml: allow.regexes: allow regex" in done.stderr and "did not finish" in done.stderr
+    assert time.monotonic() - started < 20  # before: never finished
+
+
+def test_an_allow_regex_that_hits_its_time_bound_is_switched_off_and_named() -> None:
+    """Past the vetting (an engine built directly), the run-time bound still holds: the candidate is reported,
+    the regex is switched off after its first timeout, and the run says so."""
+    from nhiguard import ruleset
+    from nhiguard.engine import Engine, EngineOptions
+    from nhiguard.model import Allow, Chunk, Origin
+
+    engine = Engine(ruleset.load_builtin(), EngineOptions(allow=Allow(regexes=(r"(\w|\w\w)+_$",))))
+    rng = random.Random(7)
+    # (an underscore before the end: the regex module's literal check no longer rules the match out at once)
+    data = "".join(f'password = "{"".join(rng.sample(string.ascii_letters, 30))}_k{i}"\n' for i in range(20))
+    started = time.monotonic()
+    matches = engine.scan(Chunk(data.encode(), Origin(path="app.env")))
+    assert time.monotonic() - started < 15  # one timeout, then the regex is off (before: hours)
+    assert len(matches) == 20
+    assert engine.stats.allow_timeouts == [r"(\w|\w\w)+_$"]
+
+
+# -- baselines, configs and rule files that are not what they claim ---------------------------------------------
+def _bad_baseline(kind: str, path: Path) -> None:
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "folder":
+        path.mkdir()
+    elif kind == "device":
+        path.symlink_to("/dev/zero")
+    elif kind == "huge":
+        with open(path, "wb") as fh:
+            fh.truncate(65 << 20)  # sparse: costs no disk
+    elif kind == "not-utf8":
+        path.write_bytes(b'{"version": 1, "findings": ["\xff"]}')
+    elif kind == "nested":
+        path.write_text("[" * 100_000, encoding="utf-8")
+    elif kind == "wrong-shape":
+        path.write_text('{"version": 1, "findings": {"a": 1}}', encoding="utf-8")
+
+
+@pytest.mark.parametrize("kind", ["fifo", "folder", "device", "huge", "not-utf8", "nested", "wrong-shape"])
+def test_a_bad_baseline_is_exit_2_naming_it(tmp_path: Path, kind: str) -> None:
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / "app.py").write_text("print('hello')\n", encoding="utf-8")
+    _bad_baseline(kind, root / "baseline.json")
+    (root / ".nhiguard.yml").write_text("baseline: baseline.json\n", encoding="utf-8")
+    done = run_cli("scan", root, timeout=30)
+    _no_traceback(done)
+    assert done.returncode == 2, done.stderr
+    assert "baseline.json: " in done.stderr
+    option = run_cli("scan", root, "--baseline", root / "baseline.json", timeout=30)
+    assert option.returncode == 2 and "baseline.json: " in option.stderr
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "nested", "not-utf8"])
+@pytest.mark.parametrize("which", ["config", "rules"])
+def test_a_bad_config_or_rule_file_is_exit_2_naming_it(tmp_path: Path, kind: str, which: str) -> None:
+    root = tmp_path / "repo"
+    root.mkdir()
+    target = root / (".nhiguard.yml" if which == "config" else "rules.yml")
+    if which == "rules":
+        (root / ".nhiguard.yml").write_text("rules: [rules.yml]\n", encoding="utf-8")
+    if kind == "fifo":
+        os.mkfifo(target)
+    elif kind == "device":
+        target.symlink_to("/dev/zero")
+    elif kind == "nested":
+        target.write_text("a: " + "[" * 100_000, encoding="utf-8")
+    else:
+        target.write_bytes(b"rules: [\xff\xfe\x00]\n")
+    done = run_cli("scan", root, timeout=30)
+    _no_traceback(done)
+    assert done.returncode == 2, done.stderr
+    assert f"{target.name}: " in done.stderr

@@ -21,6 +21,12 @@ HOSTILE_NAME = b"bad\xff" + ESC.encode() + b"[31mname.env"
 SHOWN = "bad\\xff" + ESC + "[31mname.env"  # the documented form before control characters are escaped
 
 
+@pytest.fixture(autouse=True)
+def _warm_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One user cache for this module's CLI runs: each would otherwise validate the built-in rules again (3 s)."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "adversarial-cache"))
+
+
 def _password(seed: str, middle: str = "") -> str:
     rng = random.Random(seed)
     body = "".join(rng.choice(string.ascii_letters + string.digits) for _ in range(12))
