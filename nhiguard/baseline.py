@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from nhiguard import fingerprint
 from nhiguard.constants import BASELINE_VERSION
 from nhiguard.errors import ConfigError
 from nhiguard.fingerprint import Accepted
@@ -141,7 +142,8 @@ def split(findings: list[Finding], baseline: Baseline | None) -> tuple[list[Find
     if baseline is None:
         return findings, 0
     known = Accepted(baseline.suppressing)
-    new = [f for f in findings if f.fingerprint not in known]
+    legacy = _legacy_rules(baseline)
+    new = [f for f in findings if _which(known, f, legacy) is None]
     return new, len(findings) - len(new)
 
 
@@ -155,8 +157,9 @@ def partition(
     known = Accepted(tuple(entries))
     new: list[Finding] = []
     accepted: list[tuple[Finding, Suppression]] = []
+    legacy = _legacy_rules(baseline)
     for f in findings:
-        given = known.which(f.fingerprint)
+        given = _which(known, f, legacy)
         if given is None:
             new.append(f)
             continue
@@ -170,6 +173,17 @@ def unused(baseline: Baseline, findings: Iterable[Finding]) -> list[str]:
     """Baseline fingerprints that no finding of a whole-repository scan matched (the secret is gone: the entry
     can be dropped, or it was pasted wrong)."""
     known = Accepted(baseline.fingerprints)
+    legacy = _legacy_rules(baseline)
     for f in findings:
-        _ = f.fingerprint in known
+        _which(known, f, legacy)
     return known.unused()
+
+
+def _legacy_rules(baseline: Baseline) -> frozenset[str]:
+    """Rules with entries in the `nhg1` form: only their findings may need their old fingerprint computed."""
+    return frozenset(e.rule_id for e in baseline.entries if fingerprint.holds_legacy((e.fingerprint,)))
+
+
+def _which(known: Accepted, f: Finding, legacy_rules: frozenset[str]) -> str | None:
+    return fingerprint.accepted_entry(f.rule, f.secret, f.fingerprint, known,
+                                      legacy_possible=f.rule.id in legacy_rules)

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from nhiguard import __version__, ruleset
+from nhiguard import __version__, fingerprint, ruleset
 from nhiguard._paths import data_dir
 from nhiguard.config import Config
 from nhiguard.config import load as config_load
@@ -142,11 +142,28 @@ def repo_context(where: Where, config: Config) -> RepoContext:
                        codeowners.everyone(codeowners.load(where.top)), gitinfo.remote_url(where.top))
 
 
+def _keep_recorded_identities(records: list[IdentityRecord], findings: Sequence[Finding],
+                              store: Inventory) -> list[IdentityRecord]:
+    """A secret an older nhiguard recorded under its `nhg1` fingerprint stays that identity (its history, ticket
+    and revocation state), though today's fingerprint for it is `nhg2`."""
+    newer = [f for f in findings if f.fingerprint.startswith(fingerprint.PREFIX_V2)]
+    old = store.fingerprints_of((f.rule.id for f in newer), fingerprint.PREFIX) if newer else set()
+    renamed = {}
+    for finding in newer:
+        before = fingerprint.legacy(finding.rule, finding.secret) if old else None
+        if before is not None and before in old:
+            renamed[finding.fingerprint] = before
+    if not renamed:
+        return records
+    return [replace(r, fingerprint=renamed.get(r.fingerprint, r.fingerprint)) for r in records]
+
+
 def record(path: Path, report: Report, *, kind: str, base: Path, config: Config) -> int:
     """Record one run's findings into the inventory at `path`; returns the run id."""
     where = locate(base)
     records = identity_records(report.findings, where, config)
     with Inventory(path) as store:
+        records = _keep_recorded_identities(records, report.findings, store)
         return store.record(kind=kind, repo=where.repo, target=report.target or str(base), tool_version=__version__,
                             identities=records, context=repo_context(where, config))
 

@@ -26,7 +26,7 @@ from nhiguard import redact, ruleset
 from nhiguard.config import Config
 from nhiguard.engine import Engine
 from nhiguard.errors import ConfigError
-from nhiguard.fingerprint import fingerprint
+from nhiguard.fingerprint import matches
 from nhiguard.governance import locate
 from nhiguard.http import HttpClient, HttpError, HttpSettings, Request, Response
 from nhiguard.inventory import codeowners, govern
@@ -265,7 +265,7 @@ def build_plan(saved: Sequence[Mapping[str, Any]], rules: Mapping[str, Rule], *,
                                      entries, owners_cfg, policy)
         shown = str(item.get("secret") or "")
         # a report saved with --show-secrets holds the secret itself: tickets and plans get its preview only
-        secrets = [shown] if shown and fingerprint(rule, shown) == fp else []
+        secrets = [shown] if shown and matches(rule, shown, fp) else []
         identity = verdict_raw.get("identity")
         if isinstance(identity, str):
             identity = redact.scrub(identity, secrets)

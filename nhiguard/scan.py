@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nhiguard import __version__, baseline, filekinds, ruleset, selftest
+from nhiguard import fingerprint as fingerprints
 from nhiguard.config import Config
 from nhiguard.engine import Engine, EngineOptions
 from nhiguard.errors import ConfigError, RuleError
@@ -79,9 +80,11 @@ class Collector:
     def result(self) -> list[Finding]:
         out = []
         accepted = self.accepted = Accepted(self.allow_fingerprints)
+        legacy = fingerprints.holds_legacy(self.allow_fingerprints)
         for finding in self.findings.values():
             finding.locations = sorted(set(finding.locations), key=Location.sort_key)
-            if finding.fingerprint in accepted:
+            if fingerprints.accepted_entry(finding.rule, finding.secret, finding.fingerprint, accepted,
+                                           legacy_possible=legacy) is not None:
                 self.allowed.append((finding, Suppression("external", "allow.fingerprints in the configuration")))
                 continue
             out.append(finding)
@@ -282,7 +285,7 @@ def finish(
     for entry in collector.accepted.malformed:
         report.notices.append(Notice(
             "allow.fingerprints",
-            f"entry {entry!r} can never match: a fingerprint is nhg1: and at least 12 hex digits",
+            f"entry {entry!r} can never match: a fingerprint is nhg1: or nhg2: and at least 12 hex digits",
         ))
     report.findings = findings
     report.stats.baselined = baselined

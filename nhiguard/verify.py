@@ -28,11 +28,11 @@ from pathlib import Path
 from typing import Any
 
 from nhiguard import escape, redact, ruleset
+from nhiguard import fingerprint as fingerprints
 from nhiguard._paths import data_dir
 from nhiguard.engine import Engine
 from nhiguard.engine.matcher import compile_pattern, finditer
 from nhiguard.errors import ConfigError
-from nhiguard.fingerprint import fingerprint
 from nhiguard.http import Blocked, HttpClient, HttpError, HttpSettings, Policy, Request, Response
 from nhiguard.model import Chunk, Finding, Location, Match, Origin, Rule, Verdict
 from nhiguard.sources import gitinfo
@@ -40,6 +40,7 @@ from nhiguard.verifiers import NotChecked, Registry, Target, verifier_name
 from nhiguard.verifyspec import VerifySpec
 
 AUDIT_FILE = "audit.jsonl"
+DEFAULT_DEADLINE = 300.0
 CONTEXT_MAX_BYTES = 4 << 20
 
 
@@ -142,6 +143,7 @@ class VerifyOptions:
     http: HttpSettings = field(default_factory=HttpSettings)
     trusted_rule_sources: tuple[Path, ...] = ()  # rule files/folders given on the command line
     base: Path | None = None  # where relative finding paths live (context values are read there)
+    deadline: float | None = DEFAULT_DEADLINE  # seconds for the whole run; findings not checked by then: unknown
 
 
 @dataclass(slots=True)
@@ -303,6 +305,7 @@ class Verification:
         self._inflight: dict[str, threading.Event] = {}
         self.audit = AuditLog(options.audit_log or default_audit_log())
         self.stats = VerifyStats()
+        self._deadline: float | None = None
         self._trusted = tuple(p.resolve() for p in options.trusted_rule_sources)
 
     def close(self) -> None:
@@ -332,11 +335,19 @@ class Verification:
     def verify(self, findings: Sequence[Finding], reader: ContextReader | None = None) -> VerifyStats:
         started = time.monotonic()
         todo = list(findings)
-        if todo:
-            with ThreadPoolExecutor(max_workers=max(1, self.options.workers), thread_name_prefix="verify") as pool:
-                verdicts = list(pool.map(lambda f: self._verify_cached(f, reader), todo))
-            for finding, verdict in zip(todo, verdicts, strict=True):
-                finding.verdict = verdict
+        limit = self.options.deadline
+        self._deadline = started + limit if limit is not None else None
+        # every exchange of this run ends by the deadline, however slowly a server answers (http.HttpClient)
+        before, self.client.deadline = self.client.deadline, self._deadline
+        try:
+            if todo:
+                with ThreadPoolExecutor(max_workers=max(1, self.options.workers),
+                                        thread_name_prefix="verify") as pool:
+                    verdicts = list(pool.map(lambda f: self._verify_cached(f, reader), todo))
+                for finding, verdict in zip(todo, verdicts, strict=True):
+                    finding.verdict = verdict
+        finally:
+            self.client.deadline = before
         self.stats.peak_per_host = self.client.peaks()
         self.stats.seconds += time.monotonic() - started
         return self.stats
@@ -366,6 +377,9 @@ class Verification:
 
     def _verify_one(self, finding: Finding, reader: ContextReader | None) -> Verdict:
         rule = finding.rule
+        if self._deadline is not None and time.monotonic() >= self._deadline:
+            return Verdict(status="unknown", checked_at=_now(),
+                           detail=f"not checked: the verification deadline ({self.options.deadline:g} s) passed")
         spec, why = self.spec_for(rule)
         if spec is None:
             verdict = Verdict(status="not_checked", detail=why)
@@ -532,7 +546,8 @@ def recover(saved: Sequence[Mapping[str, Any]], rules: Mapping[str, Rule], base:
                 where_gone = f"commit {location.commit[:12]}" if location.commit else "the working tree"
                 reasons.append(f"{location.path}:{location.line}: the file is gone from {where_gone}")
                 continue
-            found = next((m for m in matches if m.rule_id == rule_id and fingerprint(rule, m.secret) == fp), None)
+            found = next((m for m in matches if m.rule_id == rule_id and fingerprints.matches(rule, m.secret, fp)),
+                         None)
             if found is not None:
                 break
             reasons.append(f"{location.path}:{location.line}: the secret is no longer there")
