@@ -628,7 +628,7 @@ def ignore(fingerprints: tuple[str, ...], reason: str, decision: str, baseline_p
 
     bad = [f for f in fingerprints if normalize(f) is None]
     if bad:
-        raise click.UsageError(f"not a fingerprint: {', '.join(bad)} (expected nhg1: and at least 12 hex digits)")
+        raise click.UsageError(f"not a fingerprint: {', '.join(bad)} (expected nhgN: and 12+ hex digits)")
     if not reason.strip():
         raise click.UsageError("--reason must say why")
     config = config_mod.load(config_path, Path.cwd())
@@ -867,7 +867,7 @@ def inventory_show(fingerprint: str, fmt: str, **params: Any) -> int:
     from nhiguard.inventory import report as inv_report
 
     found = [a for a in _assessed(params) if a.identity.fingerprint.startswith(fingerprint)
-             or a.identity.fingerprint.removeprefix("nhg1:").startswith(fingerprint)]
+             or a.identity.fingerprint.split(":", 1)[-1].startswith(fingerprint)]
     if len(found) != 1:
         raise NhiguardError(f"{fingerprint}: {'no' if not found else len(found)} identities match")
     if fmt == "json":

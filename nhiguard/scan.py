@@ -328,7 +328,7 @@ def run_paths(targets: list[Path], config: Config, settings: ScanSettings, *, st
 def _covers(target: Path, root: Path) -> bool:
     try:
         return target.resolve() == root.resolve()
-    except OSError:
+    except (OSError, RuntimeError):  # a symlink loop (RuntimeError before Python 3.13)
         return False
 
 
