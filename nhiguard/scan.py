@@ -173,7 +173,15 @@ def _scan_batch(batch: list[files.FileRef]) -> tuple[list[tuple[Origin, list[Mat
         matches = engine.scan(chunk)
         if matches:
             found.append((chunk.origin, matches))
+    notices.extend(allow_timeout_notices(engine))  # (a worker's engine stats never reach the parent)
     return found, notices, scanned, nbytes
+
+
+def allow_timeout_notices(engine: Engine) -> list[Notice]:
+    """Notices for the allow regexes the engine switched off since last asked."""
+    switched, engine.stats.allow_timeouts[:] = list(engine.stats.allow_timeouts), []
+    return [Notice("allow.regexes", f"allow regex {pattern!r} hit its time bound and was switched off: the "
+                                    "findings it would have allowed are reported") for pattern in switched]
 
 
 def _batches(refs: Iterable[files.FileRef]) -> Iterator[list[files.FileRef]]:
@@ -276,9 +284,7 @@ def finish(
 ) -> Report:
     for rule_id, path in engine.stats.timeouts:
         report.notices.append(Notice(path, f"rule {rule_id} hit its time bound; part of the file was not checked"))
-    for pattern in engine.stats.allow_timeouts:
-        report.notices.append(Notice("allow.regexes", f"allow regex {pattern!r} hit its time bound and was switched "
-                                                      "off: the findings it would have allowed are reported"))
+    report.notices.extend(allow_timeout_notices(engine))
     findings, accepted = baseline.partition(collector.result(), known)
     baselined = len(accepted)
     report.suppressed = collector.allowed + accepted

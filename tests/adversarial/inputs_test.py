@@ -230,3 +230,22 @@ def test_a_bad_config_or_rule_file_is_exit_2_naming_it(tmp_path: Path, kind: str
     _no_traceback(done)
     assert done.returncode == 2, done.stderr
     assert f"{target.name}: " in done.stderr
+
+
+def test_a_switched_off_allow_regex_is_named_from_a_worker_too(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker's engine stays in the worker: its batch answer carries the notice."""
+    from nhiguard import ruleset, scan
+    from nhiguard.engine import Engine, EngineOptions
+    from nhiguard.model import Allow
+    from nhiguard.sources import files
+
+    rng = random.Random(8)
+    path = tmp_path / "app.env"
+    path.write_text(f'password = "{"".join(rng.sample(string.ascii_letters, 30))}_k1"\n', encoding="utf-8")
+    engine = Engine(ruleset.load_builtin(), EngineOptions(allow=Allow(regexes=(r"(\w|\w\w)+_$",))))
+    monkeypatch.setattr(scan, "_ENGINE", engine)
+    found, notices, scanned, _ = scan._scan_batch([files.FileRef("app.env", str(path), path.stat().st_size)])
+    assert scanned == 1 and len(found) == 1
+    assert [n.path for n in notices] == ["allow.regexes"] and "switched off" in notices[0].reason
+    assert engine.stats.allow_timeouts == []
