@@ -508,7 +508,7 @@ def _read_saved(location: Location, base: Path, cache: Mapping[str, Any]) -> tup
         key = f"{location.commit}:{location.path}"
         if key in cache:
             return key, None
-        return key, gitinfo.read_at(base, location.commit, location.path)
+        return key, gitinfo.read_at(base, location.commit, escape.fs_path(location.path))
     full = on_disk(location.path, base)
     key = str(full)
     if key in cache:
