@@ -42,6 +42,7 @@ from nhiguard.remediators import (
     TicketLocation,
     revoker_name,
 )
+from nhiguard.safeio import REPORT_MAX_BYTES, read_capped
 from nhiguard.verify import (
     AuditLog,
     Override,
@@ -323,10 +324,13 @@ def saved_from_inventory(path: Path) -> list[Mapping[str, Any]]:
 
 
 def load_plan(path: Path) -> Plan:
+    raw = read_capped(path, limit=REPORT_MAX_BYTES, what="plan", error=ConfigError)
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+        doc = json.loads(raw.decode("utf-8"))
+    except ValueError as exc:
         raise ConfigError(f"{path}: cannot read the plan: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: cannot read the plan: nested too deeply") from None
     if not isinstance(doc, Mapping) or doc.get("kind") != PLAN_KIND or doc.get("version") != 1:
         raise ConfigError(f"{path}: not an nhiguard remediation plan (version 1)")
     actions = []

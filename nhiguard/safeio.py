@@ -16,6 +16,7 @@ from nhiguard.errors import NhiguardError
 CONFIG_MAX_BYTES = 4 << 20
 RULES_MAX_BYTES = 8 << 20
 BASELINE_MAX_BYTES = 64 << 20
+REPORT_MAX_BYTES = 1 << 30  # a saved report or remediation plan (a history report can be large)
 _READ = 1 << 20
 
 

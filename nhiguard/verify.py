@@ -35,6 +35,7 @@ from nhiguard.engine.matcher import compile_pattern, finditer
 from nhiguard.errors import ConfigError
 from nhiguard.http import Blocked, HttpClient, HttpError, HttpSettings, Policy, Request, Response
 from nhiguard.model import Chunk, Finding, Location, Match, Origin, Rule, Verdict
+from nhiguard.safeio import REPORT_MAX_BYTES, read_capped
 from nhiguard.sources import gitinfo
 from nhiguard.verifiers import NotChecked, Registry, Target, verifier_name
 from nhiguard.verifyspec import VerifySpec
@@ -488,12 +489,13 @@ def _saved_locations(raw: Any) -> list[Location]:
 
 
 def load_saved_report(path: Path) -> tuple[str, list[Mapping[str, Any]]]:
+    raw = read_capped(path, limit=REPORT_MAX_BYTES, what="report", error=ConfigError)
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        document = json.loads(raw.decode("utf-8"))
     except ValueError as exc:
         raise ConfigError(f"{path}: not a JSON report: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: not a JSON report: nested too deeply") from None
     if not isinstance(document, Mapping) or not isinstance(document.get("findings"), list):
         raise ConfigError(f"{path}: not an nhiguard JSON report (no 'findings' list)")
     if document.get("version") != 1:

@@ -249,3 +249,14 @@ def test_a_switched_off_allow_regex_is_named_from_a_worker_too(tmp_path: Path,
     assert scanned == 1 and len(found) == 1
     assert [n.path for n in notices] == ["allow.regexes"] and "switched off" in notices[0].reason
     assert engine.stats.allow_timeouts == []
+
+
+@pytest.mark.parametrize("kind", ["fifo", "nested", "not-utf8"])
+def test_a_bad_saved_report_or_plan_is_exit_2_naming_it(tmp_path: Path, kind: str) -> None:
+    saved = tmp_path / "report.json"
+    _bad_baseline(kind, saved)
+    for args in (["verify", saved], ["remediate", saved], ["remediate", "--apply", saved]):
+        done = run_cli(*args, timeout=30)
+        _no_traceback(done)
+        assert done.returncode == 2, (args, done.stderr)
+        assert "report.json: " in done.stderr
