@@ -5,7 +5,7 @@ CODEOWNERS). The secret itself never leaves this module: only its fingerprint, p
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -142,12 +142,13 @@ def repo_context(where: Where, config: Config) -> RepoContext:
                        codeowners.everyone(codeowners.load(where.top)), gitinfo.remote_url(where.top))
 
 
-def _keep_recorded_identities(records: list[IdentityRecord], findings: Sequence[Finding],
-                              store: Inventory) -> list[IdentityRecord]:
+def keep_recorded_identities(records: list[IdentityRecord], findings: Sequence[Finding],
+                             recorded: Callable[[Iterable[str]], set[str]]) -> list[IdentityRecord]:
     """A secret an older nhiguard recorded under its `nhg1` fingerprint stays that identity (its history, ticket
-    and revocation state), though today's fingerprint for it is `nhg2`."""
+    and revocation state), though today's fingerprint for it is `nhg2`. `recorded(rule ids)` gives the `nhg1`
+    fingerprints the inventory holds (for those rules)."""
     newer = [f for f in findings if f.fingerprint.startswith(fingerprint.PREFIX_V2)]
-    old = store.fingerprints_of((f.rule.id for f in newer), fingerprint.PREFIX) if newer else set()
+    old = recorded({f.rule.id for f in newer}) if newer else set()
     renamed = {}
     for finding in newer:
         before = fingerprint.legacy(finding.rule, finding.secret) if old else None
@@ -163,7 +164,8 @@ def record(path: Path, report: Report, *, kind: str, base: Path, config: Config)
     where = locate(base)
     records = identity_records(report.findings, where, config)
     with Inventory(path) as store:
-        records = _keep_recorded_identities(records, report.findings, store)
+        records = keep_recorded_identities(records, report.findings,
+                                           lambda rule_ids: store.fingerprints_of(rule_ids, fingerprint.PREFIX))
         return store.record(kind=kind, repo=where.repo, target=report.target or str(base), tool_version=__version__,
                             identities=records, context=repo_context(where, config))
 

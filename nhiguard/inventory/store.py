@@ -382,6 +382,12 @@ class Inventory:
                                "AND fingerprint LIKE ?", (*wanted, prefix + "%"))
         return {r[0] for r in rows}
 
+    def fingerprints_in_repo(self, repo: str, prefix: str) -> set[str]:
+        """The fingerprints with `prefix` seen at some location in `repo`."""
+        rows = self.db.execute("SELECT DISTINCT fingerprint FROM locations WHERE repo = ? AND fingerprint LIKE ?",
+                               (repo, prefix + "%"))
+        return {r[0] for r in rows}
+
     def find(self, prefix: str) -> list[Identity]:
         return [i for i in self.identities() if i.fingerprint.startswith(prefix)
                 or i.fingerprint.split(":", 1)[-1].startswith(prefix)]

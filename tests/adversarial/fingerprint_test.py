@@ -146,3 +146,29 @@ def test_previews_of_guessable_secrets_reveal_nothing() -> None:
         assert str(len(secret)) not in shown
     token = github_classic("preview")
     assert redact.preview(token).startswith("ghp_") and token not in redact.preview(token)
+
+
+def test_a_sweep_keeps_an_identity_recorded_under_its_old_fingerprint(rules: dict[str, Rule], tmp_path: Path) -> None:
+    from nhiguard.inventory.store import IdentityRecord, Inventory, LocationRecord
+    from tests.support.gitrepo import ALICE, GitRepo
+
+    secret = _strong(random.Random("sweep"), 32)
+    repo = GitRepo(tmp_path / "repo")
+    repo.write("app.py", f'api_key = "{secret}"\n')
+    repo.commit("key", ALICE)
+    first = run_cli("history", repo.path, "-f", "json")
+    [found] = json.loads(first.stdout)["findings"]
+    rule = rules[found["rule_id"]]
+    label = str(repo.path.resolve())
+    db = tmp_path / "inv.sqlite"
+    with Inventory(db) as store:  # as an older nhiguard recorded it
+        store.record(kind="scan", repo=label, target=label, tool_version="0.0",
+                     identities=[IdentityRecord(_old(rule, secret), rule.id, rule.name, rule.provider, rule.severity,
+                                                "old", locations=(LocationRecord(label, "app.py", 1, None, None,
+                                                                                 None, None, "file"),))])
+    listing = tmp_path / "repos.txt"
+    listing.write_text(f"{repo.path}\n", encoding="utf-8")
+    done = run_cli("sweep", listing, "--inventory", db, "-j", "1")
+    assert done.returncode == 0, done.stderr
+    with Inventory(db) as store:
+        assert [i.fingerprint for i in store.identities()] == [_old(rule, secret)]
