@@ -23,6 +23,12 @@ from tests.support.tokens import github_classic
 from tests.verify import kit
 
 
+@pytest.fixture(autouse=True)
+def _warm_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One user cache for this module's CLI runs: each would otherwise validate the built-in rules again."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "adversarial-cache"))
+
+
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[ProviderServer]:
     srv = ProviderServer(tmp_path / "server")
@@ -79,9 +85,9 @@ def test_the_cli_deadline_option(server: ProviderServer, tmp_path: Path) -> None
                    "--verify-endpoint", f"github-pat-classic={server.endpoint('github-pat-classic')}",
                    "--verify-ca", server.ca_path, "--audit-log", tmp_path / "audit.jsonl", timeout=60)
     assert done.returncode == 1, done.stderr
-    assert time.monotonic() - started < 20
+    assert time.monotonic() - started < 28  # (a loaded machine's start-up included) the exchange's own bound is 30 s
     [finding] = json.loads(done.stdout)["findings"]
     assert finding["verdict"]["status"] == "unknown"
-    assert "deadline" in finding["verdict"]["detail"]
+    assert "verification deadline" in finding["verdict"]["detail"], finding["verdict"]
     bad = run_cli("scan", tmp_path / "app.env", "--verify", env={"NHIGUARD_VERIFY_DEADLINE": "soon"})
     assert bad.returncode == 2 and "NHIGUARD_VERIFY_DEADLINE" in bad.stderr
