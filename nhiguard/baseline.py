@@ -12,11 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from nhiguard import fingerprint
 from nhiguard.constants import BASELINE_VERSION
 from nhiguard.errors import ConfigError
 from nhiguard.fingerprint import Accepted
 from nhiguard.model import Finding, Suppression
 from nhiguard.redact import preview
+from nhiguard.safeio import BASELINE_MAX_BYTES, read_capped
 
 # Triage decisions (`nhiguard ignore`, `nhiguard audit`). A false positive or an accepted risk is not reported
 # again; a confirmed true positive stays reported until the secret is gone, so CI keeps blocking it.
@@ -97,6 +99,8 @@ def loads(text: str, *, source: str = "baseline") -> Baseline:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{source}: not valid JSON: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{source}: not valid JSON: nested too deeply") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("version"), int):
         raise ConfigError(f"{source}: not an nhiguard baseline (no 'version')")
     version = doc["version"]
@@ -125,10 +129,11 @@ def loads(text: str, *, source: str = "baseline") -> Baseline:
 
 
 def load(path: Path) -> Baseline:
+    raw = read_capped(path, limit=BASELINE_MAX_BYTES, what="baseline", error=ConfigError)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read baseline: {exc.strerror or exc}") from None
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: baseline is not UTF-8 text: {exc.reason} at byte {exc.start}") from None
     return loads(text, source=str(path))
 
 
@@ -137,7 +142,8 @@ def split(findings: list[Finding], baseline: Baseline | None) -> tuple[list[Find
     if baseline is None:
         return findings, 0
     known = Accepted(baseline.suppressing)
-    new = [f for f in findings if f.fingerprint not in known]
+    legacy = _legacy_rules(baseline)
+    new = [f for f in findings if _which(known, f, legacy) is None]
     return new, len(findings) - len(new)
 
 
@@ -151,8 +157,9 @@ def partition(
     known = Accepted(tuple(entries))
     new: list[Finding] = []
     accepted: list[tuple[Finding, Suppression]] = []
+    legacy = _legacy_rules(baseline)
     for f in findings:
-        given = known.which(f.fingerprint)
+        given = _which(known, f, legacy)
         if given is None:
             new.append(f)
             continue
@@ -166,6 +173,17 @@ def unused(baseline: Baseline, findings: Iterable[Finding]) -> list[str]:
     """Baseline fingerprints that no finding of a whole-repository scan matched (the secret is gone: the entry
     can be dropped, or it was pasted wrong)."""
     known = Accepted(baseline.fingerprints)
+    legacy = _legacy_rules(baseline)
     for f in findings:
-        _ = f.fingerprint in known
+        _which(known, f, legacy)
     return known.unused()
+
+
+def _legacy_rules(baseline: Baseline) -> frozenset[str]:
+    """Rules with entries in the `nhg1` form: only their findings may need their old fingerprint computed."""
+    return frozenset(e.rule_id for e in baseline.entries if fingerprint.holds_legacy((e.fingerprint,)))
+
+
+def _which(known: Accepted, f: Finding, legacy_rules: frozenset[str]) -> str | None:
+    return fingerprint.accepted_entry(f.rule, f.secret, f.fingerprint, known,
+                                      legacy_possible=f.rule.id in legacy_rules)

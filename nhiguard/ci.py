@@ -183,7 +183,7 @@ def _payload(environ: Mapping[str, str]) -> dict[str, Any]:
         doc = json.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigError(f"GitHub Actions: cannot read the event payload {path}: {exc.strerror or exc}") from None
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise ConfigError(f"GitHub Actions: the event payload {path} is not valid JSON: {exc}") from None
     if not isinstance(doc, dict):
         raise ConfigError(f"GitHub Actions: the event payload {path} is not a JSON object")

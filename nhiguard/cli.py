@@ -84,6 +84,12 @@ def scan_options(func: Any) -> Any:
 
 
 # -- live verification (shared by scan, git, history and verify) ----------------------------------------------------
+_VERIFY_DEADLINE = click.option(
+    "--verify-deadline", type=click.FloatRange(min=0.1), metavar="SECONDS",
+    help="Time for the whole verification (default: 300); what is not checked by then is 'unknown'. "
+         "Also NHIGUARD_VERIFY_DEADLINE.")
+
+
 def verify_option_list() -> list[Any]:
     return [
         click.option("--verify", "verify_live", is_flag=True,
@@ -98,6 +104,7 @@ def verify_option_list() -> list[Any]:
                      help="Extra CA bundle trusted for --verify-endpoint URLs only. Also NHIGUARD_VERIFY_CA."),
         click.option("--audit-log", type=click.Path(dir_okay=False, path_type=Path),
                      help="Append verification calls here (default: nhiguard's data folder, audit.jsonl)."),
+        _VERIFY_DEADLINE,
     ]
 
 
@@ -132,7 +139,26 @@ def verify_options_from(params: dict[str, Any]) -> Any:
         audit_log=params.get("audit_log"),
         trusted_rule_sources=tuple(Path(p) for p in params.get("extra_rules") or ()),
         base=_verify_base(params),
+        deadline=_deadline(params.get("verify_deadline")),
     )
+
+
+def _deadline(option: float | None) -> float:
+    from nhiguard.errors import ConfigError
+    from nhiguard.verify import DEFAULT_DEADLINE
+
+    if option is not None:
+        return float(option)
+    raw = os.environ.get("NHIGUARD_VERIFY_DEADLINE")
+    if not raw:
+        return DEFAULT_DEADLINE
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < float("inf"):
+        raise ConfigError(f"NHIGUARD_VERIFY_DEADLINE: expected a number of seconds, got {raw!r}")
+    return value
 
 
 def _verify_if_asked(report: Report) -> None:
@@ -324,6 +350,7 @@ def ci_cmd(repo: Path | None, revision_range: str | None, fail_on: str, sarif_pa
 @click.option("--verify-ca", type=click.Path(exists=True, dir_okay=False),
               help="Extra CA bundle trusted for --verify-endpoint URLs only.")
 @click.option("--audit-log", type=click.Path(dir_okay=False, path_type=Path), help="Append verification calls here.")
+@_VERIFY_DEADLINE
 @click.option("--inventory", "inventory_path", is_flag=False, flag_value="", default=None, metavar="[PATH]",
               help="Record the verdicts in the NHI inventory at PATH (alone: the default inventory).")
 def verify_cmd(report_path: Path, root: Path | None, **opts: Any) -> int:
@@ -601,7 +628,7 @@ def ignore(fingerprints: tuple[str, ...], reason: str, decision: str, baseline_p
 
     bad = [f for f in fingerprints if normalize(f) is None]
     if bad:
-        raise click.UsageError(f"not a fingerprint: {', '.join(bad)} (expected nhg1: and at least 12 hex digits)")
+        raise click.UsageError(f"not a fingerprint: {', '.join(bad)} (expected nhgN: and 12+ hex digits)")
     if not reason.strip():
         raise click.UsageError("--reason must say why")
     config = config_mod.load(config_path, Path.cwd())
@@ -840,7 +867,7 @@ def inventory_show(fingerprint: str, fmt: str, **params: Any) -> int:
     from nhiguard.inventory import report as inv_report
 
     found = [a for a in _assessed(params) if a.identity.fingerprint.startswith(fingerprint)
-             or a.identity.fingerprint.removeprefix("nhg1:").startswith(fingerprint)]
+             or a.identity.fingerprint.split(":", 1)[-1].startswith(fingerprint)]
     if len(found) != 1:
         raise NhiguardError(f"{fingerprint}: {'no' if not found else len(found)} identities match")
     if fmt == "json":

@@ -5,6 +5,7 @@ Unknown keys are errors that name the file and the key, so a typo never silently
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from collections.abc import Mapping
@@ -16,6 +17,7 @@ from nhiguard import _yaml
 from nhiguard.constants import CONFIG_FILE, CONFIG_FILE_ALT, DEFAULT_MAX_FILE_SIZE
 from nhiguard.errors import ConfigError
 from nhiguard.model import Allow
+from nhiguard.safeio import CONFIG_MAX_BYTES, read_capped
 
 _KNOWN = {
     "rules": "extra rule files or folders, relative to the config file",
@@ -131,11 +133,8 @@ def _default_baseline(root: Path) -> Path | None:
 
 
 def load_file(path: Path) -> Config:
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    root = path.resolve().parent
+    raw = read_capped(path, limit=CONFIG_MAX_BYTES, what="config file", error=ConfigError)
+    root = _resolved(path).parent
     if path.name == "pyproject.toml":
         try:
             doc = tomllib.loads(raw.decode("utf-8"))
@@ -144,26 +143,38 @@ def load_file(path: Path) -> Config:
         return from_mapping(doc.get("tool", {}).get("nhiguard", {}), root=root, source=path)
     try:
         data = _yaml.load(raw)
+    except RecursionError:
+        raise ConfigError(f"{path}: not valid YAML: nested too deeply") from None
     except _yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
     return from_mapping(data, root=root, source=path)
 
 
 def _has_tool_section(pyproject: Path) -> bool:
-    try:
-        return b"[tool.nhiguard" in pyproject.read_bytes()
-    except OSError:
+    if not pyproject.is_file():
         return False
+    try:
+        return b"[tool.nhiguard" in read_capped(pyproject, limit=CONFIG_MAX_BYTES, what="config", error=ConfigError)
+    except ConfigError:  # (a pipe, a device or a huge file is no configuration)
+        return False
+
+
+def _resolved(path: Path) -> Path:
+    """`path` made absolute with links resolved, or merely absolute when it cannot be (a symlink loop)."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # a loop: RuntimeError before Python 3.13, OSError since
+        return Path(os.path.abspath(path))
 
 
 def discover(start: Path) -> Path | None:
     """The nearest config file at or above `start`, stopping at a repository root."""
-    here = start.resolve()
+    here = _resolved(start)
     if here.is_file():
         here = here.parent
     for directory in (here, *here.parents):
         for name in (CONFIG_FILE, CONFIG_FILE_ALT):
-            if (directory / name).is_file():
+            if os.path.lexists(directory / name):  # (not a regular file: load_file says so, never skips it)
                 return directory / name
         if _has_tool_section(directory / "pyproject.toml"):
             return directory / "pyproject.toml"
@@ -179,7 +190,7 @@ def load(explicit: Path | None, start: Path) -> Config:
         return load_file(explicit)
     found = discover(start)
     if found is None:
-        here = start.resolve()
+        here = _resolved(start)
         here = here if here.is_dir() else here.parent
         # with no config file, the repository's top is the root (where `baseline create` and `ignore` write)
         root = next((d for d in (here, *here.parents) if (d / ".git").exists()), here)

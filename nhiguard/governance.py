@@ -5,11 +5,11 @@ CODEOWNERS). The secret itself never leaves this module: only its fingerprint, p
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from nhiguard import __version__, ruleset
+from nhiguard import __version__, fingerprint, ruleset
 from nhiguard._paths import data_dir
 from nhiguard.config import Config
 from nhiguard.config import load as config_load
@@ -142,11 +142,30 @@ def repo_context(where: Where, config: Config) -> RepoContext:
                        codeowners.everyone(codeowners.load(where.top)), gitinfo.remote_url(where.top))
 
 
+def keep_recorded_identities(records: list[IdentityRecord], findings: Sequence[Finding],
+                             recorded: Callable[[Iterable[str]], set[str]]) -> list[IdentityRecord]:
+    """A secret an older nhiguard recorded under its `nhg1` fingerprint stays that identity (its history, ticket
+    and revocation state), though today's fingerprint for it is `nhg2`. `recorded(rule ids)` gives the `nhg1`
+    fingerprints the inventory holds (for those rules)."""
+    newer = [f for f in findings if f.fingerprint.startswith(fingerprint.PREFIX_V2)]
+    old = recorded({f.rule.id for f in newer}) if newer else set()
+    renamed = {}
+    for finding in newer:
+        before = fingerprint.legacy(finding.rule, finding.secret) if old else None
+        if before is not None and before in old:
+            renamed[finding.fingerprint] = before
+    if not renamed:
+        return records
+    return [replace(r, fingerprint=renamed.get(r.fingerprint, r.fingerprint)) for r in records]
+
+
 def record(path: Path, report: Report, *, kind: str, base: Path, config: Config) -> int:
     """Record one run's findings into the inventory at `path`; returns the run id."""
     where = locate(base)
     records = identity_records(report.findings, where, config)
     with Inventory(path) as store:
+        records = keep_recorded_identities(records, report.findings,
+                                           lambda rule_ids: store.fingerprints_of(rule_ids, fingerprint.PREFIX))
         return store.record(kind=kind, repo=where.repo, target=report.target or str(base), tool_version=__version__,
                             identities=records, context=repo_context(where, config))
 

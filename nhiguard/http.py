@@ -7,13 +7,17 @@ Every request a verifier makes goes through `HttpClient.send`, which enforces, b
   address the name resolves to, and the peer actually connected to, must be public (not private, loopback,
   link-local, multicast or reserved); only the explicit endpoint override lifts this, for tests;
 and around the exchange: a per-host concurrency limit and request rate, bounded retries with exponential
-backoff on 429, 5xx and connection failures (honouring Retry-After up to a cap), and a bounded response body.
+backoff on 429, 5xx and connection failures (honouring Retry-After up to a cap), a bounded response body, and
+deadlines: each exchange as a whole (`total_timeout`, retries included) and, when the caller sets one, a phase
+deadline (`HttpClient.deadline`: the end of a verification run). Socket timeouts bound each read only, so a
+server that drips one byte every few seconds is cut off by a watchdog that shuts the connection's socket down.
 
 Error texts never quote the URL (a Telegram token travels in the path) or the request.
 """
 
 from __future__ import annotations
 
+import contextlib
 import http.cookiejar
 import ipaddress
 import socket
@@ -41,7 +45,8 @@ USER_AGENT = f"nhiguard/{__version__} (leaked-credential verification)"
 @dataclass(frozen=True, slots=True)
 class HttpSettings:
     connect_timeout: float = 5.0
-    read_timeout: float = 10.0
+    read_timeout: float = 10.0  # per read: a server that drips a byte at a time never trips it alone, so
+    total_timeout: float = 30.0  # the whole exchange (retries, headers, body) has a deadline too
     retries: int = 2  # extra attempts after the first, on 429 / 5xx / connection failures
     backoff: float = 0.5  # seconds before the first retry, doubled for each further one
     retry_after_cap: float = 10.0  # a longer Retry-After gives up instead of waiting
@@ -114,7 +119,59 @@ def _resolve(host: str, port: int) -> list[str]:
     return [str(info[4][0]) for info in infos]
 
 
-class _PublicOnlyConnection(HTTPSConnection):
+# -- deadlines ----------------------------------------------------------------------------------------------------
+# The sockets used by the exchange running on this thread, for the watchdog that cuts it off at its deadline.
+_exchange = threading.local()
+
+
+def _watch(sock: Any) -> None:
+    socks = getattr(_exchange, "socks", None)
+    if socks is not None and sock is not None:
+        socks.append(sock)
+
+
+class _WatchedConnection(HTTPSConnection):
+    """Registers its socket with the exchange in progress on this thread (new and reused connections alike)."""
+
+    def connect(self) -> None:
+        super().connect()
+        _watch(self.sock)
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        _watch(self.sock)
+        super().request(*args, **kwargs)
+
+
+class _Deadline:
+    """Shuts down every socket of one exchange when its time is up: a blocked read then returns at once."""
+
+    def __init__(self, seconds: float) -> None:
+        self.expired = False
+        self._socks: list[Any] = []
+        self._timer = threading.Timer(max(0.0, seconds), self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> _Deadline:
+        _exchange.socks = self._socks
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+        _exchange.socks = None
+
+    def _expire(self) -> None:
+        self.expired = True
+        for sock in list(self._socks):
+            with contextlib.suppress(OSError, TypeError):
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)  # the plain socket's: TLS state is left alone
+
+
+class _WatchedPool(HTTPSConnectionPool):
+    ConnectionCls = _WatchedConnection
+
+
+class _PublicOnlyConnection(_WatchedConnection):
     """Checks the address actually connected to (a DNS answer can change between the check and the connect)."""
 
     def connect(self) -> None:
@@ -145,8 +202,8 @@ class _Adapter(requests.adapters.HTTPAdapter):
 
     def init_poolmanager(self, connections: int, maxsize: int, block: bool = False, **kwargs: Any) -> None:
         super().init_poolmanager(connections, maxsize, block=block, ssl_context=self._context, **kwargs)
-        if self._public_only:
-            self.poolmanager.pool_classes_by_scheme = {"http": HTTPConnectionPool, "https": _PublicOnlyPool}
+        https = _PublicOnlyPool if self._public_only else _WatchedPool
+        self.poolmanager.pool_classes_by_scheme = {"http": HTTPConnectionPool, "https": https}
 
 
 def _ssl_context(ca_bundle: str | None) -> ssl.SSLContext:
@@ -181,6 +238,7 @@ class HttpClient:
         self._lock = threading.Lock()
         self._gates: dict[str, _HostGate] = {}
         self._sessions: dict[tuple[str | None, bool], requests.Session] = {}
+        self.deadline: float | None = None  # time.monotonic() after which no exchange starts or continues
 
     # sessions: one per (trust anchors, public-only) so that the adapters' pools are shared between threads
     def _session(self, ca_bundle: str | None, public_only: bool) -> requests.Session:
@@ -242,44 +300,61 @@ class HttpClient:
 
     def send(self, request: Request, policy: Policy) -> Response:
         """One exchange with retries. Returns the last response (possibly a 429 or 5xx once retries are spent);
-        raises Blocked before connecting, or HttpError when no answer came."""
+        raises Blocked before connecting, or HttpError when no answer came (in time)."""
         host, port = self.check(request, policy)
         key = host if port == 443 else f"{host}:{port}"
         gate = self._gate(key)
         session = self._session(policy.ca_bundle, policy.public_only)
         settings = self.settings
+        own = time.monotonic() + settings.total_timeout
+        deadline = own if self.deadline is None else min(own, self.deadline)
         attempt = 0
         while True:
             attempt += 1
+            if time.monotonic() >= deadline:
+                raise HttpError(self._late(own, deadline))
+            watchdog = _Deadline(deadline - time.monotonic())
             try:
-                response = self._once(session, gate, request)
+                with watchdog:
+                    response = self._once(session, gate, request, deadline)
             except Blocked:
                 raise
-            except requests.exceptions.SSLError:
-                raise HttpError("TLS handshake or certificate check failed") from None
-            except requests.exceptions.ReadTimeout:
-                raise HttpError(f"no answer within {settings.read_timeout:g} s") from None
-            except (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError,
-                    requests.exceptions.ContentDecodingError) as exc:
-                unsent = isinstance(exc, requests.exceptions.ConnectTimeout)
-                if attempt <= settings.retries and (request.repeatable or unsent):
-                    time.sleep(settings.backoff * 2 ** (attempt - 1))
-                    continue
-                raise HttpError(f"connection failed after {attempt} attempt(s) ({_kind(exc)})") from None
             except requests.exceptions.RequestException as exc:
+                if watchdog.expired:
+                    raise HttpError(self._late(own, deadline)) from None
+                if isinstance(exc, requests.exceptions.SSLError):
+                    raise HttpError("TLS handshake or certificate check failed") from None
+                if isinstance(exc, requests.exceptions.ReadTimeout):
+                    raise HttpError(f"no answer within {settings.read_timeout:g} s") from None
+                if isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError,
+                                    requests.exceptions.ContentDecodingError)):
+                    unsent = isinstance(exc, requests.exceptions.ConnectTimeout)
+                    pause = settings.backoff * 2 ** (attempt - 1)
+                    if attempt <= settings.retries and (request.repeatable or unsent) and \
+                            time.monotonic() + pause < deadline:
+                        time.sleep(pause)
+                        continue
+                    raise HttpError(f"connection failed after {attempt} attempt(s) ({_kind(exc)})") from None
                 raise HttpError(f"request failed ({type(exc).__name__})") from None
+            if watchdog.expired:  # cut off: a body read to the shutdown's end-of-file is not the whole answer
+                raise HttpError(self._late(own, deadline))
             if (response.status == 429 or (response.status >= 500 and request.repeatable)) and \
                     attempt <= settings.retries:
                 delay = _retry_after(response.headers.get("retry-after"))
                 if delay is None:
                     delay = settings.backoff * 2 ** (attempt - 1)
-                if delay > settings.retry_after_cap:
+                if delay > settings.retry_after_cap or time.monotonic() + delay >= deadline:
                     return _with(response, attempt, key)
                 time.sleep(delay)
                 continue
             return _with(response, attempt, key)
 
-    def _once(self, session: requests.Session, gate: _HostGate, request: Request) -> Response:
+    def _late(self, own: float, deadline: float) -> str:
+        if deadline < own:
+            return "the verification deadline passed before an answer came"
+        return f"no complete answer within {self.settings.total_timeout:g} s"
+
+    def _once(self, session: requests.Session, gate: _HostGate, request: Request, deadline: float) -> Response:
         settings = self.settings
         with gate.slots:
             with gate.lock:
@@ -301,7 +376,8 @@ class HttpClient:
                     headers=headers,
                     data=request.body,
                     auth=request.basic_auth,
-                    timeout=(settings.connect_timeout, settings.read_timeout),
+                    timeout=(max(0.01, min(settings.connect_timeout, deadline - time.monotonic())),
+                             max(0.01, min(settings.read_timeout, deadline - time.monotonic()))),
                     allow_redirects=False,
                     stream=True,
                     verify=True,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from nhiguard.fingerprint import guessable
+
 
 def preview(secret: str, *, show: bool = False) -> str:
     """A redacted preview: a short prefix that identifies the kind, never enough to use or guess the secret."""
@@ -11,8 +13,23 @@ def preview(secret: str, *, show: bool = False) -> str:
     n = len(secret)
     if n <= 8:
         return "*" * n if n else ""
+    if guessable(secret):
+        # A password a person chose: every character shown, and its length, shortens a guess. A token's provider
+        # prefix (ghp_, sk-proj-) is format, not secret, and stays when the secret is long enough to have one.
+        prefix = _provider_prefix(secret) if n >= 24 else ""
+        return prefix + "*" * 8 + " (hidden)"
     keep = 4 if n < 24 else min(8, _prefix_length(secret) + 2)
     return secret[:keep] + "*" * min(max(n - keep, 4), 16) + f" ({n} chars)"
+
+
+def _provider_prefix(secret: str) -> str:
+    """Letters up to and including the first _ or - when that comes within 8 characters (ghp_, glpat-, xoxb-)."""
+    for i, ch in enumerate(secret[:9]):
+        if ch in "_-":
+            return secret[: i + 1] if secret[:i].isalpha() else ""
+        if not ch.isalpha():
+            return ""
+    return ""
 
 
 def _prefix_length(secret: str) -> int:

@@ -26,7 +26,7 @@ from nhiguard import redact, ruleset
 from nhiguard.config import Config
 from nhiguard.engine import Engine
 from nhiguard.errors import ConfigError
-from nhiguard.fingerprint import fingerprint
+from nhiguard.fingerprint import matches
 from nhiguard.governance import locate
 from nhiguard.http import HttpClient, HttpError, HttpSettings, Request, Response
 from nhiguard.inventory import codeowners, govern
@@ -42,6 +42,7 @@ from nhiguard.remediators import (
     TicketLocation,
     revoker_name,
 )
+from nhiguard.safeio import REPORT_MAX_BYTES, read_capped
 from nhiguard.verify import (
     AuditLog,
     Override,
@@ -265,7 +266,7 @@ def build_plan(saved: Sequence[Mapping[str, Any]], rules: Mapping[str, Rule], *,
                                      entries, owners_cfg, policy)
         shown = str(item.get("secret") or "")
         # a report saved with --show-secrets holds the secret itself: tickets and plans get its preview only
-        secrets = [shown] if shown and fingerprint(rule, shown) == fp else []
+        secrets = [shown] if shown and matches(rule, shown, fp) else []
         identity = verdict_raw.get("identity")
         if isinstance(identity, str):
             identity = redact.scrub(identity, secrets)
@@ -323,10 +324,13 @@ def saved_from_inventory(path: Path) -> list[Mapping[str, Any]]:
 
 
 def load_plan(path: Path) -> Plan:
+    raw = read_capped(path, limit=REPORT_MAX_BYTES, what="plan", error=ConfigError)
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+        doc = json.loads(raw.decode("utf-8"))
+    except ValueError as exc:
         raise ConfigError(f"{path}: cannot read the plan: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: cannot read the plan: nested too deeply") from None
     if not isinstance(doc, Mapping) or doc.get("kind") != PLAN_KIND or doc.get("version") != 1:
         raise ConfigError(f"{path}: not an nhiguard remediation plan (version 1)")
     actions = []

@@ -33,6 +33,7 @@ from nhiguard.model import (
     Rule,
     Severity,
 )
+from nhiguard.safeio import RULES_MAX_BYTES, read_capped
 
 _ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _NHI = re.compile(r"^NHI(?:[1-9]|10)$")
@@ -330,10 +331,11 @@ def _as_confidence(value: str) -> Confidence:
 
 def _read_records(path: Path) -> tuple[str | None, list[Any]]:
     source = str(path)
+    raw = read_capped(path, limit=RULES_MAX_BYTES, what="rule file", error=RuleError)
     try:
-        data = _yaml.load(path.read_bytes())
-    except OSError as exc:
-        raise RuleError(f"{source}: cannot read: {exc.strerror or exc}") from None
+        data = _yaml.load(raw)
+    except RecursionError:
+        raise RuleError(f"{source}: not valid YAML: nested too deeply") from None
     except _yaml.YAMLError as exc:
         raise RuleError(f"{source}: not valid YAML: {exc}") from None
     if isinstance(data, list):

@@ -6,6 +6,7 @@ runs, such as a pre-commit hook, stay in-process so start-up stays small.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import os
 import time
@@ -13,9 +14,11 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nhiguard import __version__, baseline, filekinds, ruleset
+from nhiguard import __version__, baseline, filekinds, ruleset, selftest
+from nhiguard import fingerprint as fingerprints
 from nhiguard.config import Config
 from nhiguard.engine import Engine, EngineOptions
+from nhiguard.errors import ConfigError, RuleError
 from nhiguard.fingerprint import Accepted, fingerprint
 from nhiguard.model import Chunk, Finding, Location, Match, Notice, Origin, Report, Rule, Suppression
 from nhiguard.sources import files
@@ -77,9 +80,11 @@ class Collector:
     def result(self) -> list[Finding]:
         out = []
         accepted = self.accepted = Accepted(self.allow_fingerprints)
+        legacy = fingerprints.holds_legacy(self.allow_fingerprints)
         for finding in self.findings.values():
             finding.locations = sorted(set(finding.locations), key=Location.sort_key)
-            if finding.fingerprint in accepted:
+            if fingerprints.accepted_entry(finding.rule, finding.secret, finding.fingerprint, accepted,
+                                           legacy_possible=legacy) is not None:
                 self.allowed.append((finding, Suppression("external", "allow.fingerprints in the configuration")))
                 continue
             out.append(finding)
@@ -90,7 +95,43 @@ class Collector:
 def load_rules(config: Config, settings: ScanSettings) -> list[Rule]:
     base = [*ruleset.load_builtin(), *filekinds.rules()]
     extra = ruleset.load_paths([*config.rule_paths, *settings.extra_rules])
+    vet(extra, config)
     return ruleset.merge(base, extra, disabled=[*config.disabled, *settings.disabled])
+
+
+_VET_FORMAT = 2
+
+
+def vet(extra: Sequence[Rule], config: Config) -> None:
+    """A repository's own rules and allow regexes get the cost check built-in rules pass in CI (`rules check`,
+    cut to the engine's window size): one that backtracks without bound is a usage error naming its file, not a
+    scan that hangs. A set that passed is remembered (in memory and in the user cache) by its content."""
+    items = tuple((r.id, r.source, r.pattern, r.keywords, r.allow.regexes) for r in extra)
+    if not items and not config.allow.regexes:
+        return
+    digest = hashlib.sha256(repr((_VET_FORMAT, selftest.VET_SIZE, selftest.VET_SECONDS, items,
+                                  config.allow.regexes)).encode()).hexdigest()[:32]
+    if digest in _VETTED:
+        return
+    from nhiguard.cache import FileStore, default_store
+
+    store = FileStore(prefix="vetted") if default_store() is not None else None
+    if store is None or store.get(digest) is None:
+        where = str(config.source) if config.source else "configuration"
+        for pattern in config.allow.regexes:
+            why = selftest.vet_allow_regex(pattern)
+            if why:
+                raise ConfigError(f"{where}: allow.regexes: {why}")
+        for rule in extra:
+            problems = selftest.vet_rule(rule)
+            if problems:
+                raise RuleError(f"{rule.source}: rule {rule.id!r}: {problems[0].message}")
+        if store is not None:
+            store.put(digest, b"ok")
+    _VETTED.add(digest)
+
+
+_VETTED: set[str] = set()
 
 
 def make_engine(rules: Sequence[Rule], config: Config, settings: ScanSettings) -> Engine:
@@ -132,7 +173,15 @@ def _scan_batch(batch: list[files.FileRef]) -> tuple[list[tuple[Origin, list[Mat
         matches = engine.scan(chunk)
         if matches:
             found.append((chunk.origin, matches))
+    notices.extend(allow_timeout_notices(engine))  # (a worker's engine stats never reach the parent)
     return found, notices, scanned, nbytes
+
+
+def allow_timeout_notices(engine: Engine) -> list[Notice]:
+    """Notices for the allow regexes the engine switched off since last asked."""
+    switched, engine.stats.allow_timeouts[:] = list(engine.stats.allow_timeouts), []
+    return [Notice("allow.regexes", f"allow regex {pattern!r} hit its time bound and was switched off: the "
+                                    "findings it would have allowed are reported") for pattern in switched]
 
 
 def _batches(refs: Iterable[files.FileRef]) -> Iterator[list[files.FileRef]]:
@@ -235,13 +284,14 @@ def finish(
 ) -> Report:
     for rule_id, path in engine.stats.timeouts:
         report.notices.append(Notice(path, f"rule {rule_id} hit its time bound; part of the file was not checked"))
+    report.notices.extend(allow_timeout_notices(engine))
     findings, accepted = baseline.partition(collector.result(), known)
     baselined = len(accepted)
     report.suppressed = collector.allowed + accepted
     for entry in collector.accepted.malformed:
         report.notices.append(Notice(
             "allow.fingerprints",
-            f"entry {entry!r} can never match: a fingerprint is nhg1: and at least 12 hex digits",
+            f"entry {entry!r} can never match: a fingerprint is nhg1: or nhg2: and at least 12 hex digits",
         ))
     report.findings = findings
     report.stats.baselined = baselined
@@ -284,7 +334,7 @@ def run_paths(targets: list[Path], config: Config, settings: ScanSettings, *, st
 def _covers(target: Path, root: Path) -> bool:
     try:
         return target.resolve() == root.resolve()
-    except OSError:
+    except (OSError, RuntimeError):  # a symlink loop (RuntimeError before Python 3.13)
         return False
 
 

@@ -11,14 +11,21 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from nhiguard import ruleset, verifyspec
 from nhiguard.engine import Engine
-from nhiguard.engine.matcher import compile_gate, compile_pattern, finditer
+from nhiguard.engine.matcher import compile_gate, compile_pattern, compile_plain, finditer
 from nhiguard.model import Chunk, Origin, PositiveExample, Rule
 
 ADVERSARIAL_SIZE = 1 << 20
 ADVERSARIAL_SECONDS = 5.0
+# Vetting a repository's rules and allow regexes before a scan: the widest line window the engine hands a pattern
+# (4 KiB either side of a hit) twice over, and 16x the slowest built-in rule's time on it (15 ms).
+VET_SIZE = 16 << 10
+VET_SECONDS = 0.25
+ALLOW_VET_SIZE = 4 << 10  # an allow regex sees one candidate secret
+_PROBE_CLASSES = "aA1_-/= \t."
 EXAMPLE_PATH = "src/app/settings.txt"
 
 Context = Callable[[str], str]
@@ -123,34 +130,86 @@ def check_negative(rule: Rule, engine: Engine, index: int, text: str) -> list[Pr
     return []
 
 
-def adversarial_inputs(rule: Rule) -> list[str]:
+def adversarial_inputs(rule: Rule, size: int = ADVERSARIAL_SIZE) -> list[str]:
     keyword = rule.keywords[0]
-    half = ADVERSARIAL_SIZE // 2
+    half = size // 2
     return [
-        (keyword + "a" * 61 + " ") * (ADVERSARIAL_SIZE // (len(keyword) + 62)),
-        keyword + "A1_-+/=" * (ADVERSARIAL_SIZE // 7),
+        (keyword + "a" * 61 + " ") * (size // (len(keyword) + 62)),
+        keyword + "A1_-+/=" * (size // 7),
         (keyword + "=") * (half // (len(keyword) + 1)) + "\t" * half,
-        (keyword + ':"' + "x" * 40 + '"\n') * (ADVERSARIAL_SIZE // (len(keyword) + 44)),
+        (keyword + ':"' + "x" * 40 + '"\n') * (size // (len(keyword) + 44)),
     ]
 
 
 CONTEXT_ADVERSARIAL_SIZE = 1 << 17
 
 
-def check_bounded(rule: Rule) -> list[Problem]:
-    pattern = compile_pattern(rule.pattern)
-    inputs = adversarial_inputs(rule)
+def probe_inputs(pattern: str, size: int, prefix: str = "") -> list[str]:
+    """Long runs of each character the pattern names and of common classes, each ending in a character that
+    fails the match: where nested or overlapping repeats backtrack exponentially (`(\\w|\\w\\w)+_$`)."""
+    chars = sorted({c for c in pattern if c.isprintable() and c not in "()[]{}?*+|^$\\"} | set(_PROBE_CLASSES))
+    runs = [c * size for c in chars] + ["aA1_" * (size // 4), "a " * (size // 2)]
+    return [prefix + run + end for run in runs for end in ("\x00", "!")]
+
+
+def _finishes(pattern: Any, texts: list[str], seconds: float) -> bool:
+    """Whether the pattern runs over each text within `seconds`."""
+    try:
+        for text in texts:
+            for _ in finditer(pattern, text, seconds):
+                pass
+    except TimeoutError:
+        return False
+    return True
+
+
+def check_bounded(rule: Rule, *, size: int = ADVERSARIAL_SIZE, seconds: float = ADVERSARIAL_SECONDS) -> list[Problem]:
     if rule.names:
         # a `context:` rule's pattern is the shorthand's (bounded repeats, anchored at the name or host) around the
         # rule's own value shape: 128 KiB still turns any super-linear shape into a timeout, in an eighth the time
-        inputs = [text[:CONTEXT_ADVERSARIAL_SIZE] for text in inputs]
-    for text in inputs:
-        try:
-            for _ in finditer(pattern, text, ADVERSARIAL_SECONDS):
-                pass
-        except TimeoutError:
-            return [Problem(rule.id, f"pattern did not finish within {ADVERSARIAL_SECONDS}s on 1 MiB of input")]
+        size = min(size, CONTEXT_ADVERSARIAL_SIZE)
+    texts = adversarial_inputs(rule, size)
+    if size <= VET_SIZE:  # (cheap at this size; the 1 MiB self-test keeps its four inputs)
+        texts += probe_inputs(rule.pattern, size, rule.keywords[0])
+        # the rule's own examples lead its pattern into the secret: from there, a long run that fails at its end
+        texts += [t for lead in _leads(rule) for t in probe_inputs(rule.pattern + lead[1], size // 4, lead[0])]
+    if not _finishes(compile_pattern(rule.pattern), texts, seconds):
+        shown = f"{size >> 20} MiB" if size >= 1 << 20 else f"{size >> 10} KiB"
+        return [Problem(rule.id, f"pattern did not finish within {seconds}s on {shown} of adversarial input "
+                                 "(nested or overlapping repeats backtrack without bound)")]
     return []
+
+
+def _leads(rule: Rule) -> list[tuple[str, str]]:
+    """(text before the secret, the secret) where the pattern matches its first positive examples."""
+    pattern = compile_pattern(rule.pattern)
+    out = []
+    for example in rule.examples.positive[:2]:
+        try:
+            m = next(iter(finditer(pattern, example.text, VET_SECONDS)), None)
+        except TimeoutError:
+            m = None
+        if m is not None and "secret" in m.groupdict() and m.start("secret") >= 0:
+            out.append((example.text[: m.start("secret")], m.group("secret")))
+    return out
+
+
+def vet_allow_regex(pattern: str) -> str | None:
+    """Why an allow regex cannot be used (it backtracks without bound on some secret), or None."""
+    if not _finishes(compile_plain(pattern), probe_inputs(pattern, ALLOW_VET_SIZE), VET_SECONDS):
+        return (f"allow regex {pattern!r} did not finish within {VET_SECONDS}s on a {ALLOW_VET_SIZE >> 10} KiB "
+                "candidate (nested or overlapping repeats backtrack without bound)")
+    return None
+
+
+def vet_rule(rule: Rule) -> list[Problem]:
+    """What `rules check` would say about a rule's cost, cheaply: run before a scan on a repository's own rules."""
+    problems = check_bounded(rule, size=VET_SIZE, seconds=VET_SECONDS)
+    for pattern in rule.allow.regexes:
+        why = vet_allow_regex(pattern)
+        if why:
+            problems.append(Problem(rule.id, why))
+    return problems
 
 
 def check_rule(rule: Rule, engine: Engine, *, bounded: bool = True) -> list[Problem]:

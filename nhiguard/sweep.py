@@ -25,10 +25,10 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, TextIO
 
-from nhiguard import __version__
+from nhiguard import __version__, fingerprint
 from nhiguard import config as config_mod
 from nhiguard.errors import NhiguardError, SourceError
-from nhiguard.governance import identity_records, locate, repo_context
+from nhiguard.governance import identity_records, keep_recorded_identities, locate, repo_context
 from nhiguard.inventory.store import IdentityRecord, Inventory, RepoContext
 from nhiguard.model import Report
 from nhiguard.scan import Collector, ScanSettings, finish, load_baseline, load_rules, make_engine, scan_chunks
@@ -45,6 +45,7 @@ class Task:
     workdir: str  # where clones live
     known_tips: tuple[tuple[str, str], ...] = ()
     config_path: str | None = None
+    recorded_nhg1: tuple[str, ...] = ()  # old-form fingerprints the inventory holds for this repository
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +149,8 @@ def sweep_one(task: Task) -> Outcome:
         else:
             report, mode = _full(local, config), "full"
         where = replace(locate(local), repo=task.label)
-        records = identity_records(report.findings, where, config)
+        records = keep_recorded_identities(identity_records(report.findings, where, config), report.findings,
+                                           lambda _: set(task.recorded_nhg1))
         context = replace(repo_context(where, config), repo=task.label)
         return Outcome(task.source, task.label, mode, tuple(records), context, tuple(sorted(tips.items())),
                        time.monotonic() - started)
@@ -218,6 +220,7 @@ def run_sweep(sources: Sequence[str], inventory: Path, *, workdir: Path, runner:
     err = stream or sys.stderr
     started = time.monotonic()
     summary = SweepSummary()
+    workdir = workdir.resolve()  # once: a relative folder would be taken relative to each clone's own parent
     stop_after = int(os.environ.get("NHIGUARD_SWEEP_STOP_AFTER", "0") or 0)  # tests: simulate a kill
     with Inventory(inventory) as store:
         tasks: list[Task] = []
@@ -228,7 +231,8 @@ def run_sweep(sources: Sequence[str], inventory: Path, *, workdir: Path, runner:
                 summary.outcomes.append(Outcome(source, label, "unchanged", tips=tuple(sorted(known.items()))))
                 continue
             tasks.append(Task(source, label, str(workdir), tuple(sorted(known.items())),
-                              str(config_path) if config_path else None))
+                              str(config_path) if config_path else None,
+                              tuple(sorted(store.fingerprints_in_repo(label, fingerprint.PREFIX)))))
         bar = Bar(err, len(tasks), err.isatty() if progress is None else progress)
         try:
             for outcome in runner(tasks):

@@ -27,19 +27,21 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from nhiguard import redact, ruleset
+from nhiguard import escape, redact, ruleset
+from nhiguard import fingerprint as fingerprints
 from nhiguard._paths import data_dir
 from nhiguard.engine import Engine
 from nhiguard.engine.matcher import compile_pattern, finditer
 from nhiguard.errors import ConfigError
-from nhiguard.fingerprint import fingerprint
 from nhiguard.http import Blocked, HttpClient, HttpError, HttpSettings, Policy, Request, Response
 from nhiguard.model import Chunk, Finding, Location, Match, Origin, Rule, Verdict
+from nhiguard.safeio import REPORT_MAX_BYTES, read_capped
 from nhiguard.sources import gitinfo
 from nhiguard.verifiers import NotChecked, Registry, Target, verifier_name
 from nhiguard.verifyspec import VerifySpec
 
 AUDIT_FILE = "audit.jsonl"
+DEFAULT_DEADLINE = 300.0
 CONTEXT_MAX_BYTES = 4 << 20
 
 
@@ -142,6 +144,7 @@ class VerifyOptions:
     http: HttpSettings = field(default_factory=HttpSettings)
     trusted_rule_sources: tuple[Path, ...] = ()  # rule files/folders given on the command line
     base: Path | None = None  # where relative finding paths live (context values are read there)
+    deadline: float | None = DEFAULT_DEADLINE  # seconds for the whole run; findings not checked by then: unknown
 
 
 @dataclass(slots=True)
@@ -213,14 +216,24 @@ class _RuleTransport:
 
 
 # -- context values --------------------------------------------------------------------------------------------------
+def on_disk(shown: str, base: Path) -> Path:
+    """The file a reported path names: relative paths under `base`; a name shown with `\\xNN` escapes (not
+    UTF-8) is looked up by its real bytes when no file has the shown name itself."""
+    path = Path(shown)
+    full = path if path.is_absolute() else base / path
+    if not os.path.lexists(full):
+        real = Path(escape.fs_path(shown))
+        if str(real) != shown:
+            return real if real.is_absolute() else base / real
+    return full
+
+
 def file_reader(base: Path | None) -> ContextReader:
     """Reads a finding's file from the working tree (relative paths under `base`)."""
     root = base or Path(".")
 
     def read(location: Location) -> str | None:
-        path = Path(location.path)
-        if not path.is_absolute():
-            path = root / path
+        path = on_disk(location.path, root)
         try:
             if not path.is_file() or path.stat().st_size > CONTEXT_MAX_BYTES:
                 return None
@@ -293,6 +306,7 @@ class Verification:
         self._inflight: dict[str, threading.Event] = {}
         self.audit = AuditLog(options.audit_log or default_audit_log())
         self.stats = VerifyStats()
+        self._deadline: float | None = None
         self._trusted = tuple(p.resolve() for p in options.trusted_rule_sources)
 
     def close(self) -> None:
@@ -322,11 +336,19 @@ class Verification:
     def verify(self, findings: Sequence[Finding], reader: ContextReader | None = None) -> VerifyStats:
         started = time.monotonic()
         todo = list(findings)
-        if todo:
-            with ThreadPoolExecutor(max_workers=max(1, self.options.workers), thread_name_prefix="verify") as pool:
-                verdicts = list(pool.map(lambda f: self._verify_cached(f, reader), todo))
-            for finding, verdict in zip(todo, verdicts, strict=True):
-                finding.verdict = verdict
+        limit = self.options.deadline
+        self._deadline = started + limit if limit is not None else None
+        # every exchange of this run ends by the deadline, however slowly a server answers (http.HttpClient)
+        before, self.client.deadline = self.client.deadline, self._deadline
+        try:
+            if todo:
+                with ThreadPoolExecutor(max_workers=max(1, self.options.workers),
+                                        thread_name_prefix="verify") as pool:
+                    verdicts = list(pool.map(lambda f: self._verify_cached(f, reader), todo))
+                for finding, verdict in zip(todo, verdicts, strict=True):
+                    finding.verdict = verdict
+        finally:
+            self.client.deadline = before
         self.stats.peak_per_host = self.client.peaks()
         self.stats.seconds += time.monotonic() - started
         return self.stats
@@ -356,6 +378,9 @@ class Verification:
 
     def _verify_one(self, finding: Finding, reader: ContextReader | None) -> Verdict:
         rule = finding.rule
+        if self._deadline is not None and time.monotonic() >= self._deadline:
+            return Verdict(status="unknown", checked_at=_now(),
+                           detail=f"not checked: the verification deadline ({self.options.deadline:g} s) passed")
         spec, why = self.spec_for(rule)
         if spec is None:
             verdict = Verdict(status="not_checked", detail=why)
@@ -464,12 +489,13 @@ def _saved_locations(raw: Any) -> list[Location]:
 
 
 def load_saved_report(path: Path) -> tuple[str, list[Mapping[str, Any]]]:
+    raw = read_capped(path, limit=REPORT_MAX_BYTES, what="report", error=ConfigError)
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        document = json.loads(raw.decode("utf-8"))
     except ValueError as exc:
         raise ConfigError(f"{path}: not a JSON report: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: not a JSON report: nested too deeply") from None
     if not isinstance(document, Mapping) or not isinstance(document.get("findings"), list):
         raise ConfigError(f"{path}: not an nhiguard JSON report (no 'findings' list)")
     if document.get("version") != 1:
@@ -484,9 +510,8 @@ def _read_saved(location: Location, base: Path, cache: Mapping[str, Any]) -> tup
         key = f"{location.commit}:{location.path}"
         if key in cache:
             return key, None
-        return key, gitinfo.read_at(base, location.commit, location.path)
-    path = Path(location.path)
-    full = path if path.is_absolute() else base / path
+        return key, gitinfo.read_at(base, location.commit, escape.fs_path(location.path))
+    full = on_disk(location.path, base)
     key = str(full)
     if key in cache:
         return key, None
@@ -523,7 +548,8 @@ def recover(saved: Sequence[Mapping[str, Any]], rules: Mapping[str, Rule], base:
                 where_gone = f"commit {location.commit[:12]}" if location.commit else "the working tree"
                 reasons.append(f"{location.path}:{location.line}: the file is gone from {where_gone}")
                 continue
-            found = next((m for m in matches if m.rule_id == rule_id and fingerprint(rule, m.secret) == fp), None)
+            found = next((m for m in matches if m.rule_id == rule_id and fingerprints.matches(rule, m.secret, fp)),
+                         None)
             if found is not None:
                 break
             reasons.append(f"{location.path}:{location.line}: the secret is no longer there")

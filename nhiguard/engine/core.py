@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from nhiguard import __version__
 from nhiguard.constants import INLINE_ALLOW_MARKERS, MAX_DECODE_DEPTH, REGEX_TIMEOUT_SECONDS
 from nhiguard.engine import decode, filters
-from nhiguard.engine.matcher import compile_pattern, compile_plain, finditer
+from nhiguard.engine.matcher import compile_pattern, compile_plain, finditer, search
 from nhiguard.engine.prefilter import Prefilter, backend_name, make_prefilter
 from nhiguard.engine.score import run_checks, shannon_entropy
 from nhiguard.filekinds import Detectors
@@ -30,6 +30,7 @@ LINE_REACH = 4096  # a window never reaches further than this from a hit on one 
 MULTILINE_BEFORE = 4096
 MULTILINE_AFTER = 65536
 _CACHE_LIMIT = 65536
+ALLOW_REGEX_TIMEOUT = 0.25  # an allow regex sees one candidate secret: a quarter second is far beyond any honest one
 _NEXTLINE_MARKER = b"pragma: allowlist nextline secret"
 _STORE_FORMAT = 3
 
@@ -59,6 +60,7 @@ class _Candidate:
 @dataclass
 class EngineStats:
     timeouts: list[tuple[str, str]] = field(default_factory=list)
+    allow_timeouts: list[str] = field(default_factory=list)  # allow regexes switched off after their time bound
 
 
 class BlobStore(Protocol):
@@ -81,6 +83,7 @@ class Engine:
         self._patterns: list[Any] = [None] * len(self.rules)
         self._allow_patterns: list[tuple[Any, ...] | None] = [None] * len(self.rules)
         self._global_allow = tuple(compile_plain(p) for p in self.options.allow.regexes)
+        self._allow_off: set[Any] = set()
         self._cache: dict[tuple[int, bytes], list[_Candidate]] = {}
         self._skip_cache: dict[str, frozenset[int]] = {}
         self._active: set[int] | None = None  # while scan_all_rules runs: rules whose patterns matched
@@ -470,8 +473,8 @@ class Engine:
         low = secret.lower()
         if any(w in low for w in allow.stopwords) or any(w in low for w in self.options.allow.stopwords):
             return False
-        if any(p.search(secret) for p in self._rule_allow(c.rule)) or any(
-            p.search(secret) for p in self._global_allow
+        if self._allowed_by_regex(secret, self._rule_allow(c.rule)) or self._allowed_by_regex(
+            secret, self._global_allow
         ):
             return False
         if filters.looks_fake(secret) or (rule.generic and filters.is_not_secret(secret)):
@@ -505,8 +508,22 @@ class Engine:
         low = secret.lower()
         if any(secret in a.values or any(w in low for w in a.stopwords) for a in allows):
             return True
-        patterns = [*self._global_allow, *(self._rule_allow(index) if index is not None else ())]
-        return any(p.search(secret) for p in patterns)
+        patterns = (*self._global_allow, *(self._rule_allow(index) if index is not None else ()))
+        return self._allowed_by_regex(secret, patterns)
+
+    def _allowed_by_regex(self, secret: str, patterns: tuple[Any, ...]) -> bool:
+        """Allow regexes (a repository's own) run under a time bound too. One that hits it is switched off for
+        the rest of the run and named in a notice: what it would have allowed is reported, never hidden."""
+        for pattern in patterns:
+            if pattern in self._allow_off:
+                continue
+            try:
+                if search(pattern, secret, min(self.options.regex_timeout, ALLOW_REGEX_TIMEOUT)):
+                    return True
+            except TimeoutError:
+                self._allow_off.add(pattern)
+                self.stats.allow_timeouts.append(pattern.pattern)
+        return False
 
     def _resolve(
         self,

@@ -32,6 +32,11 @@ def group_names(pattern: str) -> frozenset[str]:
     return frozenset(compile_pattern(pattern).groupindex)
 
 
+def search(compiled: Any, text: str, timeout: float) -> bool:
+    """Whether the pattern matches anywhere; raises TimeoutError when it runs past `timeout` seconds."""
+    return compiled.search(text, timeout=timeout) is not None
+
+
 def finditer(compiled: Any, text: str, timeout: float) -> Iterator[Any]:
     """Raises TimeoutError when the pattern runs past `timeout` seconds."""
     return compiled.finditer(text, timeout=timeout)  # type: ignore[no-any-return]

@@ -8,6 +8,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from nhiguard.errors import ConfigError
+from nhiguard.safeio import CONFIG_MAX_BYTES, read_capped
+
 LOCATIONS = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS", ".gitlab/CODEOWNERS")
 _SECTION = re.compile(r"^\^?\[(?P<name>[^\]]+)\](?:\[\d+\])?\s*(?P<owners>.*)$")
 
@@ -105,9 +108,10 @@ def load(root: Path) -> list[Entry]:
     if found is None:
         return []
     try:
-        return parse(found.read_text(encoding="utf-8", errors="replace"))
-    except OSError:
+        raw = read_capped(found, limit=CONFIG_MAX_BYTES, what="CODEOWNERS", error=ConfigError)
+    except ConfigError:  # the repository's file: unreadable, a pipe or huge means no owners from it
         return []
+    return parse(raw.decode("utf-8", "replace"))
 
 
 def everyone(entries: list[Entry]) -> tuple[str, ...]:

@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
+from nhiguard.escape import printable
 from nhiguard.inventory.govern import OWASP_ORDER, OWASP_TITLES, Assessment
 from nhiguard.inventory.store import LocationRecord
 
@@ -114,7 +115,8 @@ def to_csv(items: Sequence[Assessment]) -> str:
         r["locations"] = " | ".join(place_text(loc) for loc, _ in a.places)
         r["links"] = " | ".join(link for _, link in a.places if link)
         r["remediation"] = remediation_text(a)
-        writer.writerow({k: _text(r[k]) for k in CSV_FIELDS})
+        # control characters (a crafted path, owner or preview) are escaped: a CSV is read in terminals too
+        writer.writerow({k: printable(_text(r[k])) for k in CSV_FIELDS})
     return buffer.getvalue()
 
 
@@ -130,8 +132,9 @@ def remediation_text(a: Assessment) -> str:
 
 def to_table(items: Sequence[Assessment]) -> str:
     header = ("RISK", "FINGERPRINT", "RULE", "STATUS", "OWNER", "AGE", "EXPIRY", "REPOS", "OWASP")
-    rows = [(str(a.risk), a.identity.fingerprint[:17], a.identity.rule_id, a.status, owner_text(a),
-             f"{a.age_days}d", expiry_text(a), str(a.repos), " ".join(a.nhi_ids)) for a in items]
+    rows = [tuple(printable(c) for c in (
+        str(a.risk), a.identity.fingerprint[:17], a.identity.rule_id, a.status, owner_text(a),
+        f"{a.age_days}d", expiry_text(a), str(a.repos), " ".join(a.nhi_ids))) for a in items]
     widths = [max(len(h), *(len(r[n]) for r in rows)) if rows else len(h) for n, h in enumerate(header)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in (header, *rows)]
     return "\n".join(lines) + f"\n\n{len(items)} identit{'y' if len(items) == 1 else 'ies'}\n"
@@ -176,7 +179,7 @@ def stats_text(s: dict[str, Any]) -> str:
                        ("by status", "by_status"), ("by age", "by_age"), ("by expiry", "by_expiry"),
                        ("OWASP NHI Top 10 (2025)", "owasp")):
         lines.append(f"\n{title}:")
-        lines.extend(f"  {k:<28} {v}" for k, v in s[key].items())
+        lines.extend(f"  {printable(k):<28} {v}" for k, v in s[key].items())
     return "\n".join(lines) + "\n"
 
 
@@ -208,7 +211,7 @@ def show_text(a: Assessment) -> str:
         lines.extend("    " + " ".join(x for x in (_text(v["checked_at"]), v["status"], _text(v["identity"]),
                                                    " ".join(v["scopes"])) if x)
                      for v in d["verdicts"])
-    return "\n".join(lines) + "\n"
+    return "\n".join(printable(line) for line in lines) + "\n"
 
 
 # -- HTML ---------------------------------------------------------------------------------------------------------
@@ -260,7 +263,7 @@ _JS = """
 
 
 def _e(value: object) -> str:
-    return html.escape("" if value is None else str(value), quote=True)
+    return html.escape(printable("" if value is None else str(value)), quote=True)
 
 
 def _counts_table(title: str, counts: dict[str, int], total: int) -> str:

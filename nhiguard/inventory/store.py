@@ -372,6 +372,22 @@ class Inventory:
                 ident.verdicts.append(VerdictRecord(r[1], r[2], tuple(json.loads(r[3])), r[4], r[5], r[6]))
         return list(out.values())
 
+    def fingerprints_of(self, rule_ids: Iterable[str], prefix: str) -> set[str]:
+        """The fingerprints with `prefix` recorded for these rules (cheap: no identity is built)."""
+        wanted = sorted(set(rule_ids))
+        if not wanted:
+            return set()
+        marks = ",".join("?" * len(wanted))
+        rows = self.db.execute(f"SELECT fingerprint FROM identities WHERE rule_id IN ({marks}) "  # noqa: S608
+                               "AND fingerprint LIKE ?", (*wanted, prefix + "%"))
+        return {r[0] for r in rows}
+
+    def fingerprints_in_repo(self, repo: str, prefix: str) -> set[str]:
+        """The fingerprints with `prefix` seen at some location in `repo`."""
+        rows = self.db.execute("SELECT DISTINCT fingerprint FROM locations WHERE repo = ? AND fingerprint LIKE ?",
+                               (repo, prefix + "%"))
+        return {r[0] for r in rows}
+
     def find(self, prefix: str) -> list[Identity]:
         return [i for i in self.identities() if i.fingerprint.startswith(prefix)
-                or i.fingerprint.removeprefix("nhg1:").startswith(prefix)]
+                or i.fingerprint.split(":", 1)[-1].startswith(prefix)]

@@ -72,7 +72,7 @@ class Ticket:
     @property
     def label(self) -> str:
         """The idempotency key carried by the ticket: one label per fingerprint."""
-        return LABEL_PREFIX + self.fingerprint.removeprefix("nhg1:")[:16]
+        return LABEL_PREFIX + self.fingerprint.split(":", 1)[-1][:16]
 
     @property
     def title(self) -> str:

@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from nhiguard import __version__, redact
+from nhiguard import __version__, escape, redact
 from nhiguard.model import Finding, Location, Notice, Report, severity_rank
 
 VERSION = 1
@@ -116,4 +116,5 @@ def document(report: Report, *, show_secrets: bool = False) -> dict[str, Any]:
 
 def render(report: Report, *, show_secrets: bool = False, color: bool = False) -> str:
     """`color` is accepted for the Reporter protocol and ignored: JSON has no colours."""
-    return json.dumps(document(report, show_secrets=show_secrets), indent=2, ensure_ascii=False) + "\n"
+    dumped = json.dumps(document(report, show_secrets=show_secrets), indent=2, ensure_ascii=False)
+    return escape.json_text(dumped) + "\n"

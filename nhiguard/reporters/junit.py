@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
-from nhiguard import redact
+from nhiguard import escape, redact
 from nhiguard.model import Finding, Location, Report
 from nhiguard.reporters.json import TOOL_NAME, ordered_findings, ordered_locations, ordered_notices, scrub
 
@@ -20,7 +20,7 @@ _NOT_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-
 
 def xml_text(text: str) -> str:
     """Text that XML 1.0 can carry: each forbidden character becomes a visible `\\xNN` / `\\uNNNN` escape."""
-    return _NOT_XML.sub(lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) <= 0xFF else f"\\u{ord(m[0]):04x}", text)
+    return _NOT_XML.sub(lambda m: escape.printable(m[0]), text)
 
 
 def _element(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:

@@ -8,11 +8,12 @@ independent fingerprint, so dashboards track one secret across moves and line sh
 from __future__ import annotations
 
 import json
+import os
 import re
 from typing import Any
 from urllib.parse import quote
 
-from nhiguard import redact
+from nhiguard import escape, redact
 from nhiguard.model import Finding, Location, Notice, Report, Rule
 from nhiguard.reporters.json import (
     TOOL_NAME,
@@ -43,16 +44,17 @@ def artifact_uri(path: str, target: str = "") -> tuple[str, bool]:
     A path that stays absolute becomes a `file://` URI; a relative one is a relative reference whose first segment
     cannot be read as a scheme (':' is encoded).
     """
-    p = path.replace("\\", "/")
+    # A URI names the file's real bytes: a shown `\xNN` escape (a name that is not UTF-8) becomes `%NN`.
+    p = escape.fs_path(path).replace("\\", "/")
     if _ABSOLUTE.match(p):
         root = target.replace("\\", "/").rstrip("/")
         if root and _ABSOLUTE.match(root) and p.startswith(root + "/"):
             p = p[len(root) + 1 :]
         else:
-            return "file://" + ("" if p.startswith("/") else "/") + quote(p, safe="/:"), False
+            return "file://" + ("" if p.startswith("/") else "/") + quote(os.fsencode(p), safe="/:"), False
     while p.startswith("./"):
         p = p[2:]
-    return quote(p, safe="/"), True
+    return quote(os.fsencode(p), safe="/"), True
 
 
 def _help_uri(rule: Rule) -> str | None:
@@ -215,4 +217,5 @@ def document(report: Report, *, show_secrets: bool = False) -> dict[str, Any]:
 
 def render(report: Report, *, show_secrets: bool = False, color: bool = False) -> str:
     """`color` is accepted for the Reporter protocol and ignored."""
-    return json.dumps(document(report, show_secrets=show_secrets), indent=2, ensure_ascii=False) + "\n"
+    dumped = json.dumps(document(report, show_secrets=show_secrets), indent=2, ensure_ascii=False)
+    return escape.json_text(dumped) + "\n"

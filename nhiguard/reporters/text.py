@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 
-from nhiguard import redact
+from nhiguard import escape, redact
 from nhiguard.model import Finding, Location, Report, Verdict
 from nhiguard.reporters.json import ordered_findings, ordered_locations, ordered_notices, scrub
 
@@ -27,17 +27,7 @@ def _paint(text: str, style: str, color: bool) -> str:
     return f"\033[{style}m{text}{_RESET}" if color and style else text
 
 
-def clean(text: str) -> str:
-    """Escape control characters (ESC, CR, BEL, …) and other non-printables so output cannot drive the terminal."""
-    out = []
-    for ch in text:
-        if ch.isprintable():  # False for C* categories and for every separator except the plain space
-            out.append(ch)
-        elif ord(ch) <= 0xFF:
-            out.append(f"\\x{ord(ch):02x}")
-        else:
-            out.append(f"\\u{ord(ch):04x}" if ord(ch) <= 0xFFFF else f"\\U{ord(ch):08x}")
-    return "".join(out)
+clean = escape.printable  # control characters (ESC, CR, BEL, …) and other non-printables, escaped
 
 
 def _plural(n: int, word: str, plural: str | None = None) -> str:

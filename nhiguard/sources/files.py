@@ -16,6 +16,7 @@ from pathlib import Path
 from nhiguard import filekinds
 from nhiguard.engine.filters import path_matches
 from nhiguard.errors import SourceError
+from nhiguard.escape import path_text
 from nhiguard.model import Chunk, Notice, Origin
 from nhiguard.sources.text import prepare
 
@@ -31,7 +32,7 @@ class FileRef:
 
 def _display(path: str, base: str) -> str:
     rel = os.path.relpath(path, base) if base else path
-    return rel.replace(os.sep, "/")
+    return path_text(rel.replace(os.sep, "/"))  # a name that is not UTF-8 is shown with \xNN escapes
 
 
 def walk(
@@ -61,7 +62,7 @@ def walk(
             if ref is not None:
                 yield ref
         else:
-            yield Notice(str(target), "not a regular file")
+            yield Notice(path_text(str(target)), "not a regular file")
 
 
 def _rel(path: Path, root: Path | None) -> str | None:

@@ -74,6 +74,7 @@ def clone_or_fetch(url: str, dest: Path) -> Path:
     """Clone `url` into `dest`, or fetch into the clone already there. Returns `dest`."""
     from nhiguard.errors import SourceError
 
+    dest = dest.absolute()  # git runs in dest's parent: a relative dest would be taken relative to it again
     if (dest / ".git").exists():
         if _git(dest, "fetch", "--prune", "--tags", "--quiet", "origin") is None:
             raise SourceError(f"{url}: git fetch failed")

@@ -39,6 +39,7 @@ from nhiguard.errors import SourceError
 from nhiguard.sources.packs import PackStore
 
 NULL_OID = b"0" * 40
+_HEX_DIGITS = {"sha1": 40, "sha256": 64}  # object id length per object format
 GITLINK = b"160000"
 _READ = 1 << 20
 _GROUP = 800  # ids written to one cat-file before reading its answers: 800 x 41 bytes stays under a pipe buffer
@@ -226,19 +227,21 @@ def index_history(
     with tempfile.TemporaryFile() as err:
         with _popen(repo.git_dir, args, stderr=err) as proc:
             assert proc.stdout is not None
-            _parse_log(proc.stdout, index, excluded)
+            _parse_log(proc.stdout, index, excluded, _HEX_DIGITS[repo.object_format])
         if proc.returncode != 0:
             err.seek(0)
             raise SourceError(f"{repo.shown}: git log failed: {text(err.read()).strip()}")
     return index
 
 
-def _parse_log(stream: IO[bytes], index: BlobIndex, excluded: Callable[[str], bool]) -> None:
+def _parse_log(stream: IO[bytes], index: BlobIndex, excluded: Callable[[str], bool], digits: int = 40) -> None:
     commits, paths, first, more, gitlinks = index.commits, index.paths, index.first, index.more, index.gitlinks
     path_ids: dict[bytes, int] = {}
     path_ok: list[bool] = []
     only_excluded = index.excluded_blobs
     commit = -1
+    # ":<old mode> <new mode> <old id> <new id> <status>": ids are 40 hex digits (SHA-1) or 64 (SHA-256)
+    new_lo, new_hi, null_oid = 16 + digits, 16 + 2 * digits, b"0" * digits
     meta: bytes | None = None
     rest = b""
     while True:
@@ -250,9 +253,8 @@ def _parse_log(stream: IO[bytes], index: BlobIndex, excluded: Callable[[str], bo
         for token in tokens:
             if meta is not None:  # this token is the path of the entry before it
                 entry, meta = meta, None
-                # ":<old mode> <new mode> <old id> <new id> <status>"
-                oid = entry[56:96]
-                if oid == NULL_OID:
+                oid = entry[new_lo:new_hi]
+                if oid == null_oid:
                     continue  # deleted
                 pid = path_ids.get(token)
                 if pid is None:
@@ -283,7 +285,7 @@ def _parse_log(stream: IO[bytes], index: BlobIndex, excluded: Callable[[str], bo
             if token[:1] == b":":
                 meta = token
             elif token[:1] == b"\x01":
-                commits.append(token[1:41])
+                commits.append(token[1 : 1 + digits])
                 commit = len(commits) - 1
     if only_excluded:
         only_excluded.difference_update(first)
@@ -356,6 +358,7 @@ def _drain_listing(repo: Repository, parts: queue.SimpleQueue[list[tuple[bytes, 
         with tempfile.TemporaryFile() as err:
             args = [*_BOUNDED_PACK_WINDOWS, "cat-file", "--batch-all-objects", "--unordered",
                     "--batch-check=%(objecttype) %(objectname) %(objectsize)"]
+            digits = _HEX_DIGITS[repo.object_format]
             with _popen(repo.git_dir, args, stderr=err) as proc:
                 assert proc.stdout is not None
                 rest = b""
@@ -365,7 +368,7 @@ def _drain_listing(repo: Repository, parts: queue.SimpleQueue[list[tuple[bytes, 
                         break
                     lines = (rest + block).split(b"\n")
                     rest = lines.pop()
-                    parts.put([(line[5:45], int(line[46:])) for line in lines if line[:5] == b"blob "])
+                    parts.put([(line[5:5 + digits], int(line[6 + digits:])) for line in lines if line[:5] == b"blob "])
             if proc.returncode != 0:
                 err.seek(0)
                 raise SourceError(f"{repo.shown}: cannot list objects: {text(err.read()).strip()}")

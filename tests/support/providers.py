@@ -50,6 +50,16 @@ class Hang:
 
 
 @dataclass(frozen=True)
+class Drip:
+    """Answer one byte every `interval` seconds, each well within any read timeout, for up to `seconds`: in the
+    status line and headers (`headers=True`) or, after whole headers, in a long body."""
+
+    interval: float = 0.5
+    seconds: float = 60.0
+    headers: bool = False
+
+
+@dataclass(frozen=True)
 class Seen:
     key: str
     method: str
@@ -70,7 +80,7 @@ class Seen:
 
 
 Handler = Callable[[Seen], "Reply | Reset | Hang"]
-Scenario = Reply | Reset | Hang | Handler
+Scenario = Reply | Reset | Hang | Drip | Handler
 
 
 @dataclass
@@ -150,6 +160,21 @@ class _Handler(BaseHTTPRequestHandler):
                 self.close_connection = True
                 self.connection.close()
                 return
+            if isinstance(reply, Drip):
+                self.close_connection = True
+                head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n"
+                if not reply.headers:
+                    self.wfile.write(head)
+                    self.wfile.flush()
+                drip = (head if reply.headers else b"") + b" " * 100_000
+                stop = time.monotonic() + reply.seconds
+                for i in range(len(drip)):
+                    if time.monotonic() > stop:
+                        break
+                    self.wfile.write(drip[i : i + 1])
+                    self.wfile.flush()
+                    time.sleep(reply.interval)
+                return
             if isinstance(reply, Hang):
                 time.sleep(reply.seconds)
                 reply = Reply(200, {"Content-Type": "application/json"}, b"{}")
@@ -204,7 +229,7 @@ class ProviderServer:
     def endpoint(self, key: str) -> str:
         return f"{self.url}/{key}"
 
-    def reply_for(self, seen: Seen) -> Reply | Reset | Hang:
+    def reply_for(self, seen: Seen) -> Reply | Reset | Hang | Drip:
         scenario = self.scenarios.get(seen.key)
         if scenario is None:
             return Reply(404, {"Content-Type": "application/json"}, b'{"message": "no scenario"}')
