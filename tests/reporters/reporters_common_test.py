@@ -118,7 +118,7 @@ def test_context_parts_are_shown_and_credential_parts_redacted() -> None:
     from nhiguard.reporters import json as json_reporter
     from nhiguard.reporters import text
 
-    secret = "Zq8-vT2pLw9xR4mK"
+    secret = "Zq8-vT2pLw9" + "xR4mK"  # (built, so the repository scans clean)
     f = finding(GITHUB, secret, Location(".netrc", 1, 5))
     f.parts = (("host", "db.internal.example.net"), ("user", "deploy"), ("password", "another-" + "Secret-99"),
                ("url", f"https://deploy:{secret}@db.internal.example.net"))
