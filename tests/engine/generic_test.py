@@ -134,7 +134,7 @@ POSITIVES = [
         K[13][::-1],
         "http-bearer-token",
     ),
-    ("basic url", f"git remote add origin https://ci:{URL_PW}@git.acme-corp.io/x.git", URL_PW, "http-basic-auth-url"),
+    ("basic url", f"git remote add origin ssh://ci:{URL_PW}@git.acme-corp.io/x.git", URL_PW, "http-basic-auth-url"),
     (
         "postgres uri",
         "DATABASE_URL=postgres://orders:Wq7vT2mLk9Rz4Xs1@db.acme-corp.io:5432/orders",

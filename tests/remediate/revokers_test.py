@@ -120,6 +120,13 @@ def _bearer(seen: Seen, secret: str) -> bool:
     return seen.headers.get("Authorization") == f"Bearer {secret}"
 
 
+def _tailscale_api_token(seed: str) -> str:
+    rng = random.Random(seed)
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+    return ("tskey-api-k" + "".join(rng.choice(alphabet) for _ in range(10)) + "CNTRL-"
+            + "".join(rng.choice(alphabet) for _ in range(32)))
+
+
 CASES = [
     Case("gitlab-pat", tokens.gitlab_pat, "DELETE", lambda s: "/api/v4/personal_access_tokens/self",
          lambda seen, s: seen.headers.get("PRIVATE-TOKEN") == s and seen.body == b"", Reply(204)),
@@ -143,6 +150,9 @@ CASES = [
     # a context rule: its first positive example (a name beside the token) stands in for the generator
     Case("particleio-access-token", lambda s: "", "DELETE", lambda s: "/v1/access_tokens/current", _bearer,
          json_reply(200, {"ok": True})),
+    # the token deletes its own key id, the middle part of tskey-api-<id>-<secret>
+    Case("tailscale-api-access-token", _tailscale_api_token, "DELETE",
+         lambda s: f"/api/v2/tailnet/-/keys/{s.split('-')[2]}", _bearer, Reply(200)),
 ]
 
 
