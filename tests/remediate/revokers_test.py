@@ -114,10 +114,21 @@ class Case:
     reply: Reply
     # the provider's answer when the revoked token is checked again (its verify block's "invalid")
     gone: Reply = field(default_factory=lambda: json_reply(401, {"message": "unauthorized"}))
+    # the file line the report saw the secret in (a rule that needs its provider's name nearby gets one)
+    line: Callable[[str], str] = lambda secret: f"TOKEN={secret}"
 
 
 def _bearer(seen: Seen, secret: str) -> bool:
     return seen.headers.get("Authorization") == f"Bearer {secret}"
+
+
+def _form(seen: Seen) -> dict[str, list[str]]:
+    return urllib.parse.parse_qs(seen.body.decode())
+
+
+def _example(rule_id: str) -> Callable[[str], str]:
+    """A rule's first positive example, for providers whose tokens have no generator in tests.support.tokens."""
+    return lambda _seed: RULES[rule_id].examples.positive[0].secret
 
 
 CASES = [
@@ -143,6 +154,18 @@ CASES = [
     # a context rule: its first positive example (a name beside the token) stands in for the generator
     Case("particleio-access-token", lambda s: "", "DELETE", lambda s: "/v1/access_tokens/current", _bearer,
          json_reply(200, {"ok": True})),
+    Case("google-oauth-access-token", _example("google-oauth-access-token"), "POST", lambda s: "/revoke",
+         lambda seen, s: "Authorization" not in seen.headers and _form(seen) == {"token": [s]}, Reply(200),
+         json_reply(400, {"error": "invalid_token"})),
+    Case("dropbox-long-lived-token", _example("dropbox-long-lived-token"), "POST", lambda s: "/2/auth/token/revoke",
+         _bearer, json_reply(200, None)),
+    Case("salesforce-access-token", _example("salesforce-access-token"), "POST",
+         lambda s: "/services/oauth2/revoke", lambda seen, s: _form(seen) == {"token": [s]}, Reply(200)),
+    Case("facebook-access-token", _example("facebook-access-token"), "DELETE", lambda s: "/v19.0/me/permissions",
+         _bearer, json_reply(200, {"success": True}), json_reply(400, {"error": {"code": 190}}),
+         lambda s: f"FACEBOOK_ACCESS_TOKEN={s}"),
+    Case("vercel-access-token", _example("vercel-access-token"), "DELETE", lambda s: "/v3/user/tokens/current",
+         _bearer, json_reply(200, {"tokenId": "5d9f2ebd38ddca62e5d51e9c1704c72530bdc8bfdd41e782a6687c48399e8391"})),
 ]
 
 
@@ -167,7 +190,7 @@ def test_self_revocation_contract(server: ProviderServer, tmp_path: Path, rule_i
     # the case's own generator for its rule; for the others, the rule's first positive example (text and secret)
     if rule_id == case.rule_id and not RULES[rule_id].names:
         secret = case.make("self-revoke")
-        text = f"TOKEN={secret}\n"
+        text = case.line(secret) + "\n"
     else:
         example = RULES[rule_id].examples.positive[0]
         secret, text = example.secret, example.text + "\n"
