@@ -164,6 +164,9 @@ CASES = [
     Case("facebook-access-token", _example("facebook-access-token"), "DELETE", lambda s: "/v19.0/me/permissions",
          _bearer, json_reply(200, {"success": True}), json_reply(400, {"error": {"code": 190}}),
          lambda s: f"FACEBOOK_ACCESS_TOKEN={s}"),
+    Case("okta-api-token", _example("okta-api-token"), "DELETE", lambda s: "/api/v1/api-tokens/current",
+         lambda seen, s: seen.headers.get("Authorization") == f"SSWS {s}", Reply(204),
+         line=lambda s: f"OKTA_API_TOKEN={s}"),
     Case("vercel-access-token", _example("vercel-access-token"), "DELETE", lambda s: "/v3/user/tokens/current",
          _bearer, json_reply(200, {"tokenId": "5d9f2ebd38ddca62e5d51e9c1704c72530bdc8bfdd41e782a6687c48399e8391"})),
 ]
