@@ -22,6 +22,7 @@ from nhiguard.fingerprint import fingerprint
 from nhiguard.model import Rule
 from nhiguard.remediate import Applier, ApplyOptions, Plan, Result, build_plan
 from nhiguard.remediators import Registry
+from nhiguard.remediators.cloudflare import own_id
 from nhiguard.verify import parse_override
 from tests.remediate.fakes import HEROKU_ACCEPT, GitHubApi, HerokuApi
 from tests.support import tokens
@@ -397,3 +398,71 @@ def test_heroku_revoker_is_pinned_to_api_heroku_com() -> None:
         assert spec.hosts == ("api.heroku.com",)
         revoker = Registry().revoker("heroku-authorization-revoke")
         assert revoker is not None and revoker.hosts(spec) == ("api.heroku.com",)
+
+
+# -- Cloudflare: the token learns its own id from /user/tokens/verify and deletes that id --------------------------
+@dataclass
+class CloudflareApi:
+    """`GET /client/v4/user/tokens/verify` (the caller's own id and status) and `DELETE /client/v4/user/tokens/{id}`;
+    a token may delete itself only when `can_edit`. Deletions are recorded."""
+
+    tokens: dict[str, str]  # token -> id
+    can_edit: bool = True
+    deleted: list[str] = field(default_factory=list)
+
+    def __call__(self, seen: Seen) -> Reply:
+        token = seen.headers.get("Authorization", "").removeprefix("Bearer ")
+        if token not in self.tokens:
+            return json_reply(401, {"success": False, "errors": [{"code": 1000, "message": "Invalid API Token"}]})
+        ident = self.tokens[token]
+        if seen.method == "GET" and seen.path == "/client/v4/user/tokens/verify":
+            return json_reply(200, {"success": True, "result": {"id": ident, "status": "active"}})
+        if seen.method == "DELETE" and seen.path.startswith("/client/v4/user/tokens/"):
+            if not self.can_edit:
+                return json_reply(403, {"success": False, "errors": [{"code": 9109, "message": "Unauthorized"}]})
+            target = seen.path.rsplit("/", 1)[1]
+            owner = next((t for t, i in self.tokens.items() if i == target), None)
+            if owner is None:
+                return json_reply(404, {"success": False})
+            del self.tokens[owner]
+            self.deleted.append(target)
+            return json_reply(200, {"success": True, "result": {"id": target}})
+        return json_reply(404, {"success": False})
+
+
+def test_cloudflare_token_deletes_its_own_id(server: ProviderServer, tmp_path: Path) -> None:
+    rule_id = "cloudflare-api-token-legacy"
+    example = RULES[rule_id].examples.positive[0]
+    secret, other = example.secret, tokens.github_classic("cloudflare-colleague")
+    own_id, other_id = "5d9f2ebd38ddca62e5d51e9c1704c725", "0b2c9d6f41e8a37b5c14d9e2f6a80c31"
+    api = CloudflareApi({other: other_id, secret: own_id})
+    server.scenarios["cf"] = api
+    plan = _plan(tmp_path, [(rule_id, secret, example.text)])
+    assert plan.actions[0].action == "revoke" and plan.actions[0].backend == "cloudflare-token-revoke"
+    [result] = _apply(server, tmp_path, plan, {rule_id: "cf"})
+    assert result.outcome.ok and result.outcome.state == "revoked", result.outcome.detail
+    assert api.deleted == [own_id] and api.tokens == {other: other_id}
+    verify, delete, reverify = server.requests_for("cf")
+    assert (verify.method, verify.path) == ("GET", "/client/v4/user/tokens/verify")
+    assert (delete.method, delete.path) == ("DELETE", f"/client/v4/user/tokens/{own_id}")
+    assert all(_bearer(s, secret) for s in (verify, delete, reverify))
+    assert result.reverified == "invalid"
+    assert secret not in _audit_text(tmp_path)
+
+
+def test_cloudflare_token_without_edit_permission_fails(server: ProviderServer, tmp_path: Path) -> None:
+    rule_id = "cloudflare-api-token-legacy"
+    example = RULES[rule_id].examples.positive[0]
+    api = CloudflareApi({example.secret: "5d9f2ebd38ddca62e5d51e9c1704c725"}, can_edit=False)
+    server.scenarios["cf"] = api
+    [result] = _apply(server, tmp_path, _plan(tmp_path, [(rule_id, example.secret, example.text)]), {rule_id: "cf"})
+    assert not result.outcome.ok and "403" in result.outcome.detail and "User API Tokens" in result.outcome.detail
+    assert api.deleted == [] and len(server.requests_for("cf")) == 2
+
+
+def test_cloudflare_verify_answer_without_a_clean_id_deletes_nothing() -> None:
+    assert own_id({"success": True, "result": {"id": "5d9f2ebd38ddca62e5d51e9c1704c725"}}) is not None
+    for document in ({"success": True, "result": {"id": "../../accounts/1"}},
+                     {"success": False, "result": {"id": "a" * 32}},
+                     {"success": True, "result": ["x"]}, [], {"success": True, "result": {"id": 7}}):
+        assert own_id(document) is None
