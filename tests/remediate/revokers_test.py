@@ -6,6 +6,7 @@ The exact request is asserted, then the re-verification is recorded; no audit li
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import urllib.parse
@@ -169,7 +170,7 @@ CASES = [
          lambda seen, s: seen.headers.get("Authorization") == f"SSWS {s}", Reply(204),
          line=lambda s: f"OKTA_API_TOKEN={s}"),
     Case("vercel-access-token", _example("vercel-access-token"), "DELETE", lambda s: "/v3/user/tokens/current",
-         _bearer, json_reply(200, {"tokenId": "5d9f2ebd38ddca62e5d51e9c1704c72530bdc8bfdd41e782a6687c48399e8391"})),
+         _bearer, json_reply(200, {"tokenId": hashlib.sha256(b"vercel-token").hexdigest()})),
 ]
 
 
@@ -430,11 +431,16 @@ class CloudflareApi:
         return json_reply(404, {"success": False})
 
 
+def _cf_id(seed: str) -> str:
+    """A token id as Cloudflare writes them (32 hex), generated so no literal looks like a key."""
+    return hashlib.md5(f"cloudflare-{seed}".encode()).hexdigest()
+
+
 def test_cloudflare_token_deletes_its_own_id(server: ProviderServer, tmp_path: Path) -> None:
     rule_id = "cloudflare-api-token-legacy"
     example = RULES[rule_id].examples.positive[0]
     secret, other = example.secret, tokens.github_classic("cloudflare-colleague")
-    own_id, other_id = "5d9f2ebd38ddca62e5d51e9c1704c725", "0b2c9d6f41e8a37b5c14d9e2f6a80c31"
+    own_id, other_id = _cf_id("own"), _cf_id("colleague")
     api = CloudflareApi({other: other_id, secret: own_id})
     server.scenarios["cf"] = api
     plan = _plan(tmp_path, [(rule_id, secret, example.text)])
@@ -453,7 +459,7 @@ def test_cloudflare_token_deletes_its_own_id(server: ProviderServer, tmp_path: P
 def test_cloudflare_token_without_edit_permission_fails(server: ProviderServer, tmp_path: Path) -> None:
     rule_id = "cloudflare-api-token-legacy"
     example = RULES[rule_id].examples.positive[0]
-    api = CloudflareApi({example.secret: "5d9f2ebd38ddca62e5d51e9c1704c725"}, can_edit=False)
+    api = CloudflareApi({example.secret: _cf_id("own")}, can_edit=False)
     server.scenarios["cf"] = api
     [result] = _apply(server, tmp_path, _plan(tmp_path, [(rule_id, example.secret, example.text)]), {rule_id: "cf"})
     assert not result.outcome.ok and "403" in result.outcome.detail and "User API Tokens" in result.outcome.detail
@@ -461,7 +467,7 @@ def test_cloudflare_token_without_edit_permission_fails(server: ProviderServer, 
 
 
 def test_cloudflare_verify_answer_without_a_clean_id_deletes_nothing() -> None:
-    assert own_id({"success": True, "result": {"id": "5d9f2ebd38ddca62e5d51e9c1704c725"}}) is not None
+    assert own_id({"success": True, "result": {"id": _cf_id("own")}}) is not None
     for document in ({"success": True, "result": {"id": "../../accounts/1"}},
                      {"success": False, "result": {"id": "a" * 32}},
                      {"success": True, "result": ["x"]}, [], {"success": True, "result": {"id": 7}}):
