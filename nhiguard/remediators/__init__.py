@@ -133,6 +133,7 @@ BUILTINS: dict[str, str] = {
     "github-credential-revoke": "nhiguard.remediators.github:REVOKER",
     "aws-iam-deactivate": "nhiguard.remediators.aws:REVOKER",
     "heroku-authorization-revoke": "nhiguard.remediators.heroku:REVOKER",
+    "cloudflare-token-revoke": "nhiguard.remediators.cloudflare:REVOKER",
 }
 TICKET_BACKENDS = ("github-issues", "gitlab-issues", "jira")
 

@@ -6,6 +6,7 @@ The exact request is asserted, then the re-verification is recorded; no audit li
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import urllib.parse
@@ -22,6 +23,7 @@ from nhiguard.fingerprint import fingerprint
 from nhiguard.model import Rule
 from nhiguard.remediate import Applier, ApplyOptions, Plan, Result, build_plan
 from nhiguard.remediators import Registry
+from nhiguard.remediators.cloudflare import own_id
 from nhiguard.verify import parse_override
 from tests.remediate.fakes import HEROKU_ACCEPT, GitHubApi, HerokuApi
 from tests.support import tokens
@@ -114,6 +116,8 @@ class Case:
     reply: Reply
     # the provider's answer when the revoked token is checked again (its verify block's "invalid")
     gone: Reply = field(default_factory=lambda: json_reply(401, {"message": "unauthorized"}))
+    # the file line the report saw the secret in (a rule that needs its provider's name nearby gets one)
+    line: Callable[[str], str] = lambda secret: f"TOKEN={secret}"
 
 
 def _bearer(seen: Seen, secret: str) -> bool:
@@ -125,6 +129,15 @@ def _tailscale_api_token(seed: str) -> str:
     alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
     return ("tskey-api-k" + "".join(rng.choice(alphabet) for _ in range(10)) + "CNTRL-"
             + "".join(rng.choice(alphabet) for _ in range(32)))
+
+
+def _form(seen: Seen) -> dict[str, list[str]]:
+    return urllib.parse.parse_qs(seen.body.decode())
+
+
+def _example(rule_id: str) -> Callable[[str], str]:
+    """A rule's first positive example, for providers whose tokens have no generator in tests.support.tokens."""
+    return lambda _seed: RULES[rule_id].examples.positive[0].secret
 
 
 CASES = [
@@ -153,6 +166,21 @@ CASES = [
     # the token deletes its own key id, the middle part of tskey-api-<id>-<secret>
     Case("tailscale-api-access-token", _tailscale_api_token, "DELETE",
          lambda s: f"/api/v2/tailnet/-/keys/{s.split('-')[2]}", _bearer, Reply(200)),
+    Case("google-oauth-access-token", _example("google-oauth-access-token"), "POST", lambda s: "/revoke",
+         lambda seen, s: "Authorization" not in seen.headers and _form(seen) == {"token": [s]}, Reply(200),
+         json_reply(400, {"error": "invalid_token"})),
+    Case("dropbox-long-lived-token", _example("dropbox-long-lived-token"), "POST", lambda s: "/2/auth/token/revoke",
+         _bearer, json_reply(200, None)),
+    Case("salesforce-access-token", _example("salesforce-access-token"), "POST",
+         lambda s: "/services/oauth2/revoke", lambda seen, s: _form(seen) == {"token": [s]}, Reply(200)),
+    Case("facebook-access-token", _example("facebook-access-token"), "DELETE", lambda s: "/v19.0/me/permissions",
+         _bearer, json_reply(200, {"success": True}), json_reply(400, {"error": {"code": 190}}),
+         lambda s: f"FACEBOOK_ACCESS_TOKEN={s}"),
+    Case("okta-api-token", _example("okta-api-token"), "DELETE", lambda s: "/api/v1/api-tokens/current",
+         lambda seen, s: seen.headers.get("Authorization") == f"SSWS {s}", Reply(204),
+         line=lambda s: f"OKTA_API_TOKEN={s}"),
+    Case("vercel-access-token", _example("vercel-access-token"), "DELETE", lambda s: "/v3/user/tokens/current",
+         _bearer, json_reply(200, {"tokenId": hashlib.sha256(b"vercel-token").hexdigest()})),
 ]
 
 
@@ -177,7 +205,7 @@ def test_self_revocation_contract(server: ProviderServer, tmp_path: Path, rule_i
     # the case's own generator for its rule; for the others, the rule's first positive example (text and secret)
     if rule_id == case.rule_id and not RULES[rule_id].names:
         secret = case.make("self-revoke")
-        text = f"TOKEN={secret}\n"
+        text = case.line(secret) + "\n"
     else:
         example = RULES[rule_id].examples.positive[0]
         secret, text = example.secret, example.text + "\n"
@@ -381,3 +409,76 @@ def test_heroku_revoker_is_pinned_to_api_heroku_com() -> None:
         assert spec.hosts == ("api.heroku.com",)
         revoker = Registry().revoker("heroku-authorization-revoke")
         assert revoker is not None and revoker.hosts(spec) == ("api.heroku.com",)
+
+
+# -- Cloudflare: the token learns its own id from /user/tokens/verify and deletes that id --------------------------
+@dataclass
+class CloudflareApi:
+    """`GET /client/v4/user/tokens/verify` (the caller's own id and status) and `DELETE /client/v4/user/tokens/{id}`;
+    a token may delete itself only when `can_edit`. Deletions are recorded."""
+
+    tokens: dict[str, str]  # token -> id
+    can_edit: bool = True
+    deleted: list[str] = field(default_factory=list)
+
+    def __call__(self, seen: Seen) -> Reply:
+        token = seen.headers.get("Authorization", "").removeprefix("Bearer ")
+        if token not in self.tokens:
+            return json_reply(401, {"success": False, "errors": [{"code": 1000, "message": "Invalid API Token"}]})
+        ident = self.tokens[token]
+        if seen.method == "GET" and seen.path == "/client/v4/user/tokens/verify":
+            return json_reply(200, {"success": True, "result": {"id": ident, "status": "active"}})
+        if seen.method == "DELETE" and seen.path.startswith("/client/v4/user/tokens/"):
+            if not self.can_edit:
+                return json_reply(403, {"success": False, "errors": [{"code": 9109, "message": "Unauthorized"}]})
+            target = seen.path.rsplit("/", 1)[1]
+            owner = next((t for t, i in self.tokens.items() if i == target), None)
+            if owner is None:
+                return json_reply(404, {"success": False})
+            del self.tokens[owner]
+            self.deleted.append(target)
+            return json_reply(200, {"success": True, "result": {"id": target}})
+        return json_reply(404, {"success": False})
+
+
+def _cf_id(seed: str) -> str:
+    """A token id as Cloudflare writes them (32 hex), generated so no literal looks like a key."""
+    return hashlib.md5(f"cloudflare-{seed}".encode()).hexdigest()
+
+
+def test_cloudflare_token_deletes_its_own_id(server: ProviderServer, tmp_path: Path) -> None:
+    rule_id = "cloudflare-api-token-legacy"
+    example = RULES[rule_id].examples.positive[0]
+    secret, other = example.secret, tokens.github_classic("cloudflare-colleague")
+    own_id, other_id = _cf_id("own"), _cf_id("colleague")
+    api = CloudflareApi({other: other_id, secret: own_id})
+    server.scenarios["cf"] = api
+    plan = _plan(tmp_path, [(rule_id, secret, example.text)])
+    assert plan.actions[0].action == "revoke" and plan.actions[0].backend == "cloudflare-token-revoke"
+    [result] = _apply(server, tmp_path, plan, {rule_id: "cf"})
+    assert result.outcome.ok and result.outcome.state == "revoked", result.outcome.detail
+    assert api.deleted == [own_id] and api.tokens == {other: other_id}
+    verify, delete, reverify = server.requests_for("cf")
+    assert (verify.method, verify.path) == ("GET", "/client/v4/user/tokens/verify")
+    assert (delete.method, delete.path) == ("DELETE", f"/client/v4/user/tokens/{own_id}")
+    assert all(_bearer(s, secret) for s in (verify, delete, reverify))
+    assert result.reverified == "invalid"
+    assert secret not in _audit_text(tmp_path)
+
+
+def test_cloudflare_token_without_edit_permission_fails(server: ProviderServer, tmp_path: Path) -> None:
+    rule_id = "cloudflare-api-token-legacy"
+    example = RULES[rule_id].examples.positive[0]
+    api = CloudflareApi({example.secret: _cf_id("own")}, can_edit=False)
+    server.scenarios["cf"] = api
+    [result] = _apply(server, tmp_path, _plan(tmp_path, [(rule_id, example.secret, example.text)]), {rule_id: "cf"})
+    assert not result.outcome.ok and "403" in result.outcome.detail and "User API Tokens" in result.outcome.detail
+    assert api.deleted == [] and len(server.requests_for("cf")) == 2
+
+
+def test_cloudflare_verify_answer_without_a_clean_id_deletes_nothing() -> None:
+    assert own_id({"success": True, "result": {"id": _cf_id("own")}}) is not None
+    for document in ({"success": True, "result": {"id": "../../accounts/1"}},
+                     {"success": False, "result": {"id": "a" * 32}},
+                     {"success": True, "result": ["x"]}, [], {"success": True, "result": {"id": 7}}):
+        assert own_id(document) is None
