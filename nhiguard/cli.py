@@ -73,6 +73,9 @@ def scan_options(func: Any) -> Any:
         click.option("--rules", "extra_rules", multiple=True, type=click.Path(exists=True, path_type=Path),
                      help="Extra rule file or folder (repeatable)."),
         click.option("--disable", "disabled", multiple=True, help="Rule id to turn off (repeatable)."),
+        click.option("--archive-depth", type=click.IntRange(min=0), metavar="N",
+                     help="Open archives (zip, jar, whl, tar, gz, bz2, xz…) nested up to N deep; 0 turns it off "
+                          "(default from config archives.depth, else 4)."),
         *verify_option_list(),
         click.option("--inventory", "inventory_path", is_flag=False, flag_value="", default=None, metavar="[PATH]",
                      help="Record this run in the NHI inventory (SQLite) at PATH (alone: NHIGUARD_INVENTORY, else "
@@ -215,6 +218,7 @@ def settings_from(opts: dict[str, Any]) -> ScanSettings:
         baseline_path=opts["baseline"],
         max_file_size=_size(opts["max_file_size"]),
         use_baseline=not opts["no_baseline"],
+        archive_depth=opts.get("archive_depth"),
     )
 
 

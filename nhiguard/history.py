@@ -31,18 +31,19 @@ import signal
 import sys
 import time
 from collections.abc import Callable, Container, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import FrameType
 from typing import TextIO
 
 from nhiguard import __version__, baseline, filekinds
-from nhiguard.config import Config
+from nhiguard.config import ArchiveLimits, Config
 from nhiguard.engine import Engine, EngineOptions
 from nhiguard.engine.filters import is_lockfile, path_matches
 from nhiguard.fingerprint import fingerprint
 from nhiguard.model import Chunk, Match, Notice, Origin, Report, Rule
-from nhiguard.scan import Collector, ScanSettings, finish, load_baseline, load_rules, make_engine
+from nhiguard.scan import Collector, ScanSettings, archive_limits, finish, load_baseline, load_rules, make_engine
+from nhiguard.sources import archives
 from nhiguard.sources import history as git
 from nhiguard.sources.text import prepare
 from nhiguard.workers import Workers, forks
@@ -96,12 +97,15 @@ class _Worker:
 
 
 _WORKER: _Worker | None = None
+_ARCHIVES: tuple[ArchiveLimits | None, int] = (None, 0)  # how blobs that are archives are opened; member size limit
 
 
 def _init_worker(repo: git.Repository, engine: Engine | None, rules: Sequence[Rule],
-                 options: EngineOptions | None) -> None:
+                 options: EngineOptions | None, archive_limits: tuple[ArchiveLimits | None, int] | None = None) -> None:
     """A worker's reader and engine: the caller's engine when forked, else one compiled from the rules."""
-    global _WORKER
+    global _WORKER, _ARCHIVES
+    if archive_limits is not None:
+        _ARCHIVES = archive_limits
     _WORKER = _Worker(engine if engine is not None else Engine(rules, options), git.BlobReader(repo))
     # at a normal end of the pool, git is told it is done and waited for (its time then counts as this run's)
     multiprocessing.util.Finalize(None, _WORKER.reader.close, exitpriority=10)
@@ -124,6 +128,10 @@ def _scan_batch(batch: list[tuple[bytes, str]], all_rules: bool = False) -> Batc
             out.append((oid, status, [], str(payload), _NONE))
             continue
         nbytes += len(payload)
+        if _ARCHIVES[0] is not None and archives.kind(payload) is not None:
+            # only archives pay for this: their members, each match marked with the member it came from
+            out.append(_archive_blob(engine, oid, payload, oid.decode() if all_rules else paths[oid], all_rules))
+            continue
         data = prepare(payload)
         if data is None:
             out.append((oid, git.BINARY, [], "", _NONE))
@@ -137,6 +145,27 @@ def _scan_batch(batch: list[tuple[bytes, str]], all_rules: bool = False) -> Batc
     stopped = timeouts[before:]
     del timeouts[before:]  # handed to the parent, which reports them once
     return out, nbytes, stopped
+
+
+def _archive_blob(engine: Engine, oid: bytes, payload: bytes, path: str, all_rules: bool) -> BlobResult:
+    """A blob that is an archive: its members scanned, matches marked with their member path; what a cap or a
+    corrupt member left out goes in the reason, one `member<TAB>reason` a line, for `_outcome_notices`."""
+    limits, max_member = _ARCHIVES
+    matches: list[Match] = []
+    active: set[str] = set()
+    notes: list[str] = []
+    for item in archives.expand(payload, Origin(path=path, kind="history"), limits or ArchiveLimits(), max_member):
+        member = (item.path if isinstance(item, Notice) else item.origin.path)[len(path) + 1:]
+        if isinstance(item, Notice):
+            notes.append(f"{member}\t{item.reason}")
+            continue
+        if all_rules:
+            found, on = engine.scan_all_rules(item)
+            active.update(on)
+        else:
+            found = engine.scan(item)
+        matches.extend(replace(m, member=member) for m in found)
+    return oid, git.MATCHED if matches else git.CLEAN, matches, "\n".join(notes), frozenset(active)
 
 
 # -- progress -------------------------------------------------------------------------------------------------
@@ -246,6 +275,9 @@ def run_history(
         return result
 
     max_size = options.max_blob_size or settings.max_file_size or config.max_file_size
+    global _ARCHIVES
+    limits = archive_limits(config, settings)
+    _ARCHIVES = (limits if limits.depth > 0 else None, max_size)
     # A kill (SIGTERM) ends the sweep like Ctrl-C: state saved, workers and their git processes stopped.
     previous = signal.getsignal(signal.SIGTERM)
     if _is_main_thread():
@@ -503,7 +535,7 @@ def _index_and_sizes(
 
 def _start_pool(repo: git.Repository, engine: Engine, jobs: int) -> Workers[list[tuple[bytes, str]]]:
     if not forks():  # pragma: no cover - spawn platforms
-        return Workers(jobs, _scan_batch, _init_worker, (repo, None, engine.rules, engine.options))
+        return Workers(jobs, _scan_batch, _init_worker, (repo, None, engine.rules, engine.options, _ARCHIVES))
     gc.freeze()  # forked workers never touch the parent's objects: keep their pages shared
     try:
         return Workers(jobs, _scan_batch, _init_worker, (repo, engine, (), None))
@@ -711,7 +743,7 @@ def _record(
     """Clean blobs are only counted (a large history has millions); the others are kept for findings/notices."""
     if status in (git.CLEAN, git.MATCHED):
         report.stats.files += 1
-    if status != git.CLEAN:
+    if status != git.CLEAN or reason:  # (a clean archive's reason says what of it was not read)
         outcomes[oid] = (status, matches, reason)
 
 
@@ -840,6 +872,11 @@ def _outcome_notices(
         if status == git.BINARY:
             path = index.primary_path(oid)
             binary[path] = binary.get(path, 0) + 1
+        elif status in (git.CLEAN, git.MATCHED) and reason:  # an archive, in part
+            path = index.primary_path(oid)
+            for line in reason.splitlines():
+                member, _, why = line.partition("\t")
+                report.notices.append(Notice(f"{path}!{member}" if member else path, why))
         elif status in (git.MISSING, git.CORRUPT):
             what = "missing" if status == git.MISSING else "unreadable"
             report.notices.append(Notice(index.primary_path(oid), (
