@@ -24,7 +24,7 @@ from nhiguard.config import ArchiveLimits
 from nhiguard.model import Chunk, Notice, Origin
 from nhiguard.sources.text import prepare
 
-_BLOCK = 1 << 16
+_BLOCK = 1 << 20
 _RATIO_FLOOR = 1 << 20  # members expanding to less than this are never called bombs
 _XZ = b"\xfd7zXZ\x00"
 _STREAM_SUFFIXES = {"gzip": (".gz", ".gzip"), "bzip2": (".bz2",), "xz": (".xz",)}
