@@ -203,7 +203,8 @@ def _record_if_asked(report: Report) -> None:
         base = Path(report.target)
     path = _inventory_file(ctx.params["inventory_path"])
     config = config_mod.load(ctx.params.get("config_path"), base)
-    record(path, report, kind=ctx.info_name or "scan", base=base, config=config)
+    label = report.target if ctx.info_name == "image" else None  # an image is its own "repository"
+    record(path, report, kind=ctx.info_name or "scan", base=base, config=config, repo=label)
     click.echo(f"nhiguard: {len(report.findings)} finding(s) recorded in the inventory {path}", err=True)
 
 
@@ -752,6 +753,57 @@ def history(repo: Path, since: str | None, branches: tuple[str, ...], exclude_pa
     emit(result.report, opts["fmt"], opts["output"], show_secrets=opts["show_secrets"], color=opts["color"])
     click.echo(summary(result), err=True)
     return exit_code(result.report)
+
+
+@cli.command()
+@click.argument("image_ref", metavar="IMAGE")
+@click.option("--platform", default="linux/amd64", show_default=True, metavar="OS/ARCH[/VARIANT]",
+              help="The image to pick from a multi-platform index.")
+@click.option("--insecure-registry", is_flag=True,
+              help="Allow plain HTTP to the registry (a loopback registry is always allowed it).")
+@click.option("--registry-ca", type=click.Path(exists=True, dir_okay=False),
+              help="Extra CA bundle trusted for the registry (a registry with its own CA).")
+@click.option("--progress/--no-progress", "show_progress", default=None, help="Progress bar (default: on a terminal).")
+@scan_options
+def image(image_ref: str, platform: str, insecure_registry: bool, registry_ca: str | None,
+          show_progress: bool | None, **opts: Any) -> int:
+    """Scan a container image without a daemon: IMAGE is a `docker save`/`podman save` tarball, an OCI image
+    layout folder, or a registry reference (alpine:3.20, ghcr.io/org/app@sha256:…) pulled through the registry v2
+    API. Every layer's files (also those a later layer deleted), the config's ENV, LABEL, CMD, ENTRYPOINT and the
+    history's build commands are scanned. Registry credentials: NHIGUARD_REGISTRY_USERNAME and
+    NHIGUARD_REGISTRY_PASSWORD, or NHIGUARD_REGISTRY_TOKEN, else the Docker config's `auths`."""
+    import sys
+
+    from nhiguard import config as config_mod
+    from nhiguard.progress import Progress, size, wanted
+    from nhiguard.scan import archive_limits, run_source
+    from nhiguard.sources.image import ImageOptions, chunks, open_image
+
+    config = config_mod.load(opts["config_path"], Path("."))
+    settings = settings_from(opts)
+    max_size = settings.max_file_size or config.max_file_size
+    limits = archive_limits(config, settings)
+    options = ImageOptions(platform=platform, insecure_registry=insecure_registry, registry_ca=registry_ca,
+                           max_size=max_size, archive_limits=limits if limits.depth > 0 else None)
+    found = open_image(image_ref, options)
+    try:
+        bar = Progress(sys.stderr, f"image {found.name}", len(found.layers), found.total_bytes, "layer(s)") \
+            if wanted(show_progress, sys.stderr) else None
+
+        def on_layer(layers: int, nbytes: int, what: str) -> None:
+            if bar is not None:
+                bar.advance(layers - bar.done_units, nbytes - bar.done_bytes, what=what, force=True)
+
+        report = run_source(f"image:{found.name}", chunks(found, options, on_layer), config, settings)
+    finally:
+        found.close()
+    if bar is not None:
+        bar.close()
+    emit(report, opts["fmt"], opts["output"], show_secrets=opts["show_secrets"], color=opts["color"])
+    click.echo(f"image {found.name}: {len(found.layers)} layer(s), {size(found.total_bytes)} stored, "
+               f"{report.stats.files:,} file(s) scanned ({size(report.stats.bytes)}), {report.stats.skipped:,} "
+               f"notice(s); {len(report.findings)} new finding(s)", err=True)
+    return exit_code(report)
 
 
 @cli.command()

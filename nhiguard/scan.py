@@ -350,6 +350,18 @@ def _covers(target: Path, root: Path) -> bool:
         return False
 
 
+def run_source(target: str, chunks: Iterable[Chunk | Notice], config: Config, settings: ScanSettings) -> Report:
+    """A run over chunks a source yields (a container image…), through the same engine, baseline and report."""
+    started = time.monotonic()
+    rules = load_rules(config, settings)
+    engine = make_engine(rules, config, settings)
+    known = load_baseline(config, settings)
+    collector = Collector({r.id: r for r in rules}, config.allow_fingerprints)
+    report = Report(target=target, tool_version=__version__)
+    scan_chunks(chunks, engine, collector, report)
+    return finish(report, collector, engine, known, started)
+
+
 def _display_base(targets: list[Path]) -> Path | None:
     """Paths are shown relative to the single directory scanned, else as given."""
     if len(targets) == 1 and targets[0].is_dir():
