@@ -4,6 +4,7 @@ whose size is not known yet shows a count without a bar or ETA instead of a gues
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from typing import TextIO
@@ -19,7 +20,7 @@ def wanted(option: bool | None, stream: TextIO) -> bool:
 
 
 def clock(seconds: float) -> str:
-    seconds = max(0, int(seconds))
+    seconds = max(0, math.ceil(seconds))  # (rounded up: "0:00:00" only once nothing is left)
     return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
 
 
@@ -50,7 +51,8 @@ class Progress:
         if what is not None:
             self.what = what
         now = time.monotonic()
-        if force or now - self._last >= 0.2:
+        finished = bool(self.total_units) and self.done_units >= self.total_units  # the last frame is always drawn
+        if force or finished or now - self._last >= 0.2:
             self._last = now
             self.draw(now)
 
