@@ -13,6 +13,10 @@ deadline (`HttpClient.deadline`: the end of a verification run). Socket timeouts
 server that drips one byte every few seconds is cut off by a watchdog that shuts the connection's socket down.
 
 Error texts never quote the URL (a Telegram token travels in the path) or the request.
+
+The registry client (`sources/registry.py`) and the forge listings (`sources/forges.py`) use it too: for them a
+policy may allow plain HTTP (a loopback server, or a registry the operator calls insecure), and a body may be
+streamed to a file (`send(…, sink=…)`) up to the request's own `max_body`.
 """
 
 from __future__ import annotations
