@@ -1,14 +1,15 @@
 """What opening archives costs: a tree without archives must scan as fast as before archives were opened, and
 archive contents must scan at the engine's usual MB/s.
 
-    python bench/archive_bench.py [--runs 5] [--jobs 1] [--before /work/main]
+    python bench/archive_bench.py [--runs 5] [--jobs 1] [--before /work/main] [--history]
 
 Builds (in $TMPDIR/nhiguard-archive-bench) a tree of real source, the `.py` files of the Python standard library
 and site-packages (about 140 MB), and the same files packed by package into zips (every fourth one a tar.gz).
 Then, alternating runs on the same warm page cache, medians:
   - tree without archives: `--before` checkout (PYTHONPATH; default /work/main) vs this checkout, and this checkout
     with `--archive-depth 0` (the sniff alone);
-  - the packed tree: this checkout; MB/s counts the bytes the engine scanned (the members, expanded).
+  - the packed tree: this checkout; MB/s counts the bytes the engine scanned (the members, expanded);
+  - with --history, the plain tree committed in four commits, swept by `history` (before, now, depth 0).
 """
 
 from __future__ import annotations
@@ -65,9 +66,33 @@ def build() -> tuple[Path, Path]:
     return plain, packed
 
 
+def history_repo(plain: Path) -> Path:
+    """The plain tree committed in a few steps (a history without archives), for the history sweep."""
+    final = WORK / "history"
+    if final.exists():
+        return final
+    repo = WORK / "history.partial"
+    shutil.rmtree(repo, ignore_errors=True)
+    shutil.copytree(plain, repo)
+    env = {**os.environ, "GIT_AUTHOR_NAME": "b", "GIT_AUTHOR_EMAIL": "b@example.com", "GIT_COMMITTER_NAME": "b",
+           "GIT_COMMITTER_EMAIL": "b@example.com", "GIT_CONFIG_GLOBAL": os.devnull}
+    subprocess.run(["git", "init", "-q", str(repo)], check=True, env=env)
+    tops = sorted(p.name for p in repo.iterdir() if p.name != ".git")
+    for n in range(4):
+        part = tops[n::4]
+        subprocess.run(["git", "-C", str(repo), "add", "--", *part], check=True, env=env)
+        subprocess.run(["git", "-C", str(repo), "-c", "gc.auto=0", "commit", "-qm", f"part {n}"], check=True, env=env)
+    subprocess.run(["git", "-C", str(repo), "gc", "-q"], check=True, env=env)
+    repo.rename(final)
+    return final
+
+
 def run(pythonpath: Path, tree: Path, jobs: int, extra: list[str]) -> tuple[float, int, int]:
     env = {**os.environ, "PYTHONPATH": str(pythonpath)}
-    cmd = [sys.executable, "-m", "nhiguard", "scan", str(tree), "-f", "json", "--no-baseline", "-j", str(jobs), *extra]
+    command = "history" if extra[:1] == ["history"] else "scan"
+    extra = extra[1:] if command == "history" else extra
+    cmd = [sys.executable, "-m", "nhiguard", command, str(tree), "-f", "json", "--no-baseline", "-j", str(jobs),
+           *extra]
     started = time.perf_counter()
     done = subprocess.run(cmd, env=env, capture_output=True, check=False)
     seconds = time.perf_counter() - started
@@ -82,6 +107,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--before", type=Path, default=Path("/work/main"), help="checkout to compare with")
+    parser.add_argument("--history", action="store_true", help="also sweep the plain tree's history (no archives)")
     args = parser.parse_args()
     plain, packed = build()
     cases = {
@@ -90,8 +116,15 @@ def main() -> int:
         "plain tree, now, --archive-depth 0": (ROOT, plain, ["--archive-depth", "0"]),
         "packed tree, now": (ROOT, packed, []),
     }
+    if args.history:
+        repo = history_repo(plain)
+        cases.update({
+            "history, before": (args.before, repo, ["history"]),
+            "history, now": (ROOT, repo, ["history"]),
+            "history, now, --archive-depth 0": (ROOT, repo, ["history", "--archive-depth", "0"]),
+        })
     if not (args.before / "nhiguard").is_dir():
-        del cases["plain tree, before"]
+        cases = {k: v for k, v in cases.items() if "before" not in k}
     times: dict[str, list[float]] = {name: [] for name in cases}
     scanned: dict[str, tuple[int, int]] = {}
     for src, tree, extra in cases.values():  # warm the page cache and compiled-database cache

@@ -147,3 +147,18 @@ def test_references_and_credentials(tmp_path: Path) -> None:
     hub = credentials_for(DOCKER_HUB, {"DOCKER_CONFIG": str(tmp_path)})
     assert hub is not None and (hub.username, hub.password) == ("me", "pw")
     assert credentials_for("ghcr.io", {"DOCKER_CONFIG": str(tmp_path)}) is None
+
+
+def test_anonymous_registry_and_progress_line(tmp_path: Path) -> None:
+    server = images.Registry(tmp_path)
+    try:
+        built = sample()
+        server.push("solo", "v1", built)
+        done = run_cli("image", f"{server.host}/solo:v1", "--progress", "--no-baseline")
+        assert done.returncode == 1, done.stderr
+        assert "2/2 layer(s)" in done.stderr  # the last frame: every layer read, of a total known up front
+        closing = done.stderr.strip().splitlines()[-1]
+        assert closing.startswith(f"image {server.host}/solo:v1: 2 layer(s)") and "3 new finding(s)" in closing
+        assert all(auth == "" for _, _, auth in server.seen)
+    finally:
+        server.close()
