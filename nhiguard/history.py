@@ -195,7 +195,7 @@ class _Tally:
 
 
 def _progress(option: bool | None, err: TextIO) -> Progress | None:
-    return Progress(err, "history", 0, 0, "blob(s)") if wanted(option, err) else None
+    return Progress(err, "history", 0, 0, "blobs") if wanted(option, err) else None
 
 
 # -- the sweep ------------------------------------------------------------------------------------------------

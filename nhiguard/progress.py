@@ -59,10 +59,10 @@ class Progress:
     def eta(self, now: float) -> str:
         elapsed = now - self.started
         share = self.share()
+        if share is not None and share >= 1:
+            return clock(0)
         if share is None or elapsed < _MIN_ETA_SECONDS or share < 0.01:
             return "--:--"
-        if share >= 1:
-            return clock(0)
         return clock(elapsed * (1 - share) / share)
 
     def share(self) -> float | None:

@@ -115,7 +115,8 @@ def _incremental(local: Path, config: config_mod.Config, old: Sequence[str], new
     report = Report(target=str(local), tool_version=__version__)
     walk = gitdiff.Revisions(include=tuple(new), exclude=tuple(old), label="new commits")
     max_size = config.max_file_size
-    scan_chunks(gitdiff.commits(repo, walk, max_size=max_size), engine, collector, report)
+    limits = config.archives if config.archives.depth > 0 else None
+    scan_chunks(gitdiff.commits(repo, walk, max_size=max_size, archive_limits=limits), engine, collector, report)
     return finish(report, collector, engine, load_baseline(config, ScanSettings(use_baseline=False)), time.monotonic())
 
 

@@ -14,7 +14,7 @@ from nhiguard.progress import Progress
 from tests.history.kit import Repo, sweep, token
 from tests.support.cli import run_cli
 
-_FRAME = re.compile(r"(\d[\d,]*)/(\d[\d,]*) blob\(s\)")
+_FRAME = re.compile(r"(\d[\d,]*)/(\d[\d,]*) blobs")
 
 
 def frames(stderr: str) -> list[tuple[int, int]]:
@@ -56,16 +56,16 @@ def test_history_progress_total_is_fixed_and_agrees_with_the_summary(tmp_path: P
 
 
 def test_eta_comes_from_the_rate_and_waits_for_a_meaningful_sample() -> None:
-    bar = Progress(io.StringIO(), "history", 400, 1000, "blob(s)")
+    bar = Progress(io.StringIO(), "history", 400, 1000, "blobs")
     bar.started = 100.0
     bar.done_units, bar.done_bytes = 100, 250
     assert bar.eta(110.0) == "0:00:30"  # a quarter in 10 s: 30 s left
     assert bar.eta(101.0) == "--:--"  # too early to say
     bar.done_bytes = 1000
     assert bar.eta(140.0) == "0:00:00"
-    unknown = Progress(io.StringIO(), "history", 0, 0, "blob(s)")
+    unknown = Progress(io.StringIO(), "history", 0, 0, "blobs")
     unknown.done_units = 7
-    assert "7 blob(s)" in unknown.line(5.0) and "ETA --:--" in unknown.line(5.0) and "[" not in unknown.line(5.0)
+    assert "7 blobs" in unknown.line(5.0) and "ETA --:--" in unknown.line(5.0) and "[" not in unknown.line(5.0)
 
 
 def test_summary_counts_match_the_run(tmp_path: Path) -> None:
