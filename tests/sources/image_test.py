@@ -162,3 +162,24 @@ def test_anonymous_registry_and_progress_line(tmp_path: Path) -> None:
         assert all(auth == "" for _, _, auth in server.seen)
     finally:
         server.close()
+
+
+def test_unreadable_layers_are_notices_and_the_rest_is_scanned(tmp_path: Path) -> None:
+    built = sample()
+    zstd_blob = b"\x28\xb5\x2f\xfd" + b"\0" * 64
+    broken = built.layers[1][:40]  # a gzip stream cut short
+    manifest = json.loads(built.manifest)
+    manifest["layers"] += [
+        {"mediaType": "application/vnd.oci.image.layer.v1.tar+zstd", "digest": images.digest(zstd_blob),
+         "size": len(zstd_blob)},
+        {"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": images.digest(broken),
+         "size": len(broken)},
+    ]
+    raw = json.dumps(manifest).encode()
+    patched = images.Built(built.config, [*built.layers, zstd_blob, broken], built.diff_ids, raw)
+    folder = images.oci_layout(tmp_path / "odd", patched, "x")
+    code, report, _ = image_json(folder)
+    assert code == 1 and len(report["findings"]) == 3
+    reasons = {n["path"]: n["reason"] for n in report["notices"]}
+    assert reasons[f"image:odd:x@{short(images.digest(zstd_blob))}"].startswith("zstd-compressed layer")
+    assert reasons[f"image:odd:x@{short(images.digest(broken))}"].startswith("corrupt layer")
