@@ -73,6 +73,9 @@ def scan_options(func: Any) -> Any:
         click.option("--rules", "extra_rules", multiple=True, type=click.Path(exists=True, path_type=Path),
                      help="Extra rule file or folder (repeatable)."),
         click.option("--disable", "disabled", multiple=True, help="Rule id to turn off (repeatable)."),
+        click.option("--archive-depth", type=click.IntRange(min=0), metavar="N",
+                     help="Open archives (zip, jar, whl, tar, gz, bz2, xz…) nested up to N deep; 0 turns it off "
+                          "(default from config archives.depth, else 4)."),
         *verify_option_list(),
         click.option("--inventory", "inventory_path", is_flag=False, flag_value="", default=None, metavar="[PATH]",
                      help="Record this run in the NHI inventory (SQLite) at PATH (alone: NHIGUARD_INVENTORY, else "
@@ -200,7 +203,8 @@ def _record_if_asked(report: Report) -> None:
         base = Path(report.target)
     path = _inventory_file(ctx.params["inventory_path"])
     config = config_mod.load(ctx.params.get("config_path"), base)
-    record(path, report, kind=ctx.info_name or "scan", base=base, config=config)
+    label = report.target if ctx.info_name == "image" else None  # an image is its own "repository"
+    record(path, report, kind=ctx.info_name or "scan", base=base, config=config, repo=label)
     click.echo(f"nhiguard: {len(report.findings)} finding(s) recorded in the inventory {path}", err=True)
 
 
@@ -215,6 +219,7 @@ def settings_from(opts: dict[str, Any]) -> ScanSettings:
         baseline_path=opts["baseline"],
         max_file_size=_size(opts["max_file_size"]),
         use_baseline=not opts["no_baseline"],
+        archive_depth=opts.get("archive_depth"),
     )
 
 
@@ -751,7 +756,77 @@ def history(repo: Path, since: str | None, branches: tuple[str, ...], exclude_pa
 
 
 @cli.command()
-@click.argument("repo_list", metavar="LIST", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("image_ref", metavar="IMAGE")
+@click.option("--platform", default="linux/amd64", show_default=True, metavar="OS/ARCH[/VARIANT]",
+              help="The image to pick from a multi-platform index.")
+@click.option("--insecure-registry", is_flag=True,
+              help="Allow plain HTTP to the registry (a loopback registry is always allowed it).")
+@click.option("--registry-ca", type=click.Path(exists=True, dir_okay=False),
+              help="Extra CA bundle trusted for the registry (a registry with its own CA).")
+@click.option("--progress/--no-progress", "show_progress", default=None, help="Progress bar (default: on a terminal).")
+@scan_options
+def image(image_ref: str, platform: str, insecure_registry: bool, registry_ca: str | None,
+          show_progress: bool | None, **opts: Any) -> int:
+    """Scan a container image without a daemon: IMAGE is a `docker save`/`podman save` tarball, an OCI image
+    layout folder, or a registry reference (alpine:3.20, ghcr.io/org/app@sha256:…) pulled through the registry v2
+    API. Every layer's files (also those a later layer deleted), the config's ENV, LABEL, CMD, ENTRYPOINT and the
+    history's build commands are scanned. Registry credentials: NHIGUARD_REGISTRY_USERNAME and
+    NHIGUARD_REGISTRY_PASSWORD, or NHIGUARD_REGISTRY_TOKEN, else the Docker config's `auths`."""
+    import sys
+
+    from nhiguard import config as config_mod
+    from nhiguard.progress import Progress, size, wanted
+    from nhiguard.scan import archive_limits, run_source
+    from nhiguard.sources.image import ImageOptions, chunks, open_image
+
+    config = config_mod.load(opts["config_path"], Path("."))
+    settings = settings_from(opts)
+    max_size = settings.max_file_size or config.max_file_size
+    limits = archive_limits(config, settings)
+    options = ImageOptions(platform=platform, insecure_registry=insecure_registry, registry_ca=registry_ca,
+                           max_size=max_size, archive_limits=limits if limits.depth > 0 else None)
+    found = open_image(image_ref, options)
+    try:
+        bar = Progress(sys.stderr, f"image {found.name}", len(found.layers), found.total_bytes, "layer(s)") \
+            if wanted(show_progress, sys.stderr) else None
+
+        def on_layer(layers: int, nbytes: int, what: str) -> None:
+            if bar is not None:
+                bar.advance(layers - bar.done_units, nbytes - bar.done_bytes, what=what, force=True)
+
+        report = run_source(f"image:{found.name}", chunks(found, options, on_layer), config, settings)
+    finally:
+        found.close()
+    if bar is not None:
+        bar.close()
+    emit(report, opts["fmt"], opts["output"], show_secrets=opts["show_secrets"], color=opts["color"])
+    click.echo(f"image {found.name}: {len(found.layers)} layer(s), {size(found.total_bytes)} stored, "
+               f"{report.stats.files:,} file(s) scanned ({size(report.stats.bytes)}), {report.stats.skipped:,} "
+               f"notice(s); {len(report.findings)} new finding(s)", err=True)
+    return exit_code(report)
+
+
+@cli.command()
+@click.argument("repo_list", metavar="[LIST]", required=False,
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--github-org", "github_orgs", multiple=True, metavar="ORG",
+              help="Sweep every repository of this GitHub organisation (repeatable).")
+@click.option("--github-user", "github_users", multiple=True, metavar="USER",
+              help="Sweep every repository this GitHub user owns (repeatable).")
+@click.option("--gitlab-group", "gitlab_groups", multiple=True, metavar="GROUP",
+              help="Sweep every project of this GitLab group and its subgroups (repeatable).")
+@click.option("--github-url", default="https://api.github.com", show_default=True, metavar="URL",
+              help="GitHub API base (GitHub Enterprise: https://HOST/api/v3). Token: GITHUB_TOKEN or "
+                   "NHIGUARD_GITHUB_TOKEN, from the environment only.")
+@click.option("--gitlab-url", default="https://gitlab.com", show_default=True, metavar="URL",
+              help="GitLab base URL (self-managed: https://HOST). Token: GITLAB_TOKEN or NHIGUARD_GITLAB_TOKEN.")
+@click.option("--include-forks/--exclude-forks", default=False, show_default=True, help="Forks listed by a forge.")
+@click.option("--include-archived/--exclude-archived", default=False, show_default=True,
+              help="Archived repositories listed by a forge.")
+@click.option("--include-private/--exclude-private", default=True, show_default=True,
+              help="Private (and internal) repositories listed by a forge.")
+@click.option("--rate-limit-wait", type=click.FloatRange(min=0), default=60.0, show_default=True, metavar="SECONDS",
+              help="Wait at most this long for a forge's rate limit to reset; a longer wait stops with a message.")
 @click.option("--inventory", "inventory_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Inventory file (default: NHIGUARD_INVENTORY, else inventory.sqlite in the data folder).")
 @click.option("-c", "--config", "config_path", type=click.Path(path_type=Path),
@@ -764,16 +839,43 @@ def history(repo: Path, since: str | None, branches: tuple[str, ...], exclude_pa
               help="Where clones of URLs are kept between sweeps (default: nhiguard's cache folder).")
 @click.option("--progress/--no-progress", "show_progress", default=None, help="Progress bar (default: on a terminal).")
 @click.option("-f", "--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
-def sweep(repo_list: Path, inventory_path: Path | None, config_path: Path | None, jobs: int | None, executor: str,
-          scheduler: str | None, workdir: Path | None, show_progress: bool | None, fmt: str) -> int:
-    """Sweep every repository in LIST (local paths or clone URLs, one a line) into one inventory, several at a
-    time. Resumable (run it again) and incremental: a re-sweep scans only the commits new since the last one."""
+def sweep(repo_list: Path | None, github_orgs: tuple[str, ...], github_users: tuple[str, ...],
+          gitlab_groups: tuple[str, ...], github_url: str, gitlab_url: str, include_forks: bool,
+          include_archived: bool, include_private: bool, rate_limit_wait: float, inventory_path: Path | None,
+          config_path: Path | None, jobs: int | None, executor: str, scheduler: str | None, workdir: Path | None,
+          show_progress: bool | None, fmt: str) -> int:
+    """Sweep every repository in LIST (local paths or clone URLs, one a line) and of the GitHub organisations,
+    users and GitLab groups named, into one inventory, several at a time. Resumable (run it again) and
+    incremental: a re-sweep scans only the commits new since the last one."""
     import json
 
     from nhiguard import sweep as sweep_mod
     from nhiguard._paths import cache_dir
+    from nhiguard.sources import forges
 
-    sources = sweep_mod.read_list(repo_list)
+    if repo_list is None and not (github_orgs or github_users or gitlab_groups):
+        raise click.UsageError("give a LIST file, or --github-org, --github-user or --gitlab-group")
+    sources = sweep_mod.read_list(repo_list) if repo_list is not None else []
+    filters = forges.Filters(forks=include_forks, archived=include_archived, private=include_private)
+    forge_of: dict[str, str] = {}
+    listings: list[tuple[str, str, forges.Listing]] = []
+    for kind, names in (("org", github_orgs), ("user", github_users)):
+        for name in names:
+            listings.append(("github", f"GitHub {kind} {name}", forges.github(
+                kind, name, base=github_url, token=forges.token_for("github"), filters=filters,
+                wait_cap=rate_limit_wait)))
+    for group in gitlab_groups:
+        listings.append(("gitlab", f"GitLab group {group}", forges.gitlab(
+            group, base=gitlab_url, token=forges.token_for("gitlab"), filters=filters, wait_cap=rate_limit_wait)))
+    for forge, what, listing in listings:
+        base = github_url if forge == "github" else gitlab_url
+        for repo in listing.kept:
+            sources.append(repo.clone_url)
+            if forges.trusted_clone(repo, base):
+                forge_of[repo.clone_url] = forge
+        skipped = ", ".join(f"{n} {reason}" for reason, n in sorted(listing.skipped.items()))
+        click.echo(f"nhiguard: {what}: {len(listing.kept)} repositories to sweep"
+                   + (f" ({skipped} skipped)" if skipped else ""), err=True)
     if executor == "dask":
         if not scheduler:
             raise click.UsageError("--executor dask needs --scheduler tcp://HOST:PORT")
@@ -781,7 +883,7 @@ def sweep(repo_list: Path, inventory_path: Path | None, config_path: Path | None
     else:
         runner = sweep_mod.local_runner(jobs or os.cpu_count() or 1)
     summary = sweep_mod.run_sweep(sources, _inventory_file(inventory_path), workdir=workdir or cache_dir() / "clones",
-                                  runner=runner, config_path=config_path, progress=show_progress)
+                                  runner=runner, config_path=config_path, progress=show_progress, forge_of=forge_of)
     if fmt == "json":
         click.echo(json.dumps(sweep_mod.as_dict(summary), indent=2))
     click.echo(sweep_mod.describe(summary), err=True)

@@ -25,6 +25,7 @@ _KNOWN = {
     "allow": "paths, regexes, stopwords, fingerprints that are not findings",
     "max_file_size": "skip files larger than this (bytes, or '10MB')",
     "baseline": "baseline file applied to every scan",
+    "archives": "archive opening: depth (0 turns it off), max_bytes, max_ratio, max_entries",
     # Sections read by later stages; kept as raw mappings here.
     "verify": "verification settings",
     "remediate": "remediation policy",
@@ -37,6 +38,20 @@ _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg]i?b?|b)?\s*$", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
+class ArchiveLimits:
+    """How far archives are opened. Every cap holds for one archive tree (an archive and all it nests); a cap
+    reached is a notice, never an error."""
+
+    depth: int = 4  # archives opened inside one another; 0: archives are not opened
+    max_bytes: int = 256 << 20  # bytes expanded per tree
+    max_ratio: int = 200  # expanded : compressed bytes of one member, past its first MiB
+    max_entries: int = 100_000  # members per tree
+
+
+_ARCHIVE_KEYS = ("depth", "max_bytes", "max_ratio", "max_entries")
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     root: Path
     source: Path | None = None
@@ -46,6 +61,7 @@ class Config:
     allow_fingerprints: frozenset[str] = frozenset()
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
     baseline: Path | None = None
+    archives: ArchiveLimits = ArchiveLimits()
     sections: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -120,6 +136,7 @@ def from_mapping(data: Any, *, root: Path, source: Path | None) -> Config:
         if "max_file_size" in data
         else DEFAULT_MAX_FILE_SIZE,
         baseline=root / baseline if baseline else _default_baseline(root),
+        archives=_archives(label, data.get("archives")),
         sections={k: data[k] for k in ("verify", "remediate", "policy", "owners", "inventory") if k in data},
     )
 
@@ -130,6 +147,29 @@ DEFAULT_BASELINE = ".nhiguard-baseline.json"  # where `baseline create` and `ign
 def _default_baseline(root: Path) -> Path | None:
     path = root / DEFAULT_BASELINE
     return path if path.is_file() else None
+
+
+def _archives(label: str, raw: Any) -> ArchiveLimits:
+    if raw is None:
+        return ArchiveLimits()
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{label}: 'archives' must be a mapping with {', '.join(_ARCHIVE_KEYS)}")
+    bad = sorted(set(raw) - set(_ARCHIVE_KEYS))
+    if bad:
+        raise ConfigError(f"{label}: unknown key 'archives.{bad[0]}' (known: {', '.join(_ARCHIVE_KEYS)})")
+    values: dict[str, int] = {}
+    for key in _ARCHIVE_KEYS:
+        if key not in raw:
+            continue
+        value = raw[key]
+        if key == "max_bytes":
+            values[key] = parse_size(value, where=f"{label}: archives.max_bytes")
+        elif isinstance(value, bool) or not isinstance(value, int) or value < (0 if key == "depth" else 1):
+            raise ConfigError(f"{label}: archives.{key} must be a {'non-negative' if key == 'depth' else 'positive'}"
+                              f" whole number, got {value!r}")
+        else:
+            values[key] = value
+    return ArchiveLimits(**values)
 
 
 def load_file(path: Path) -> Config:

@@ -159,9 +159,10 @@ def keep_recorded_identities(records: list[IdentityRecord], findings: Sequence[F
     return [replace(r, fingerprint=renamed.get(r.fingerprint, r.fingerprint)) for r in records]
 
 
-def record(path: Path, report: Report, *, kind: str, base: Path, config: Config) -> int:
-    """Record one run's findings into the inventory at `path`; returns the run id."""
-    where = locate(base)
+def record(path: Path, report: Report, *, kind: str, base: Path, config: Config, repo: str | None = None) -> int:
+    """Record one run's findings into the inventory at `path`; returns the run id. `repo` labels what was
+    scanned when it is not a repository on disk (a container image: `image:NAME`)."""
+    where = locate(base) if repo is None else Where(repo, base, "", base)
     records = identity_records(report.findings, where, config)
     with Inventory(path) as store:
         records = keep_recorded_identities(records, report.findings,

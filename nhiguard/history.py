@@ -31,18 +31,21 @@ import signal
 import sys
 import time
 from collections.abc import Callable, Container, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import FrameType
 from typing import TextIO
 
 from nhiguard import __version__, baseline, filekinds
-from nhiguard.config import Config
+from nhiguard.config import ArchiveLimits, Config
 from nhiguard.engine import Engine, EngineOptions
 from nhiguard.engine.filters import is_lockfile, path_matches
 from nhiguard.fingerprint import fingerprint
 from nhiguard.model import Chunk, Match, Notice, Origin, Report, Rule
-from nhiguard.scan import Collector, ScanSettings, finish, load_baseline, load_rules, make_engine
+from nhiguard.progress import Progress, wanted
+from nhiguard.progress import size as byte_size
+from nhiguard.scan import Collector, ScanSettings, archive_limits, finish, load_baseline, load_rules, make_engine
+from nhiguard.sources import archives
 from nhiguard.sources import history as git
 from nhiguard.sources.text import prepare
 from nhiguard.workers import Workers, forks
@@ -78,6 +81,10 @@ class HistoryResult:
     blobs: int = 0  # reachable blobs to scan
     resumed: int = 0  # of those, done by an earlier interrupted run
     state: Path | None = None  # the resume state, while it exists
+    read_blobs: int = 0  # blobs this run read (the progress line's count), unreachable ones scanned ahead included
+    read_bytes: int = 0
+    again: int = 0  # of those, read a second time at their path (a rule their path turns off had matched)
+    seconds: float = 0.0
 
 
 class Interrupted(Exception):
@@ -96,12 +103,15 @@ class _Worker:
 
 
 _WORKER: _Worker | None = None
+_ARCHIVES: tuple[ArchiveLimits | None, int] = (None, 0)  # how blobs that are archives are opened; member size limit
 
 
 def _init_worker(repo: git.Repository, engine: Engine | None, rules: Sequence[Rule],
-                 options: EngineOptions | None) -> None:
+                 options: EngineOptions | None, archive_limits: tuple[ArchiveLimits | None, int] | None = None) -> None:
     """A worker's reader and engine: the caller's engine when forked, else one compiled from the rules."""
-    global _WORKER
+    global _WORKER, _ARCHIVES
+    if archive_limits is not None:
+        _ARCHIVES = archive_limits
     _WORKER = _Worker(engine if engine is not None else Engine(rules, options), git.BlobReader(repo))
     # at a normal end of the pool, git is told it is done and waited for (its time then counts as this run's)
     multiprocessing.util.Finalize(None, _WORKER.reader.close, exitpriority=10)
@@ -124,6 +134,10 @@ def _scan_batch(batch: list[tuple[bytes, str]], all_rules: bool = False) -> Batc
             out.append((oid, status, [], str(payload), _NONE))
             continue
         nbytes += len(payload)
+        if _ARCHIVES[0] is not None and archives.kind(payload) is not None:
+            # only archives pay for this: their members, each match marked with the member it came from
+            out.append(_archive_blob(engine, oid, payload, oid.decode() if all_rules else paths[oid], all_rules))
+            continue
         data = prepare(payload)
         if data is None:
             out.append((oid, git.BINARY, [], "", _NONE))
@@ -139,56 +153,49 @@ def _scan_batch(batch: list[tuple[bytes, str]], all_rules: bool = False) -> Batc
     return out, nbytes, stopped
 
 
+def _archive_blob(engine: Engine, oid: bytes, payload: bytes, path: str, all_rules: bool) -> BlobResult:
+    """A blob that is an archive: its members scanned, matches marked with their member path; what a cap or a
+    corrupt member left out goes in the reason, one `member<TAB>reason` a line, for `_outcome_notices`."""
+    limits, max_member = _ARCHIVES
+    matches: list[Match] = []
+    active: set[str] = set()
+    notes: list[str] = []
+    for item in archives.expand(payload, Origin(path=path, kind="history"), limits or ArchiveLimits(), max_member):
+        member = (item.path if isinstance(item, Notice) else item.origin.path)[len(path) + 1:]
+        if isinstance(item, Notice):
+            notes.append(f"{member}\t{item.reason}")
+            continue
+        if all_rules:
+            found, on = engine.scan_all_rules(item)
+            active.update(on)
+        else:
+            found = engine.scan(item)
+        matches.extend(replace(m, member=member) for m in found)
+    return oid, git.MATCHED if matches else git.CLEAN, matches, "\n".join(notes), frozenset(active)
+
+
 # -- progress -------------------------------------------------------------------------------------------------
-class Progress:
-    """One status line on stderr, redrawn at most five times a second: blobs, bytes, findings, ETA."""
+class _Tally:
+    """What a sweep ahead of the walk will read, counted on the listing thread as git lists the blobs: the
+    progress total, fixed once the listing ends (long before the scan does; until then no bar and no ETA)."""
 
-    def __init__(self, stream: TextIO, blobs: int, nbytes: int) -> None:
-        self.stream, self.blobs, self.nbytes = stream, blobs, nbytes
-        self.done_blobs = self.done_bytes = self.findings = 0
-        self.started = time.monotonic()
-        self._last = 0.0
-        self._width = 0
+    def __init__(self, done: Container[bytes], max_size: int) -> None:
+        self.done, self.max_size = done, max_size
+        self.blobs = self.bytes = 0
+        self.complete = False
 
-    def update(self, blobs: int, nbytes: int, findings: int) -> None:
-        self.done_blobs += blobs
-        self.done_bytes += nbytes
-        self.findings = findings
-        now = time.monotonic()
-        if now - self._last >= 0.2:
-            self._last = now
-            self._draw(now)
-
-    def _draw(self, now: float) -> None:
-        share = self.done_bytes / self.nbytes if self.nbytes else 1.0
-        elapsed = now - self.started
-        eta = "--:--" if share <= 0 else _clock(elapsed / share - elapsed)
-        bar = "#" * int(share * 24)
-        line = (f"history [{bar:<24}] {self.done_blobs:,}/{self.blobs:,} blobs  {_mb(self.done_bytes)}/"
-                f"{_mb(self.nbytes)}  {self.findings:,} finding(s)  ETA {eta}")
-        self.stream.write("\r" + line + " " * max(0, self._width - len(line)))
-        self.stream.flush()
-        self._width = len(line)
-
-    def close(self) -> None:
-        if self._width:
-            self.stream.write("\r" + " " * self._width + "\r")
-            self.stream.flush()
+    def __call__(self, part: list[tuple[bytes, int]] | None) -> None:
+        if part is None:
+            self.complete = True
+            return
+        for oid, size in part:
+            if size <= self.max_size and oid not in self.done:
+                self.blobs += 1
+                self.bytes += size
 
 
-def _mb(n: int) -> str:
-    return f"{n / (1 << 30):.2f} GB" if n >= 1 << 30 else f"{n / (1 << 20):.1f} MB"
-
-
-def _clock(seconds: float) -> str:
-    seconds = max(0, int(seconds))
-    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
-
-
-def _want_progress(option: bool | None, stream: TextIO) -> bool:
-    if option is not None:
-        return option
-    return stream.isatty() and not os.environ.get("CI")
+def _progress(option: bool | None, err: TextIO) -> Progress | None:
+    return Progress(err, "history", 0, 0, "blobs") if wanted(option, err) else None
 
 
 # -- the sweep ------------------------------------------------------------------------------------------------
@@ -246,6 +253,9 @@ def run_history(
         return result
 
     max_size = options.max_blob_size or settings.max_file_size or config.max_file_size
+    global _ARCHIVES
+    limits = archive_limits(config, settings)
+    _ARCHIVES = (limits if limits.depth > 0 else None, max_size)
     # A kill (SIGTERM) ends the sweep like Ctrl-C: state saved, workers and their git processes stopped.
     previous = signal.getsignal(signal.SIGTERM)
     if _is_main_thread():
@@ -299,7 +309,7 @@ def _run(
             assert pool is not None
             log.start(keep=options.resume)
             result.state = log.folder
-            progress = Progress(err, 0, 0) if _want_progress(options.progress, err) else None
+            progress = _progress(options.progress, err)
             index = _speculate(repo, revs, excluded, engine, pool, done, max_size, log, progress, stop_after,
                                ahead_of_walk)
             sizes = ahead_of_walk.sizes
@@ -319,11 +329,27 @@ def _run(
         if not ahead:
             log.start(keep=options.resume)
             result.state = log.folder
-        if progress is None and _want_progress(options.progress, err):
-            progress = Progress(err, len(plan), total_bytes)
+        if progress is None:
+            progress = _progress(options.progress, err)
+        if progress is not None:  # this phase's total, fixed before it starts: the blobs of the plan
+            planned = sum(len(batch) for batch in plan)
+            if ahead:
+                progress.label = "history: rescanning at their paths" if planned else progress.label
+            else:
+                progress.label = "history"
+            if planned or not ahead:
+                progress.total_units, progress.total_bytes = planned, total_bytes
+                progress.done_units = progress.done_bytes = 0
+                progress.started = time.monotonic()
+        result.read_blobs, result.read_bytes = ahead_of_walk.read_blobs, ahead_of_walk.read_bytes
         use_pool = pool if pool is not None and total_bytes >= PARALLEL_MIN_BYTES else None
         try:
-            _sweep(plan, index, engine, repo, use_pool, outcomes, log, report, progress, stop_after)
+            again, again_bytes = _sweep(plan, index, engine, repo, use_pool, outcomes, log, report, progress,
+                                        stop_after)
+            if ahead:
+                result.again = again
+            result.read_blobs += again
+            result.read_bytes += again_bytes
             if pool is not None:
                 pool.close()  # workers finish and close their readers; terminate() below is then a no-op
         finally:
@@ -393,6 +419,8 @@ class _Ahead:
     timeouts: list[tuple[str, str]] = field(default_factory=list)
     sizes: dict[bytes, tuple[int, int]] = field(default_factory=dict)  # every listed blob: (pack position, size)
     reachable: int = 0  # blobs the walk found, once it is done
+    read_blobs: int = 0  # blobs read so far, and their listed sizes (what the progress line counts)
+    read_bytes: int = 0
 
 
 def _speculate(
@@ -419,8 +447,11 @@ def _speculate(
     hashing = _Fingerprints(engine.rules)
 
     def take(result: BatchResult, batch: list[tuple[bytes, str]]) -> None:
-        items, nbytes, stopped = result
+        items, _, stopped = result
         ahead.timeouts.extend(stopped)
+        listed = sum(sizes[oid][1] for oid, _ in batch)
+        ahead.read_blobs += len(batch)
+        ahead.read_bytes += listed
         for oid, status, matches, reason, active in items:  # (the plainly clean ones are not listed)
             early[oid] = (status, matches, reason, active)
             hashing.add(matches)
@@ -428,17 +459,19 @@ def _speculate(
         outcome = {oid: git.MATCHED if status == git.CLEAN else status for oid, status, _, _, _ in items}
         log.append((oid, outcome.get(oid, git.CLEAN)) for oid, _ in batch)
         if progress is not None:
-            progress.update(len(batch), nbytes, len(hashing.keys))
+            if tally.complete and not progress.total_units:
+                progress.total_units, progress.total_bytes = tally.blobs, tally.bytes
+            progress.advance(len(batch), listed, findings=len(hashing.keys),
+                             what="" if tally.complete else f"listing: {tally.blobs:,} blob(s) so far")
+
+    tally = _Tally(done, max_size)
 
     def to_scan() -> Iterator[tuple[bytes, str, int]]:
-        for oid, size in git.listed_blobs(repo):
+        for oid, size in git.listed_blobs(repo, tally):
             sizes[oid] = (len(sizes), size)
             if oid in done or size > max_size:
                 continue
             scanned.add(oid)
-            if progress is not None:
-                progress.blobs += 1
-                progress.nbytes += size
             yield oid, "", size
 
     try:
@@ -503,7 +536,7 @@ def _index_and_sizes(
 
 def _start_pool(repo: git.Repository, engine: Engine, jobs: int) -> Workers[list[tuple[bytes, str]]]:
     if not forks():  # pragma: no cover - spawn platforms
-        return Workers(jobs, _scan_batch, _init_worker, (repo, None, engine.rules, engine.options))
+        return Workers(jobs, _scan_batch, _init_worker, (repo, None, engine.rules, engine.options, _ARCHIVES))
     gc.freeze()  # forked workers never touch the parent's objects: keep their pages shared
     try:
         return Workers(jobs, _scan_batch, _init_worker, (repo, engine, (), None))
@@ -591,8 +624,10 @@ def _sweep(
     report: Report,
     progress: Progress | None,
     stop_after: int | None,
-) -> None:
+) -> tuple[int, int]:
+    """Scan the plan; (blobs, bytes) read."""
     hashing = _Fingerprints(engine.rules)
+    read = [0, 0]
     for _, matches, _ in outcomes.values():  # (replayed or scanned ahead: cached already, or hashed now)
         hashing.add(matches)
 
@@ -606,13 +641,16 @@ def _sweep(
         outcome = {oid: status for oid, status, _, _, _ in items}
         log.append((oid, outcome.get(oid, git.CLEAN)) for oid, _ in batch)
         report.stats.bytes += nbytes
+        read[0] += len(batch)
+        read[1] += nbytes
         if progress is not None:
-            progress.update(len(batch), nbytes, len(hashing.keys))
+            progress.advance(len(batch), nbytes, findings=len(hashing.keys))
 
     try:
         _dispatch(plan, pool, repo, engine, take, stop_after)
     finally:
         hashing.close()
+    return read[0], read[1]
 
 
 def _dispatch(
@@ -711,7 +749,7 @@ def _record(
     """Clean blobs are only counted (a large history has millions); the others are kept for findings/notices."""
     if status in (git.CLEAN, git.MATCHED):
         report.stats.files += 1
-    if status != git.CLEAN:
+    if status != git.CLEAN or reason:  # (a clean archive's reason says what of it was not read)
         outcomes[oid] = (status, matches, reason)
 
 
@@ -840,6 +878,11 @@ def _outcome_notices(
         if status == git.BINARY:
             path = index.primary_path(oid)
             binary[path] = binary.get(path, 0) + 1
+        elif status in (git.CLEAN, git.MATCHED) and reason:  # an archive, in part
+            path = index.primary_path(oid)
+            for line in reason.splitlines():
+                member, _, why = line.partition("\t")
+                report.notices.append(Notice(f"{path}!{member}" if member else path, why))
         elif status in (git.MISSING, git.CORRUPT):
             what = "missing" if status == git.MISSING else "unreadable"
             report.notices.append(Notice(index.primary_path(oid), (
@@ -852,11 +895,14 @@ def _outcome_notices(
 
 
 def summary(result: HistoryResult) -> str:
+    """The closing line: the counts the progress line ended on, and the report's."""
     findings = result.report.findings
     at_head = sum(1 for f in findings if result.present_at_head.get(f.fingerprint))
     resumed = f", {result.resumed:,} done by the interrupted run" if result.resumed else ""
-    return (f"history: {result.blobs:,} reachable blob(s){resumed}; {len(findings)} new finding(s), "
-            f"{at_head} still present at HEAD")
+    again = f", {result.again:,} of them again at their path" if result.again else ""
+    return (f"history: {result.blobs:,} reachable blob(s){resumed}; read {result.read_blobs:,} blob(s) "
+            f"({byte_size(result.read_bytes)}){again} in {result.report.stats.seconds:.1f}s; {len(findings)} new "
+            f"finding(s), {at_head} still present at HEAD")
 
 
 __all__ = ["HistoryOptions", "HistoryResult", "Interrupted", "run_history", "summary"]

@@ -28,7 +28,16 @@ from nhiguard.config import Config
 from nhiguard.engine.filters import path_matches
 from nhiguard.errors import SourceError
 from nhiguard.model import Chunk, Notice, Report
-from nhiguard.scan import Collector, ScanSettings, finish, load_baseline, load_rules, make_engine, scan_chunks
+from nhiguard.scan import (
+    Collector,
+    ScanSettings,
+    archive_limits,
+    finish,
+    load_baseline,
+    load_rules,
+    make_engine,
+    scan_chunks,
+)
 from nhiguard.sources import gitdiff
 from nhiguard.sources.gitdiff import Repo, Revisions
 
@@ -114,7 +123,11 @@ def _allowed(items: Iterable[Chunk | Notice], repo: Repo, config: Config) -> Ite
         except ValueError:
             prefix = None  # the config lives elsewhere: its paths cannot name files of this repository
     for item in items:
-        if patterns and prefix is not None and path_matches(prefix + _path(item), patterns):
+        path = _path(item)
+        if patterns and prefix is not None and (
+            path_matches(prefix + path, patterns)
+            or ("!" in path and path_matches(prefix + path.split("!", 1)[0], patterns))  # an archive's member
+        ):
             continue
         yield item
 
@@ -140,9 +153,12 @@ def run_git(
     collector = Collector({r.id: r for r in rules}, config.allow_fingerprints)
     report = Report(target=target or str(repo.top), tool_version=__version__)
     max_size = settings.max_file_size or config.max_file_size
+    limits = archive_limits(config, settings)
     if staged:
-        scan_chunks(_allowed(gitdiff.staged(repo, max_size=max_size), repo, config), engine, collector, report)
+        scan_chunks(_allowed(gitdiff.staged(repo, max_size=max_size, archive_limits=limits), repo, config), engine,
+                    collector, report)
     for walk in revisions:
         report.notices.extend(walk.notices)
-        scan_chunks(_allowed(gitdiff.commits(repo, walk, max_size=max_size), repo, config), engine, collector, report)
+        scan_chunks(_allowed(gitdiff.commits(repo, walk, max_size=max_size, archive_limits=limits), repo, config),
+                    engine, collector, report)
     return finish(report, collector, engine, known, started)

@@ -13,6 +13,10 @@ deadline (`HttpClient.deadline`: the end of a verification run). Socket timeouts
 server that drips one byte every few seconds is cut off by a watchdog that shuts the connection's socket down.
 
 Error texts never quote the URL (a Telegram token travels in the path) or the request.
+
+The registry client (`sources/registry.py`) and the forge listings (`sources/forges.py`) use it too: for them a
+policy may allow plain HTTP (a loopback server, or a registry the operator calls insecure), and a body may be
+streamed to a file (`send(…, sink=…)`) up to the request's own `max_body`.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import IO, Any
 
 import requests
 import requests.adapters
@@ -66,6 +70,7 @@ class Request:
     # False for a request that makes something each time it lands (a ticket, a comment): after a lost answer or
     # a 5xx it may have landed, so it is retried only when it surely did not (429, no connection made)
     repeatable: bool = True
+    max_body: int | None = None  # None: the client's setting
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +80,7 @@ class Policy:
     hosts: tuple[str, ...]
     public_only: bool = False
     ca_bundle: str | None = None  # extra trust anchors: only ever set for an explicit endpoint override
+    allow_http: bool = False  # plain HTTP: only for a loopback registry or one the operator calls insecure
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,7 +287,7 @@ class HttpClient:
     # checks made before anything leaves the machine
     def check(self, request: Request, policy: Policy) -> tuple[str, int]:
         parts = urllib.parse.urlsplit(request.url)
-        if parts.scheme.lower() != "https":
+        if parts.scheme.lower() != "https" and not (policy.allow_http and parts.scheme.lower() == "http"):
             raise Blocked("refused: only HTTPS is used for verification")
         if parts.username is not None or parts.password is not None:
             raise Blocked("refused: credentials inside the URL")
@@ -298,9 +304,10 @@ class HttpClient:
                 raise Blocked("refused: the destination resolves to a private, loopback or link-local address")
         return host, port or 443
 
-    def send(self, request: Request, policy: Policy) -> Response:
+    def send(self, request: Request, policy: Policy, sink: IO[bytes] | None = None) -> Response:
         """One exchange with retries. Returns the last response (possibly a 429 or 5xx once retries are spent);
-        raises Blocked before connecting, or HttpError when no answer came (in time)."""
+        raises Blocked before connecting, or HttpError when no answer came (in time). With a `sink`, a 2xx body is
+        written there (up to `request.max_body`) instead of being returned."""
         host, port = self.check(request, policy)
         key = host if port == 443 else f"{host}:{port}"
         gate = self._gate(key)
@@ -315,8 +322,11 @@ class HttpClient:
                 raise HttpError(self._late(own, deadline))
             watchdog = _Deadline(deadline - time.monotonic())
             try:
+                if sink is not None:
+                    sink.seek(0)
+                    sink.truncate()
                 with watchdog:
-                    response = self._once(session, gate, request, deadline)
+                    response = self._once(session, gate, request, deadline, sink)
             except Blocked:
                 raise
             except requests.exceptions.RequestException as exc:
@@ -354,7 +364,8 @@ class HttpClient:
             return "the verification deadline passed before an answer came"
         return f"no complete answer within {self.settings.total_timeout:g} s"
 
-    def _once(self, session: requests.Session, gate: _HostGate, request: Request, deadline: float) -> Response:
+    def _once(self, session: requests.Session, gate: _HostGate, request: Request, deadline: float,
+              sink: IO[bytes] | None = None) -> Response:
         settings = self.settings
         with gate.slots:
             with gate.lock:
@@ -382,7 +393,11 @@ class HttpClient:
                     stream=True,
                     verify=True,
                 ) as raw:
-                    body = _read_body(raw, settings.max_body)
+                    limit = request.max_body or settings.max_body
+                    if sink is not None and 200 <= raw.status_code < 300:
+                        _copy_body(raw, sink, limit)
+                        return Response(status=raw.status_code, headers=_lower(raw.headers), body=b"")
+                    body = _read_body(raw, limit)
                     return Response(status=raw.status_code, headers=_lower(raw.headers), body=body)
             finally:
                 with gate.lock:
@@ -398,6 +413,15 @@ def _read_body(raw: requests.Response, limit: int) -> bytes:
         if size > limit:
             break
     return b"".join(chunks)[:limit]
+
+
+def _copy_body(raw: requests.Response, sink: IO[bytes], limit: int) -> None:
+    size = 0
+    for chunk in raw.iter_content(chunk_size=1 << 20):
+        size += len(chunk)
+        if size > limit:
+            raise HttpError(f"answer larger than {limit:,} bytes")
+        sink.write(chunk)
 
 
 def _lower(headers: CaseInsensitiveDict[str]) -> dict[str, str]:

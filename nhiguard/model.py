@@ -132,6 +132,7 @@ class Match:
     parts: tuple[tuple[str, str], ...] = ()
     decoded: tuple[str, ...] = ()
     entropy: float = 0.0
+    member: str = ""  # found inside an archive the source read whole: the member's path there (`lib.jar!a.yml`)
 
 
 @dataclass(frozen=True, slots=True)

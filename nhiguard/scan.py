@@ -11,12 +11,12 @@ import itertools
 import os
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from nhiguard import __version__, baseline, filekinds, ruleset, selftest
 from nhiguard import fingerprint as fingerprints
-from nhiguard.config import Config
+from nhiguard.config import ArchiveLimits, Config
 from nhiguard.engine import Engine, EngineOptions
 from nhiguard.errors import ConfigError, RuleError
 from nhiguard.fingerprint import Accepted, fingerprint
@@ -38,6 +38,7 @@ class ScanSettings:
     baseline_path: Path | None = None
     max_file_size: int | None = None
     use_baseline: bool = True
+    archive_depth: int | None = None  # None: the config's (archives.depth)
 
 
 @dataclass(slots=True)
@@ -65,7 +66,7 @@ class Collector:
             self.findings[key] = finding
         finding.locations.append(
             Location(
-                path=origin.path,
+                path=f"{origin.path}!{match.member}" if match.member else origin.path,
                 line=match.line,
                 column=match.column,
                 commit=origin.commit,
@@ -149,12 +150,20 @@ def load_baseline(config: Config, settings: ScanSettings) -> baseline.Baseline |
 
 # -- workers --------------------------------------------------------------------------------------------------
 _ENGINE: Engine | None = None
+_ARCHIVES: tuple[ArchiveLimits | None, int] = (None, 0)  # how archives are opened, the member size limit
 
 
-def _init_worker(engine: Engine | None, rules: Sequence[Rule], options: EngineOptions | None) -> None:
+def _init_worker(engine: Engine | None, rules: Sequence[Rule], options: EngineOptions | None,
+                 archives: tuple[ArchiveLimits | None, int] = (None, 0)) -> None:
     """A worker's engine: the caller's when forked, else one compiled from the rules."""
-    global _ENGINE
+    global _ENGINE, _ARCHIVES
     _ENGINE = engine if engine is not None else Engine(rules, options)
+    _ARCHIVES = archives
+
+
+def archive_limits(config: Config, settings: ScanSettings) -> ArchiveLimits:
+    limits = config.archives
+    return limits if settings.archive_depth is None else replace(limits, depth=settings.archive_depth)
 
 
 def _scan_batch(batch: list[files.FileRef]) -> tuple[list[tuple[Origin, list[Match]]], list[Notice], int, int]:
@@ -164,15 +173,15 @@ def _scan_batch(batch: list[files.FileRef]) -> tuple[list[tuple[Origin, list[Mat
     notices: list[Notice] = []
     scanned = nbytes = 0
     for ref in batch:
-        chunk = files.read(ref)
-        if isinstance(chunk, Notice):
-            notices.append(chunk)
-            continue
-        scanned += 1
-        nbytes += len(chunk.data)
-        matches = engine.scan(chunk)
-        if matches:
-            found.append((chunk.origin, matches))
+        for chunk in files.read_all(ref, *_ARCHIVES):
+            if isinstance(chunk, Notice):
+                notices.append(chunk)
+                continue
+            scanned += 1
+            nbytes += len(chunk.data)
+            matches = engine.scan(chunk)
+            if matches:
+                found.append((chunk.origin, matches))
     notices.extend(allow_timeout_notices(engine))  # (a worker's engine stats never reach the parent)
     return found, notices, scanned, nbytes
 
@@ -228,8 +237,8 @@ def scan_files(
         return
     from nhiguard.workers import Workers, forks  # only large runs pay for the multiprocessing imports
 
-    init_args: tuple[Engine | None, Sequence[Rule], EngineOptions | None] = (
-        (engine, (), None) if forks() else (None, engine.rules, engine.options)
+    init_args: tuple[Engine | None, Sequence[Rule], EngineOptions | None, tuple[ArchiveLimits | None, int]] = (
+        (engine, (), None, _ARCHIVES) if forks() else (None, engine.rules, engine.options, _ARCHIVES)
     )
     refs = itertools.chain(head, (r for r in (_keep(report, item) for item in stream) if r is not None))
     with Workers[None](workers, _scan_batch, _init_worker, init_args) as pool:
@@ -308,8 +317,11 @@ def run_paths(targets: list[Path], config: Config, settings: ScanSettings, *, st
     collector = Collector({r.id: r for r in rules}, config.allow_fingerprints)
     report = Report(target=" ".join(str(t) for t in targets) or "-", tool_version=__version__)
     max_size = settings.max_file_size or config.max_file_size
+    global _ARCHIVES
+    _ARCHIVES = (archive_limits(config, settings), max_size)
     if stdin:
-        scan_chunks([files.read_stdin(max_size=max_size)], engine, collector, report)
+        read = files.read_stdin(max_size=max_size, limits=_ARCHIVES[0])
+        scan_chunks(read if isinstance(read, list) else [read], engine, collector, report)
     if targets:
         walk = files.walk(
             targets,
@@ -336,6 +348,18 @@ def _covers(target: Path, root: Path) -> bool:
         return target.resolve() == root.resolve()
     except (OSError, RuntimeError):  # a symlink loop (RuntimeError before Python 3.13)
         return False
+
+
+def run_source(target: str, chunks: Iterable[Chunk | Notice], config: Config, settings: ScanSettings) -> Report:
+    """A run over chunks a source yields (a container image…), through the same engine, baseline and report."""
+    started = time.monotonic()
+    rules = load_rules(config, settings)
+    engine = make_engine(rules, config, settings)
+    known = load_baseline(config, settings)
+    collector = Collector({r.id: r for r in rules}, config.allow_fingerprints)
+    report = Report(target=target, tool_version=__version__)
+    scan_chunks(chunks, engine, collector, report)
+    return finish(report, collector, engine, known, started)
 
 
 def _display_base(targets: list[Path]) -> Path | None:

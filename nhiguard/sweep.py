@@ -31,8 +31,9 @@ from nhiguard.errors import NhiguardError, SourceError
 from nhiguard.governance import identity_records, keep_recorded_identities, locate, repo_context
 from nhiguard.inventory.store import IdentityRecord, Inventory, RepoContext
 from nhiguard.model import Report
+from nhiguard.progress import Progress, wanted
 from nhiguard.scan import Collector, ScanSettings, finish, load_baseline, load_rules, make_engine, scan_chunks
-from nhiguard.sources import gitdiff, gitinfo
+from nhiguard.sources import forges, gitdiff, gitinfo
 
 _COMMENT = re.compile(r"(?:^|\s)#.*$")
 _URL = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|[\w.-]+@[\w.-]+:)", re.IGNORECASE)
@@ -46,6 +47,7 @@ class Task:
     known_tips: tuple[tuple[str, str], ...] = ()
     config_path: str | None = None
     recorded_nhg1: tuple[str, ...] = ()  # old-form fingerprints the inventory holds for this repository
+    forge: str = ""  # "github" | "gitlab": the clone may use that forge's token from the worker's environment
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +115,8 @@ def _incremental(local: Path, config: config_mod.Config, old: Sequence[str], new
     report = Report(target=str(local), tool_version=__version__)
     walk = gitdiff.Revisions(include=tuple(new), exclude=tuple(old), label="new commits")
     max_size = config.max_file_size
-    scan_chunks(gitdiff.commits(repo, walk, max_size=max_size), engine, collector, report)
+    limits = config.archives if config.archives.depth > 0 else None
+    scan_chunks(gitdiff.commits(repo, walk, max_size=max_size, archive_limits=limits), engine, collector, report)
     return finish(report, collector, engine, load_baseline(config, ScanSettings(use_baseline=False)), time.monotonic())
 
 
@@ -133,8 +136,9 @@ def sweep_one(task: Task) -> Outcome:
         Path(mark).write_text(task.label, encoding="utf-8")
         time.sleep(float(seconds))
     try:
-        local = gitinfo.clone_or_fetch(task.source, clone_dir(task.workdir, task.source)) if is_url(task.source) \
-            else Path(task.source)
+        extra = forges.git_env(task.source, task.forge) if task.forge else None
+        local = gitinfo.clone_or_fetch(task.source, clone_dir(task.workdir, task.source), extra) \
+            if is_url(task.source) else Path(task.source)
         tips = gitinfo.ref_tips(local)
         known = dict(task.known_tips)
         if known and tips == known:
@@ -193,30 +197,10 @@ def dask_runner(scheduler: str) -> Runner:  # pragma: no cover - exercised by te
 
 
 # -- coordinator ------------------------------------------------------------------------------------------------
-class Bar:
-    def __init__(self, stream: TextIO, total: int, enabled: bool) -> None:
-        self.stream, self.total, self.enabled, self.done, self.started = stream, total, enabled, 0, time.monotonic()
-
-    def step(self, outcome: Outcome) -> None:
-        self.done += 1
-        if not self.enabled:
-            return
-        width = 24
-        filled = int(width * self.done / max(self.total, 1))
-        name = outcome.label.rstrip("/").rsplit("/", 1)[-1][:30]
-        self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} repositories  "
-                          f"{time.monotonic() - self.started:5.1f}s  {name:<30} {outcome.mode:<11}")
-        self.stream.flush()
-
-    def close(self) -> None:
-        if self.enabled and self.done:
-            self.stream.write("\n")
-            self.stream.flush()
-
-
 def run_sweep(sources: Sequence[str], inventory: Path, *, workdir: Path, runner: Runner,
               config_path: Path | None = None, progress: bool | None = None,
-              stream: TextIO | None = None) -> SweepSummary:
+              stream: TextIO | None = None, forge_of: dict[str, str] | None = None) -> SweepSummary:
+    """`forge_of`: source → the forge whose token its clone may use (only sources the forge itself listed)."""
     err = stream or sys.stderr
     started = time.monotonic()
     summary = SweepSummary()
@@ -224,7 +208,9 @@ def run_sweep(sources: Sequence[str], inventory: Path, *, workdir: Path, runner:
     stop_after = int(os.environ.get("NHIGUARD_SWEEP_STOP_AFTER", "0") or 0)  # tests: simulate a kill
     with Inventory(inventory) as store:
         tasks: list[Task] = []
-        for source in dict.fromkeys(sources):
+        unique = list(dict.fromkeys(sources))
+        bar = Progress(err, "sweep", len(unique), 0, "repositories") if wanted(progress, err) else None
+        for source in unique:
             label = label_of(source)
             known = store.sweep_tips(label)
             if known and not is_url(source) and gitinfo.ref_tips(Path(source)) == known:
@@ -232,8 +218,10 @@ def run_sweep(sources: Sequence[str], inventory: Path, *, workdir: Path, runner:
                 continue
             tasks.append(Task(source, label, str(workdir), tuple(sorted(known.items())),
                               str(config_path) if config_path else None,
-                              tuple(sorted(store.fingerprints_in_repo(label, fingerprint.PREFIX)))))
-        bar = Bar(err, len(tasks), err.isatty() if progress is None else progress)
+                              tuple(sorted(store.fingerprints_in_repo(label, fingerprint.PREFIX))),
+                              (forge_of or {}).get(source, "")))
+        if bar is not None:  # the ones already known unchanged count as done: the total never moves
+            bar.advance(len(summary.outcomes), what=f"{len(tasks)} to sweep", force=True)
         try:
             for outcome in runner(tasks):
                 if outcome.mode in ("full", "incremental"):
@@ -241,12 +229,16 @@ def run_sweep(sources: Sequence[str], inventory: Path, *, workdir: Path, runner:
                                  tool_version=__version__, identities=list(outcome.identities),
                                  context=outcome.context, tips=dict(outcome.tips))
                 summary.outcomes.append(outcome)
-                bar.step(outcome)
+                if bar is not None:
+                    name = outcome.label.rstrip("/").rsplit("/", 1)[-1][:40]
+                    bar.advance(1, findings=sum(len(o.identities) for o in summary.outcomes),
+                                what=f"{name} ({outcome.mode})")
                 if stop_after and len(summary.outcomes) >= stop_after:
                     err.flush()
                     os._exit(137)
         finally:
-            bar.close()
+            if bar is not None:
+                bar.close()
     summary.seconds = time.monotonic() - started
     return summary
 

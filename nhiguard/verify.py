@@ -30,13 +30,14 @@ from typing import Any
 from nhiguard import escape, redact, ruleset
 from nhiguard import fingerprint as fingerprints
 from nhiguard._paths import data_dir
+from nhiguard.config import ArchiveLimits
 from nhiguard.engine import Engine
 from nhiguard.engine.matcher import compile_pattern, finditer
 from nhiguard.errors import ConfigError
 from nhiguard.http import Blocked, HttpClient, HttpError, HttpSettings, Policy, Request, Response
 from nhiguard.model import Chunk, Finding, Location, Match, Origin, Rule, Verdict
 from nhiguard.safeio import REPORT_MAX_BYTES, read_capped
-from nhiguard.sources import gitinfo
+from nhiguard.sources import archives, gitinfo
 from nhiguard.verifiers import NotChecked, Registry, Target, verifier_name
 from nhiguard.verifyspec import VerifySpec
 
@@ -521,6 +522,19 @@ def _read_saved(location: Location, base: Path, cache: Mapping[str, Any]) -> tup
         return key, None
 
 
+def _scan_member(location: Location, base: Path, engine: Engine) -> list[Match] | None:
+    """A location inside an archive (`dist/app.jar!conf/app.yml`): the archive read again (from its commit, or the
+    working tree), that member scanned."""
+    outer = location.path.split("!", 1)[0]
+    _, data = _read_saved(replace(location, path=outer), base, {})
+    if data is None or archives.kind(data) is None:
+        return None
+    for chunk in archives.expand(data, Origin(path=outer), ArchiveLimits(), 64 << 20):
+        if isinstance(chunk, Chunk) and chunk.origin.path == location.path:
+            return engine.scan(chunk)
+    return None
+
+
 def recover(saved: Sequence[Mapping[str, Any]], rules: Mapping[str, Rule], base: Path, engine: Engine) -> Recovered:
     """Find each saved finding's secret again by re-scanning the files it was reported in and matching its
     fingerprint (saved reports hold no secrets). Files are read from the working tree under `base`."""
@@ -542,7 +556,10 @@ def recover(saved: Sequence[Mapping[str, Any]], rules: Mapping[str, Rule], base:
         for location in locations:
             key, data = _read_saved(location, base, cache)
             if key not in cache:
-                cache[key] = engine.scan(Chunk(data, Origin(path=location.path))) if data is not None else None
+                if data is None and "!" in location.path:
+                    cache[key] = _scan_member(location, base, engine)
+                else:
+                    cache[key] = engine.scan(Chunk(data, Origin(path=location.path))) if data is not None else None
             matches = cache[key]
             if matches is None:
                 where_gone = f"commit {location.commit[:12]}" if location.commit else "the working tree"

@@ -16,7 +16,7 @@ LAYERS: dict[str, int] = {
     "filekinds": 2,
     "sources": 3, "http": 3, "cache": 3, "verifiers": 3, "remediators": 3, "reporters": 3, "inventory": 3,
     "scan": 4, "workers": 4, "verify": 4, "remediate": 4, "plugins": 4, "demo": 4, "history": 4, "governance": 4,
-    "sweep": 4, "triage": 4,
+    "sweep": 4, "triage": 4, "progress": 4,
     "cli": 5, "__main__": 5, "hook": 5, "ci": 5,
 }
 PLUGIN_FOLDERS = {"sources", "verifiers", "remediators", "reporters", "inventory"}

@@ -14,10 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nhiguard import filekinds
+from nhiguard.config import ArchiveLimits
 from nhiguard.engine.filters import path_matches
 from nhiguard.errors import SourceError
 from nhiguard.escape import path_text
 from nhiguard.model import Chunk, Notice, Origin
+from nhiguard.sources import archives
 from nhiguard.sources.text import prepare
 
 SKIP_DIRS = frozenset({".git", ".hg", ".svn", ".bzr", "_darcs"})
@@ -129,6 +131,32 @@ def _walk_dir(
 
 
 def read(ref: FileRef) -> Chunk | Notice:
+    data = _read_bytes(ref)
+    return data if isinstance(data, Notice) else _chunk(ref, data)
+
+
+def _chunk(ref: FileRef, data: bytes) -> Chunk | Notice:
+    prepared = prepare(data)
+    if prepared is None:
+        if filekinds.wants_binary(ref.path):  # an encrypted credential store a file-kind detector can open
+            return Chunk(data=b"", origin=Origin(path=ref.path), whole=data)
+        return Notice(ref.path, "binary")
+    return Chunk(data=prepared, origin=Origin(path=ref.path))
+
+
+def read_all(ref: FileRef, limits: ArchiveLimits | None, max_member: int) -> Iterator[Chunk | Notice]:
+    """`read`, with an archive opened into its members (`sources/archives.py`)."""
+    data = _read_bytes(ref)
+    if isinstance(data, Notice):
+        yield data
+    elif limits is not None and limits.depth > 0 and archives.kind(data) is not None \
+            and not filekinds.wants_binary(ref.path):
+        yield from archives.expand(data, Origin(path=ref.path), limits, max_member)
+    else:
+        yield _chunk(ref, data)
+
+
+def _read_bytes(ref: FileRef) -> bytes | Notice:
     try:
         # O_NONBLOCK: should a path turn into a FIFO after the walk, opening it must not hang the scan.
         fd = os.open(ref.real, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
@@ -143,19 +171,16 @@ def read(ref: FileRef) -> Chunk | Notice:
             os.close(fd)
     except OSError as exc:
         return Notice(ref.path, f"unreadable: {exc.strerror or exc}")
-    data = parts[0] if len(parts) == 1 else b"".join(parts)
-    prepared = prepare(data)
-    if prepared is None:
-        if filekinds.wants_binary(ref.path):  # an encrypted credential store a file-kind detector can open
-            return Chunk(data=b"", origin=Origin(path=ref.path), whole=data)
-        return Notice(ref.path, "binary")
-    return Chunk(data=prepared, origin=Origin(path=ref.path))
+    return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
-def read_stdin(name: str = "<stdin>", max_size: int | None = None) -> Chunk | Notice:
+def read_stdin(name: str = "<stdin>", max_size: int | None = None,
+               limits: ArchiveLimits | None = None) -> Chunk | Notice | list[Chunk | Notice]:
     data = sys.stdin.buffer.read() if max_size is None else sys.stdin.buffer.read(max_size + 1)
     if max_size is not None and len(data) > max_size:
         return Notice(name, f"larger than the size limit ({max_size} bytes)")
+    if limits is not None and archives.kind(data) is not None:
+        return list(archives.chunks(data, Origin(path=name, kind="stdin"), limits, max_size or len(data)))
     prepared = prepare(data)
     if prepared is None:
         return Notice(name, "binary")

@@ -32,8 +32,10 @@ from pathlib import Path
 from typing import IO
 
 from nhiguard import filekinds
+from nhiguard.config import ArchiveLimits
 from nhiguard.errors import SourceError
 from nhiguard.model import Chunk, Notice, Origin
+from nhiguard.sources import archives
 from nhiguard.sources.text import prepare
 
 ZERO_OID = "0" * 40
@@ -322,6 +324,7 @@ class _Parser:
     kind: str
     origin_fields: dict[str, str | None] = field(default_factory=dict)
     blobs: _Blobs | None = None
+    archives: ArchiveLimits | None = None
 
     def origin(self, path: bytes) -> Origin:
         f = self.origin_fields
@@ -475,7 +478,12 @@ class _Parser:
         if size > self.max_size:
             yield Notice(shown, f"binary, larger than the size limit ({size} > {self.max_size} bytes)")
             return
-        new = prepare(self.blobs.read(current.new_oid) or b"")
+        raw = self.blobs.read(current.new_oid) or b""
+        if self.archives is not None and archives.kind(raw) is not None:
+            # an archive has no lines to add: every member of the new version is scanned
+            yield from archives.chunks(raw, self.origin(current.path), self.archives, self.max_size)
+            return
+        new = prepare(raw)
         if new is None:
             yield Notice(shown, "binary")
             return
@@ -533,21 +541,22 @@ def _stream(repo: Repo, args: Sequence[str], parser: _Parser, stdin: bytes | Non
         raise SourceError(_git_message(b"".join(errors), args))
 
 
-def staged(repo: Repo, *, max_size: int) -> Iterator[Chunk | Notice]:
+def staged(repo: Repo, *, max_size: int, archive_limits: ArchiveLimits | None = None) -> Iterator[Chunk | Notice]:
     """The lines `git commit` would add: the index against HEAD (or against nothing, before the first commit).
     Honours GIT_INDEX_FILE, so `git commit -a` and `git commit PATH` hooks see the index being committed. While
     a merge is being concluded this is everything that differs from HEAD, including the merged branch's lines:
     the safe superset (a range scan of the merge commit itself counts only what it adds against every parent)."""
     if repo.root is None:
         raise SourceError(f"{repo.path}: a bare repository has no staged changes")
-    parser = _Parser(repo.path, max_size, "staged")
+    parser = _Parser(repo.path, max_size, "staged", archives=archive_limits)
     yield from _stream(repo, ["diff", "--cached", *_DIFF_OPTS], parser)
 
 
-def commits(repo: Repo, revisions: Revisions, *, max_size: int) -> Iterator[Chunk | Notice]:
+def commits(repo: Repo, revisions: Revisions, *, max_size: int,
+            archive_limits: ArchiveLimits | None = None) -> Iterator[Chunk | Notice]:
     """The lines each commit in `revisions` adds, oldest commit first, attributed to that commit. The caller
     reports `revisions.notices` (what the walk left out and why)."""
-    parser = _Parser(repo.path, max_size, "commit")
+    parser = _Parser(repo.path, max_size, "commit", archives=archive_limits)
     walk = "\n".join([*revisions.include, *(f"^{r}" for r in revisions.exclude)]) + "\n"
     args = ["log", "--reverse", "-c", "--encoding=UTF-8", _FORMAT, *_DIFF_OPTS, "--stdin", "--end-of-options"]
     yield from _stream(repo, args, parser, stdin=walk.encode("utf-8", "surrogateescape"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -18,8 +19,8 @@ class RepoFacts:
     recent_emails: tuple[str, ...] = ()
 
 
-def _git(root: Path, *args: str) -> str | None:
-    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
+def _git(root: Path, *args: str, extra_env: Mapping[str, str] | None = None) -> str | None:
+    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **(extra_env or {})}
     try:
         done = subprocess.run(["git", "-C", str(root), *args], capture_output=True, env=env, check=False, timeout=60)
     except (OSError, subprocess.TimeoutExpired):
@@ -70,19 +71,20 @@ def has_commit(path: Path, sha: str) -> bool:
     return _git(path, "cat-file", "-e", f"{sha}^{{commit}}") is not None
 
 
-def clone_or_fetch(url: str, dest: Path) -> Path:
-    """Clone `url` into `dest`, or fetch into the clone already there. Returns `dest`."""
+def clone_or_fetch(url: str, dest: Path, extra_env: Mapping[str, str] | None = None) -> Path:
+    """Clone `url` into `dest`, or fetch into the clone already there. Returns `dest`. `extra_env`: git settings
+    for this clone only (a forge token as GIT_CONFIG_* variables)."""
     from nhiguard.errors import SourceError
 
     dest = dest.absolute()  # git runs in dest's parent: a relative dest would be taken relative to it again
     if (dest / ".git").exists():
-        if _git(dest, "fetch", "--prune", "--tags", "--quiet", "origin") is None:
+        if _git(dest, "fetch", "--prune", "--tags", "--quiet", "origin", extra_env=extra_env) is None:
             raise SourceError(f"{url}: git fetch failed")
         return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
-    if _git(dest.parent, "clone", "--quiet", "--no-tags", "--", url, str(dest)) is None:
+    if _git(dest.parent, "clone", "--quiet", "--no-tags", "--", url, str(dest), extra_env=extra_env) is None:
         raise SourceError(f"{url}: git clone failed")
-    _git(dest, "fetch", "--tags", "--quiet", "origin")
+    _git(dest, "fetch", "--tags", "--quiet", "origin", extra_env=extra_env)
     return dest
 
 

@@ -338,12 +338,15 @@ def blob_sizes(repo: Repository) -> dict[bytes, tuple[int, int]]:
     return out
 
 
-def listed_blobs(repo: Repository) -> Iterator[tuple[bytes, int]]:
+def listed_blobs(repo: Repository,
+                 tally: Callable[[list[tuple[bytes, int]] | None], None] | None = None) -> Iterator[tuple[bytes, int]]:
     """(blob id, size) for every blob in the object database, in pack order, as git lists them. The listing is
     drained on a thread as fast as git writes it: git then exits at once, instead of holding its pack windows
     for as long as the caller takes to consume the list."""
     parts: queue.SimpleQueue[list[tuple[bytes, int]] | BaseException | None] = queue.SimpleQueue()
-    threading.Thread(target=_drain_listing, args=(repo, parts), name="nhiguard-listing", daemon=True).start()
+    # `tally` sees each part as git lists it, then None at the end: a progress total known long before the scan
+    # reaches the end of the list
+    threading.Thread(target=_drain_listing, args=(repo, parts, tally), name="nhiguard-listing", daemon=True).start()
     while True:
         part = parts.get()
         if part is None:
@@ -353,7 +356,8 @@ def listed_blobs(repo: Repository) -> Iterator[tuple[bytes, int]]:
         yield from part
 
 
-def _drain_listing(repo: Repository, parts: queue.SimpleQueue[list[tuple[bytes, int]] | BaseException | None]) -> None:
+def _drain_listing(repo: Repository, parts: queue.SimpleQueue[list[tuple[bytes, int]] | BaseException | None],
+                   tally: Callable[[list[tuple[bytes, int]] | None], None] | None = None) -> None:
     try:
         with tempfile.TemporaryFile() as err:
             args = [*_BOUNDED_PACK_WINDOWS, "cat-file", "--batch-all-objects", "--unordered",
@@ -368,13 +372,18 @@ def _drain_listing(repo: Repository, parts: queue.SimpleQueue[list[tuple[bytes, 
                         break
                     lines = (rest + block).split(b"\n")
                     rest = lines.pop()
-                    parts.put([(line[5:5 + digits], int(line[6 + digits:])) for line in lines if line[:5] == b"blob "])
+                    part = [(line[5:5 + digits], int(line[6 + digits:])) for line in lines if line[:5] == b"blob "]
+                    if tally is not None:
+                        tally(part)
+                    parts.put(part)
             if proc.returncode != 0:
                 err.seek(0)
                 raise SourceError(f"{repo.shown}: cannot list objects: {text(err.read()).strip()}")
     except BaseException as exc:  # handed to the consumer, which raises it
         parts.put(exc)
     else:
+        if tally is not None:
+            tally(None)
         parts.put(None)
 
 
