@@ -13,6 +13,50 @@ from typing import Any, Protocol
 
 Hit = tuple[int, int]
 
+# A needle that hits again within THIN bytes on the same line adds nothing the engine's window around the kept
+# hits does not already cover (windows reach 4 KiB each way): keep the first hit, then one per THIN bytes, and
+# the last hit of a run. So "AAAA..." under a keyword of A's costs one hit per THIN bytes, not one per byte.
+# A needle that announces an encoded run (`runs[i]`: the run's alphabet) is thinned only inside one run, since
+# the engine decodes the whole run around a kept hit; other needles only inside one line.
+THIN = 256
+
+
+class _Thinned:
+    """Collects hits, dropping a needle's repeats closer than THIN to its last kept hit on the same line (or in
+    the same encoded run); the last hit of a dropped stretch is kept too, so the union of windows is unchanged."""
+
+    __slots__ = ("data", "hits", "kept", "pending", "runs")
+
+    def __init__(self, data: bytes, runs: Sequence[bytes | None]) -> None:
+        self.data = data
+        self.runs = runs
+        self.hits: list[Hit] = []
+        self.kept: dict[int, int] = {}
+        self.pending: dict[int, int] = {}
+
+    def add(self, index: int, end: int) -> None:
+        last = self.kept.get(index)
+        if last is not None and end - last < THIN:
+            alphabet = self.runs[index] if index < len(self.runs) else None
+            same = (
+                self.data.find(b"\n", last, end) < 0
+                if alphabet is None
+                else not self.data[last:end].translate(None, alphabet)
+            )
+            if same:
+                self.pending[index] = end
+                return
+        waiting = self.pending.pop(index, None)
+        if waiting is not None:
+            self.hits.append((index, waiting))
+        self.hits.append((index, end))
+        self.kept[index] = end
+
+    def done(self) -> list[Hit]:
+        self.hits.extend(self.pending.items())
+        self.pending.clear()
+        return self.hits
+
 
 class Prefilter(Protocol):
     name: str
@@ -30,9 +74,10 @@ class AhoCorasickPrefilter:
 
     name = "ahocorasick"
 
-    def __init__(self, needles: Sequence[bytes]) -> None:
+    def __init__(self, needles: Sequence[bytes], runs: Sequence[bytes | None] = ()) -> None:
         import ahocorasick
 
+        self._runs = runs
         self._automaton = ahocorasick.Automaton()
         indexes: dict[str, list[int]] = {}
         for index, needle in enumerate(needles):
@@ -48,7 +93,12 @@ class AhoCorasickPrefilter:
             return []
         # bytes.lower() folds ASCII only and keeps offsets; latin-1 maps bytes 1:1 to code points.
         text = data.lower().decode("latin-1")
-        return [(index, end + 1) for end, found in self._automaton.iter(text) for index in found]
+        thinned = _Thinned(data, self._runs)
+        add = thinned.add
+        for end, found in self._automaton.iter(text):
+            for index in found:
+                add(index, end + 1)
+        return thinned.done()
 
     def serialize(self) -> bytes | None:
         return None
@@ -66,9 +116,11 @@ class HyperscanPrefilter:
         compiled: bytes | None = None,
         gates: Sequence[str] = (),
         exact: Sequence[bool] = (),
+        runs: Sequence[bytes | None] = (),
     ) -> None:
         import hyperscan
 
+        self._runs = runs
         self._db: Any = None
         if compiled is not None:
             self._db = hyperscan.loadb(compiled, hyperscan.HS_MODE_BLOCK) if compiled else None
@@ -88,14 +140,14 @@ class HyperscanPrefilter:
     def scan(self, data: bytes) -> list[Hit]:
         if not data or self._db is None:
             return []
-        hits: list[Hit] = []
-        append = hits.append
+        thinned = _Thinned(data, self._runs)
+        add = thinned.add
 
         def on_match(index: int, _start: int, end: int, _flags: int, _ctx: object) -> None:
-            append((index, end))
+            add(index, end)
 
         self._db.scan(data, match_event_handler=on_match, scratch=self._scratch)
-        return hits
+        return thinned.done()
 
     def serialize(self) -> bytes | None:
         import hyperscan
@@ -140,13 +192,15 @@ def make_prefilter(
     compiled: bytes | None = None,
     gates: Sequence[str] = (),
     exact: Sequence[bool] = (),
+    runs: Sequence[bytes | None] = (),
 ) -> Prefilter:
     """`exact[i]`: needle i is matched in its exact case only (else in any case). Gates and exact case are
     Hyperscan-only speed-ups; the portable back-end ignores them (its needles must then carry the gated rules'
-    keywords) and finds a superset."""
+    keywords) and finds a superset. `runs[i]`: the alphabet of the encoded run needle i announces, if any (see
+    THIN)."""
     if backend_name(backend) == "hyperscan":
-        return HyperscanPrefilter(needles, compiled, gates, exact)
-    return AhoCorasickPrefilter(needles)
+        return HyperscanPrefilter(needles, compiled, gates, exact, runs)
+    return AhoCorasickPrefilter(needles, runs)
 
 
 def gate_error(pattern: str) -> str | None:
