@@ -8,7 +8,7 @@ unique; a hit is (needle index, offset just past the needle).
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 Hit = tuple[int, int]
@@ -21,41 +21,39 @@ Hit = tuple[int, int]
 THIN = 256
 
 
-class _Thinned:
-    """Collects hits, dropping a needle's repeats closer than THIN to its last kept hit on the same line (or in
-    the same encoded run); the last hit of a dropped stretch is kept too, so the union of windows is unchanged."""
+def _thinned(data: bytes, runs: Sequence[bytes | None]) -> tuple[Callable[..., None], Callable[[], list[Hit]]]:
+    """A hit collector (`add(index, _start, end, ...)`, Hyperscan's callback shape) and `done()` for the hits
+    kept: a needle's repeats closer than THIN to its last kept hit on the same line (or in the same encoded run)
+    are dropped, except the last of such a stretch, so the union of the engine's windows is unchanged. One
+    closure, not a method: the callback runs once per raw hit, up to once per byte on hostile input."""
+    hits: list[Hit] = []
+    append = hits.append
+    kept: dict[int, int] = {}
+    pending: dict[int, int] = {}
+    last_of = kept.get
+    find = data.find
+    nruns = len(runs)
 
-    __slots__ = ("data", "hits", "kept", "pending", "runs")
-
-    def __init__(self, data: bytes, runs: Sequence[bytes | None]) -> None:
-        self.data = data
-        self.runs = runs
-        self.hits: list[Hit] = []
-        self.kept: dict[int, int] = {}
-        self.pending: dict[int, int] = {}
-
-    def add(self, index: int, end: int) -> None:
-        last = self.kept.get(index)
+    def add(index: int, _start: int, end: int, *_: object) -> None:
+        last = last_of(index)
         if last is not None and end - last < THIN:
-            alphabet = self.runs[index] if index < len(self.runs) else None
-            same = (
-                self.data.find(b"\n", last, end) < 0
-                if alphabet is None
-                else not self.data[last:end].translate(None, alphabet)
-            )
-            if same:
-                self.pending[index] = end
+            alphabet = runs[index] if index < nruns else None
+            if (find(b"\n", last, end) < 0) if alphabet is None else not data[last:end].translate(None, alphabet):
+                pending[index] = end
                 return
-        waiting = self.pending.pop(index, None)
-        if waiting is not None:
-            self.hits.append((index, waiting))
-        self.hits.append((index, end))
-        self.kept[index] = end
+        if pending:
+            waiting = pending.pop(index, None)
+            if waiting is not None:
+                append((index, waiting))
+        append((index, end))
+        kept[index] = end
 
-    def done(self) -> list[Hit]:
-        self.hits.extend(self.pending.items())
-        self.pending.clear()
-        return self.hits
+    def done() -> list[Hit]:
+        hits.extend(pending.items())
+        pending.clear()
+        return hits
+
+    return add, done
 
 
 class Prefilter(Protocol):
@@ -93,12 +91,11 @@ class AhoCorasickPrefilter:
             return []
         # bytes.lower() folds ASCII only and keeps offsets; latin-1 maps bytes 1:1 to code points.
         text = data.lower().decode("latin-1")
-        thinned = _Thinned(data, self._runs)
-        add = thinned.add
+        add, done = _thinned(data, self._runs)
         for end, found in self._automaton.iter(text):
             for index in found:
-                add(index, end + 1)
-        return thinned.done()
+                add(index, 0, end + 1)
+        return done()
 
     def serialize(self) -> bytes | None:
         return None
@@ -140,14 +137,9 @@ class HyperscanPrefilter:
     def scan(self, data: bytes) -> list[Hit]:
         if not data or self._db is None:
             return []
-        thinned = _Thinned(data, self._runs)
-        add = thinned.add
-
-        def on_match(index: int, _start: int, end: int, _flags: int, _ctx: object) -> None:
-            add(index, end)
-
-        self._db.scan(data, match_event_handler=on_match, scratch=self._scratch)
-        return thinned.done()
+        add, done = _thinned(data, self._runs)
+        self._db.scan(data, match_event_handler=add, scratch=self._scratch)
+        return done()
 
     def serialize(self) -> bytes | None:
         import hyperscan
