@@ -285,6 +285,7 @@ def finish(
     for rule_id, path in engine.stats.timeouts:
         report.notices.append(Notice(path, f"rule {rule_id} hit its time bound; part of the file was not checked"))
     report.notices.extend(allow_timeout_notices(engine))
+    report.stats.incomplete = len({path for _, path in engine.stats.timeouts})
     findings, accepted = baseline.partition(collector.result(), known)
     baselined = len(accepted)
     report.suppressed = collector.allowed + accepted
