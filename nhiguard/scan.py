@@ -24,8 +24,12 @@ from nhiguard.model import Chunk, Finding, Location, Match, Notice, Origin, Repo
 from nhiguard.sources import files
 
 PARALLEL_MIN_BYTES = 8 << 20
-_BATCH_BYTES = 4 << 20
-_BATCH_FILES = 512
+PARALLEL_MIN_FILES = 1024  # or this many files: a tree of many small files starts both cores early too
+# Small batches, at most two queued per worker: at the end of a streamed walk a worker is never left idle while
+# another still holds several batches (4 MiB batches, three queued, kept one core waiting for seconds).
+_BATCH_BYTES = 1 << 20
+_BATCH_FILES = 256
+_QUEUED_PER_WORKER = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,15 +168,17 @@ def _scan_batch(batch: list[files.FileRef]) -> tuple[list[tuple[Origin, list[Mat
     notices: list[Notice] = []
     scanned = nbytes = 0
     for ref in batch:
-        chunk = files.read(ref)
-        if isinstance(chunk, Notice):
-            notices.append(chunk)
-            continue
-        scanned += 1
-        nbytes += len(chunk.data)
-        matches = engine.scan(chunk)
-        if matches:
-            found.append((chunk.origin, matches))
+        counted = False
+        for part in files.read_parts(ref):  # (a large file comes in overlapping windows)
+            if isinstance(part, Notice):
+                notices.append(part)
+                continue
+            scanned += not counted
+            counted = True
+            nbytes += part.keep_to - part.keep_from
+            matches = [m for m in engine.scan(part.chunk) if part.keep_from <= m.start < part.keep_to]
+            if matches:
+                found.append((part.chunk.origin, matches))
     notices.extend(allow_timeout_notices(engine))  # (a worker's engine stats never reach the parent)
     return found, notices, scanned, nbytes
 
@@ -217,11 +223,11 @@ def scan_files(
             continue
         head.append(item)
         size += item.size
-        if size >= PARALLEL_MIN_BYTES:
+        if size >= PARALLEL_MIN_BYTES or len(head) >= PARALLEL_MIN_FILES:
             break
     workers = _jobs(jobs)
     global _ENGINE
-    if workers <= 1 or size < PARALLEL_MIN_BYTES:
+    if workers <= 1 or (size < PARALLEL_MIN_BYTES and len(head) < PARALLEL_MIN_FILES):
         _ENGINE = engine
         rest = [r for r in (_keep(report, item) for item in stream) if r is not None]
         _consume(map(_scan_batch, _batches(itertools.chain(head, rest))), collector, report)
@@ -233,7 +239,7 @@ def scan_files(
     )
     refs = itertools.chain(head, (r for r in (_keep(report, item) for item in stream) if r is not None))
     with Workers[None](workers, _scan_batch, _init_worker, init_args) as pool:
-        answers = pool.stream((None, (batch,)) for batch in _batches(refs))
+        answers = pool.stream(((None, (batch,)) for batch in _batches(refs)), _QUEUED_PER_WORKER)
         _consume((answer for _, answer in answers), collector, report)
 
 

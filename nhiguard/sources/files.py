@@ -18,9 +18,15 @@ from nhiguard.engine.filters import path_matches
 from nhiguard.errors import SourceError
 from nhiguard.escape import path_text
 from nhiguard.model import Chunk, Notice, Origin
-from nhiguard.sources.text import prepare
+from nhiguard.sources.text import prepare, printable_view
 
 SKIP_DIRS = frozenset({".git", ".hg", ".svn", ".bzr", "_darcs"})
+# Files larger than WINDOW + OVERLAP are read and scanned in windows, so memory is bounded by the window, never
+# by the file. Consecutive windows overlap by more than any engine window reaches (a multi-line window 64 KiB,
+# a decoded run 1 MiB), so a match across a seam is whole in one of them; each match is kept by the window
+# whose own stretch it starts in, so it is reported once.
+WINDOW = 8 << 20
+OVERLAP = (1 << 20) + (128 << 10)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +132,65 @@ def _walk_dir(
                 continue
             yield FileRef(_display(entry.path, base), entry.path, size)
         stack.extend(reversed(subdirs))
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """A window of a file: matches that start in [keep_from, keep_to) of `chunk.data` are this window's."""
+
+    chunk: Chunk
+    keep_from: int
+    keep_to: int
+
+
+def read_parts(ref: FileRef) -> Iterator[Part | Notice]:
+    """A file as one Part, or a large one as overlapping windows (see WINDOW)."""
+    if ref.size <= WINDOW + OVERLAP:
+        chunk = read(ref)
+        yield chunk if isinstance(chunk, Notice) else Part(chunk, 0, len(chunk.data))
+        return
+    try:
+        fd = os.open(ref.real, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        yield Notice(ref.path, f"unreadable: {exc.strerror or exc}")
+        return
+    try:
+        yield from _windows(fd, ref)
+    except OSError as exc:
+        yield Notice(ref.path, f"unreadable: {exc.strerror or exc}")
+    finally:
+        os.close(fd)
+
+
+def _windows(fd: int, ref: FileRef) -> Iterator[Part | Notice]:
+    size = os.fstat(fd).st_size
+    head = os.pread(fd, 8192, 0)
+    if prepare(head) not in (head, printable_view(head)) or head[:4] in (b"\xff\xfe\0\0", b"\0\0\xfe\xff"):
+        # UTF-16/32 must be transcoded as a whole (a window could start inside a character): read it all
+        chunk = read(ref)
+        yield chunk if isinstance(chunk, Notice) else Part(chunk, 0, len(chunk.data))
+        return
+    binary = b"\0" in head
+    line = 1  # the line number at `begin`
+    begin = 0  # where the previous window started in the file
+    previous = b""
+    keep = 0
+    while keep < size:
+        start = max(0, keep - OVERLAP)
+        if start:
+            # start just after a line break in the overlap, so columns stay true
+            nl = previous.find(b"\n", start - begin, keep - begin) if previous else -1
+            if nl >= 0:
+                start = begin + nl + 1
+        line += previous.count(b"\n", 0, start - begin) if previous else 0
+        stop = min(size, keep + WINDOW + OVERLAP)
+        data = os.pread(fd, stop - start, start)
+        if not data:
+            break
+        keep_to = keep + WINDOW if stop < size else start + len(data)
+        view = printable_view(data) if binary else data
+        yield Part(Chunk(data=view, origin=Origin(path=ref.path), first_line=line), keep - start, keep_to - start)
+        previous, begin, keep = data, start, keep_to
 
 
 def read(ref: FileRef) -> Chunk | Notice:
