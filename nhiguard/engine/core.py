@@ -36,7 +36,7 @@ _CACHE_BYTES = 32 << 20  # the line cache's budget: lines are up to 8 KiB, so th
 # window reach, each under its own time bound: the cost stays linear and one slow piece loses only itself.
 _PIECE = 64 << 10
 _NEXTLINE_MARKER = b"pragma: allowlist nextline secret"
-_STORE_FORMAT = 3
+_STORE_FORMAT = 4
 
 _DECODERS = {decode.BASE64: -1, decode.HEX: -2, decode.PERCENT: -3}
 

@@ -21,11 +21,14 @@ Hit = tuple[int, int]
 THIN = 256
 
 
-def _thinned(data: bytes, runs: Sequence[bytes | None]) -> tuple[Callable[..., None], Callable[[], list[Hit]]]:
+def _thinned(
+    data: bytes, runs: Sequence[bytes | None], remap: Sequence[int] = (), base: int = 0
+) -> tuple[Callable[..., None], Callable[[], list[Hit]]]:
     """A hit collector (`add(index, _start, end, ...)`, Hyperscan's callback shape) and `done()` for the hits
     kept: a needle's repeats closer than THIN to its last kept hit on the same line (or in the same encoded run)
     are dropped, except the last of such a stretch, so the union of the engine's windows is unchanged. One
-    closure, not a method: the callback runs once per raw hit, up to once per byte on hostile input."""
+    closure, not a method: the callback runs once per raw hit, up to once per byte on hostile input. Ids from
+    `base` on are extra expressions standing for needle `remap[id - base]`."""
     hits: list[Hit] = []
     append = hits.append
     kept: dict[int, int] = {}
@@ -35,6 +38,8 @@ def _thinned(data: bytes, runs: Sequence[bytes | None]) -> tuple[Callable[..., N
     nruns = len(runs)
 
     def add(index: int, _start: int, end: int, *_: object) -> None:
+        if remap and index >= base:
+            index = remap[index - base]
         last = last_of(index)
         if last is not None and end - last < THIN:
             alphabet = runs[index] if index < nruns else None
@@ -76,6 +81,9 @@ class AhoCorasickPrefilter:
         import ahocorasick
 
         self._runs = runs
+        self._one_byte = {
+            i: (chr(n[0]).lower(), len(n)) for i, n in enumerate(needles) if _one_byte_run(n) is not None
+        }
         self._automaton = ahocorasick.Automaton()
         indexes: dict[str, list[int]] = {}
         for index, needle in enumerate(needles):
@@ -92,9 +100,23 @@ class AhoCorasickPrefilter:
         # bytes.lower() folds ASCII only and keeps offsets; latin-1 maps bytes 1:1 to code points.
         text = data.lower().decode("latin-1")
         add, done = _thinned(data, self._runs)
+        runs = self._one_byte
+        n = len(text)
         for end, found in self._automaton.iter(text):
             for index in found:
-                add(index, 0, end + 1)
+                run = runs.get(index) if runs else None
+                if run is None:
+                    add(index, 0, end + 1)
+                    continue
+                # as Hyperscan reports a one-byte-run needle: where its run starts, and one past where it ends
+                char, size = run
+                stop = end + 1
+                if stop == size or text[stop - size - 1] != char:
+                    add(index, 0, stop)
+                if stop == n:
+                    add(index, 0, stop)
+                elif text[stop] != char:
+                    add(index, 0, stop + 1)
         return done()
 
     def serialize(self) -> bytes | None:
@@ -119,25 +141,35 @@ class HyperscanPrefilter:
 
         self._runs = runs
         self._db: Any = None
+        # A needle of one repeated byte ("aaaa…") would hit at every byte of a long run of it: it is matched
+        # where such a run starts and, as an extra expression, where it ends. Windows at both ends cover every
+        # match a run can hold (its middle holds nothing else).
+        self._base = len(needles) + len(gates)
+        self._remap = [i for i, n in enumerate(needles) if _one_byte_run(n) is not None]
         if compiled is not None:
             self._db = hyperscan.loadb(compiled, hyperscan.HS_MODE_BLOCK) if compiled else None
         else:
-            expressions = [_literal(n) for n in needles] + [g.encode() for g in gates]
+            def flag(i: int) -> int:
+                return 0 if i < len(exact) and exact[i] else hyperscan.HS_FLAG_CASELESS
+
+            expressions = [_run_start(n) if _one_byte_run(n) is not None else _literal(n) for n in needles]
+            expressions += [g.encode() for g in gates] + [_run_end(needles[i]) for i in self._remap]
+            flags = [flag(i) for i in range(len(needles))] + [hyperscan.HS_FLAG_CASELESS] * len(gates)
+            flags += [flag(i) for i in self._remap]
             if expressions:
                 self._db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
                 self._db.compile(
                     expressions=expressions,
                     ids=list(range(len(expressions))),
                     elements=len(expressions),
-                    flags=[0 if i < len(exact) and exact[i] else hyperscan.HS_FLAG_CASELESS
-                           for i in range(len(needles))] + [hyperscan.HS_FLAG_CASELESS] * len(gates),
+                    flags=flags,
                 )
         self._scratch = hyperscan.Scratch(self._db) if self._db is not None else None
 
     def scan(self, data: bytes) -> list[Hit]:
         if not data or self._db is None:
             return []
-        add, done = _thinned(data, self._runs)
+        add, done = _thinned(data, self._runs, self._remap, self._base)
         self._db.scan(data, match_event_handler=add, scratch=self._scratch)
         return done()
 
@@ -145,6 +177,22 @@ class HyperscanPrefilter:
         import hyperscan
 
         return hyperscan.dumpb(self._db) if self._db is not None else b""
+
+
+def _one_byte_run(needle: bytes) -> int | None:
+    return needle[0] if len(needle) >= 2 and needle.count(needle[:1]) == len(needle) else None
+
+
+def _run_start(needle: bytes) -> bytes:
+    """`needle` (one byte repeated) where a run of that byte starts: its end is then the needle's end there."""
+    byte = b"\\x%02x" % needle[0]
+    return b"(?:^|[^" + byte + b"])" + byte + b"{%d}" % len(needle)
+
+
+def _run_end(needle: bytes) -> bytes:
+    """`needle` (one byte repeated) where a run of that byte ends (one byte later, or at the end of the data)."""
+    byte = b"\\x%02x" % needle[0]
+    return byte + b"{%d}(?:[^" % len(needle) + byte + b"]|\\z)"
 
 
 def _literal(needle: bytes) -> bytes:

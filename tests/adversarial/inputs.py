@@ -54,3 +54,14 @@ def one_letter(nbytes: int, letter: bytes = b"A") -> bytes:
 
 def percent_escapes(nbytes: int) -> bytes:
     return b"%2f" * (nbytes // 3)
+
+
+def aws_pairs(count: int) -> tuple[bytes, int]:
+    """Key id and secret pairs, one pair per two lines (dependent-rule pairing over many candidates)."""
+    rng = random.Random("aws")
+    out = []
+    for _ in range(count):
+        key_id = "AKIA" + "".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") for _ in range(16))
+        secret = "".join(rng.choice(ALNUM + "+/") for _ in range(40))
+        out.append(f"aws_access_key_id = {key_id}\naws_secret_access_key = {secret}\n")
+    return "".join(out).encode(), count
