@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -51,13 +53,17 @@ _WRAP = (
 def run(cmd: list[str], timeout: float) -> tuple[float, float, int | None]:
     """(seconds, peak RSS MB, exit code or None on timeout)."""
     started = time.perf_counter()
+    # its own session, so a timeout stops the tool too, not only the wrapper
+    proc = subprocess.Popen([sys.executable, "-c", _WRAP, *cmd], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
-        done = subprocess.run([sys.executable, "-c", _WRAP, *cmd], capture_output=True, text=True,
-                              timeout=timeout, check=False)
+        _, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
         return timeout, float("nan"), None
     seconds = time.perf_counter() - started
-    code, rss = done.stderr.strip().splitlines()[-1].split()
+    code, rss = err.strip().splitlines()[-1].split()
     return seconds, int(rss) / 1024, int(code)
 
 

@@ -19,6 +19,34 @@ Hit = tuple[int, int]
 # A needle that announces an encoded run (`runs[i]`: the run's alphabet) is thinned only inside one run, since
 # the engine decodes the whole run around a kept hit; other needles only inside one line.
 THIN = 256
+# Thinning costs a little per hit, so a scan first collects hits plainly; only a chunk whose hits pass this
+# budget (dense hits: hostile or degenerate input) is scanned again with thinning.
+_RAW_BUDGET = 1 << 16
+
+
+class _Full(Exception):
+    """A plain collection passed its budget."""
+
+
+def _budget(data: bytes) -> int:
+    return max(_RAW_BUDGET, len(data) // 32)
+
+
+def _raw(remap: Sequence[int], base: int, budget: int) -> tuple[Callable[..., bool], list[Hit]]:
+    """A plain hit collector (Hyperscan's callback shape) that asks to stop once it holds more than `budget`."""
+    hits: list[Hit] = []
+    append = hits.append
+    left = budget + 1
+
+    def add(index: int, _start: int, end: int, *_: object) -> bool:
+        nonlocal left
+        if remap and index >= base:
+            index = remap[index - base]
+        append((index, end))
+        left -= 1
+        return left <= 0
+
+    return add, hits
 
 
 def _thinned(
@@ -99,7 +127,31 @@ class AhoCorasickPrefilter:
             return []
         # bytes.lower() folds ASCII only and keeps offsets; latin-1 maps bytes 1:1 to code points.
         text = data.lower().decode("latin-1")
+        hits = self._hits(data, text, _budget(data))
+        if hits is not None:
+            return hits
         add, done = _thinned(data, self._runs)
+        self._feed(text, add)
+        return done()
+
+    def _hits(self, data: bytes, text: str, budget: int) -> list[Hit] | None:
+        """Every hit, or None once there are more than `budget` (then the caller thins them)."""
+        hits: list[Hit] = []
+        append = hits.append
+
+        def add(index: int, _start: int, end: int) -> None:
+            append((index, end))
+            if len(hits) > budget:
+                raise _Full
+
+        try:
+            self._feed(text, add)
+        except _Full:
+            return None
+        return hits
+
+    def _feed(self, text: str, add: Callable[[int, int, int], None]) -> None:
+        """Every hit (as Hyperscan reports it) to `add`."""
         runs = self._one_byte
         n = len(text)
         for end, found in self._automaton.iter(text):
@@ -117,7 +169,6 @@ class AhoCorasickPrefilter:
                     add(index, 0, stop)
                 elif text[stop] != char:
                     add(index, 0, stop + 1)
-        return done()
 
     def serialize(self) -> bytes | None:
         return None
@@ -169,9 +220,17 @@ class HyperscanPrefilter:
     def scan(self, data: bytes) -> list[Hit]:
         if not data or self._db is None:
             return []
-        add, done = _thinned(data, self._runs, self._remap, self._base)
-        self._db.scan(data, match_event_handler=add, scratch=self._scratch)
-        return done()
+        import hyperscan
+
+        raw, hits = _raw(self._remap, self._base, _budget(data))
+        try:
+            self._db.scan(data, match_event_handler=raw, scratch=self._scratch)
+        except hyperscan.ScanTerminated:
+            del hits[:]
+            add, done = _thinned(data, self._runs, self._remap, self._base)
+            self._db.scan(data, match_event_handler=add, scratch=self._scratch)
+            return done()
+        return hits
 
     def serialize(self) -> bytes | None:
         import hyperscan
