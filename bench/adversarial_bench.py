@@ -46,12 +46,14 @@ CASES: dict[str, tuple[str, Callable[[float], bytes]]] = {
 _WRAP = (
     "import resource, subprocess, sys; "
     "code = subprocess.call(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL); "
-    "print(code, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)"
+    "u = resource.getrusage(resource.RUSAGE_CHILDREN); "
+    "print(code, u.ru_maxrss, u.ru_utime + u.ru_stime, file=sys.stderr)"
 )
 
 
-def run(cmd: list[str], timeout: float) -> tuple[float, float, int | None]:
-    """(seconds, peak RSS MB, exit code or None on timeout)."""
+def run(cmd: list[str], timeout: float) -> tuple[float, float, float, int | None]:
+    """(wall seconds, CPU seconds, peak RSS MB, exit code or None on timeout). CPU seconds tell more than wall
+    time on a loaded machine."""
     started = time.perf_counter()
     # its own session, so a timeout stops the tool too, not only the wrapper
     proc = subprocess.Popen([sys.executable, "-c", _WRAP, *cmd], stdout=subprocess.DEVNULL,
@@ -61,10 +63,10 @@ def run(cmd: list[str], timeout: float) -> tuple[float, float, int | None]:
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.communicate()
-        return timeout, float("nan"), None
+        return timeout, float("nan"), float("nan"), None
     seconds = time.perf_counter() - started
-    code, rss = err.strip().splitlines()[-1].split()
-    return seconds, int(rss) / 1024, int(code)
+    code, rss, cpu = err.strip().splitlines()[-1].split()
+    return seconds, float(cpu), int(rss) / 1024, int(code)
 
 
 def count(path: Path, tool: str) -> int | str:
@@ -104,7 +106,7 @@ def main() -> int:
     out = Path(tempfile.mkdtemp(prefix="nhiguard-adv-"))
     config = out / "empty.yml"
     config.write_text("{}\n")
-    print(f"{'case':<24} {'tool':<12} {'seconds':>8} {'peak MB':>8} {'found':>6} {'exit':>5}")
+    print(f"{'case':<24} {'tool':<12} {'wall s':>8} {'CPU s':>8} {'peak MB':>8} {'found':>6} {'exit':>5}")
     for name, (file_name, build) in CASES.items():
         if args.only and name not in args.only:
             continue
@@ -115,10 +117,10 @@ def main() -> int:
         for tool, cmd in commands(target, out, config).items():
             report = out / {"nhiguard": "nh.json"}.get(tool, f"{tool}.json")
             report.unlink(missing_ok=True)
-            seconds, rss, code = run(cmd, args.timeout)
-            shown = "hung" if code is None else str(code)
-            print(f"{name:<24} {tool:<12} {seconds:>8.2f} {rss:>8.0f} {count(report, tool)!s:>6} {shown:>5}",
-                  flush=True)
+            seconds, cpu, rss, code = run(cmd, args.timeout)
+            shown = "timeout" if code is None else str(code)
+            print(f"{name:<24} {tool:<12} {seconds:>8.2f} {cpu:>8.2f} {rss:>8.0f} {count(report, tool)!s:>6}"
+                  f" {shown:>5}", flush=True)
     return 0
 
 
