@@ -25,11 +25,11 @@ from nhiguard.sources import files
 
 PARALLEL_MIN_BYTES = 8 << 20
 PARALLEL_MIN_FILES = 1024  # or this many files: a tree of many small files starts both cores early too
-# Small batches, at most two queued per worker: at the end of a streamed walk a worker is never left idle while
+# Smaller batches (2 MiB, three queued per worker): at the end of a streamed walk a worker is not left idle while
 # another still holds several batches (4 MiB batches, three queued, kept one core waiting for seconds).
-_BATCH_BYTES = 1 << 20
+_BATCH_BYTES = 2 << 20
 _BATCH_FILES = 256
-_QUEUED_PER_WORKER = 2
+_QUEUED_PER_WORKER = 3
 
 
 @dataclass(frozen=True, slots=True)
