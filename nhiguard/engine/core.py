@@ -659,13 +659,14 @@ def filekind_matches(engine: Engine, chunk: Chunk, kinds: Sequence[Any], regex: 
         return regex
     added = frozenset(chunk.line_map) if chunk.whole is not None and chunk.line_map is not None else None
     found: list[Match] = []
+    marks = _InlineMarks(data)
     line, counted = 1, 0
     for f in sorted(fields, key=lambda f: f.offset):
         line += data.count(b"\n", counted, f.offset)
         counted = f.offset
         real = line if chunk.whole is not None else chunk.real_line(line)
         if (added is not None and real not in added) or engine.allowed_value(f.rule, f.value) \
-                or _inline_allowed(data, f.offset):
+                or marks.allowed(f.offset):
             continue
         if f.generic and (filters.looks_fake(f.value) or engine.provider_shape(f.value)
                           or (f.kind != "password" and filters.is_not_secret(f.value))):

@@ -18,7 +18,7 @@ from nhiguard.engine.filters import path_matches
 from nhiguard.errors import SourceError
 from nhiguard.escape import path_text
 from nhiguard.model import Chunk, Notice, Origin
-from nhiguard.sources.text import prepare, printable_view
+from nhiguard.sources.text import BINARY, TEXT, prepare, printable_view, sniff
 
 SKIP_DIRS = frozenset({".git", ".hg", ".svn", ".bzr", "_darcs"})
 # Files larger than WINDOW + OVERLAP are read and scanned in windows, so memory is bounded by the window, never
@@ -165,12 +165,13 @@ def read_parts(ref: FileRef) -> Iterator[Part | Notice]:
 def _windows(fd: int, ref: FileRef) -> Iterator[Part | Notice]:
     size = os.fstat(fd).st_size
     head = os.pread(fd, 8192, 0)
-    if prepare(head) not in (head, printable_view(head)) or head[:4] in (b"\xff\xfe\0\0", b"\0\0\xfe\xff"):
+    kind = sniff(head)
+    if kind not in (TEXT, BINARY) or filekinds.wants_binary(ref.path):
         # UTF-16/32 must be transcoded as a whole (a window could start inside a character): read it all
         chunk = read(ref)
         yield chunk if isinstance(chunk, Notice) else Part(chunk, 0, len(chunk.data))
         return
-    binary = b"\0" in head
+    binary = kind == BINARY
     line = 1  # the line number at `begin`
     begin = 0  # where the previous window started in the file
     previous = b""
@@ -209,10 +210,11 @@ def read(ref: FileRef) -> Chunk | Notice:
     except OSError as exc:
         return Notice(ref.path, f"unreadable: {exc.strerror or exc}")
     data = parts[0] if len(parts) == 1 else b"".join(parts)
+    if filekinds.wants_binary(ref.path) and sniff(data) == BINARY:
+        # an encrypted credential store a file-kind detector can open
+        return Chunk(data=b"", origin=Origin(path=ref.path), whole=data)
     prepared = prepare(data)
     if prepared is None:
-        if filekinds.wants_binary(ref.path):  # an encrypted credential store a file-kind detector can open
-            return Chunk(data=b"", origin=Origin(path=ref.path), whole=data)
         return Notice(ref.path, "binary")
     return Chunk(data=prepared, origin=Origin(path=ref.path))
 

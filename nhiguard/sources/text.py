@@ -20,21 +20,35 @@ _UTF8_VIEW = bytes(b if b in _PRINTABLE or b >= 128 else 32 for b in range(256))
 def prepare(data: bytes) -> bytes | None:
     """Bytes ready for the engine (UTF-8 or ASCII-compatible). Binary content comes back as its printable view
     (see the module note); None is kept in the signature for sources that cannot read a blob at all."""
+    kind = sniff(data)
+    if kind == TEXT:
+        return data
+    if kind == BINARY:
+        return printable_view(data)
+    return _transcode(data, kind)
+
+
+TEXT = "text"
+BINARY = "binary"
+
+
+def sniff(data: bytes) -> str:
+    """TEXT, BINARY, or the UTF-16/32 codec to transcode `data` with (decided from its first 8 KiB)."""
     head = data[:_SNIFF]
     if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
-        return _transcode(data, "utf-32")
+        return "utf-32"
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return _transcode(data, "utf-16")
+        return "utf-16"
     if b"\0" not in head:
-        return data
+        return TEXT
     # UTF-16 without a BOM: ASCII text with a NUL in every other byte.
     if len(head) >= 16:
         odd, even = head[1::2], head[0::2]
         if odd.count(0) > 0.9 * len(odd) and even.count(0) < 0.1 * len(even):
-            return _transcode(data, "utf-16-le")
+            return "utf-16-le"
         if even.count(0) > 0.9 * len(even) and odd.count(0) < 0.1 * len(odd):
-            return _transcode(data, "utf-16-be")
-    return printable_view(data)
+            return "utf-16-be"
+    return BINARY
 
 
 def printable_view(data: bytes) -> bytes:

@@ -37,7 +37,7 @@ def slow_generic(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_time_bound_makes_the_scan_incomplete(tmp_path: Path, slow_generic: None,
                                               capsys: pytest.CaptureFixture[str],
                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    (tmp_path / "app.cfg").write_text(f'password = "{inputs.password(3)}"\n')
+    (tmp_path / "notes.py").write_text(f'password = "{inputs.password(3)}"\n')
     out = tmp_path / "r.json"
     assert cli.main(["scan", str(tmp_path), "-f", "json", "-o", str(out)]) == EXIT_INCOMPLETE
     assert "incomplete" in capsys.readouterr().err
@@ -58,7 +58,7 @@ def test_time_bound_makes_the_pre_commit_hook_fail(tmp_path: Path, slow_generic:
     repo = GitRepo(tmp_path / "r")
     repo.write("README", "hello\n")
     repo.commit("base")
-    repo.write("app.cfg", f'password = "{inputs.password(4)}"\n')
+    repo.write("notes.py", f'password = "{inputs.password(4)}"\n')
     repo.git("add", "-A")
     monkeypatch.chdir(repo.path)
     assert cli.main(["git", "--staged"]) == EXIT_INCOMPLETE
