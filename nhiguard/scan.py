@@ -161,9 +161,15 @@ def _init_worker(engine: Engine | None, rules: Sequence[Rule], options: EngineOp
     _ENGINE = engine if engine is not None else Engine(rules, options)
 
 
-def _scan_batch(batch: list[files.FileRef]) -> tuple[list[tuple[Origin, list[Match]]], list[Notice], int, int]:
+_Batch = tuple[list[tuple[Origin, list[Match]]], list[Notice], int, int, list[tuple[str, str]]]
+
+
+def _scan_batch(batch: list[files.FileRef]) -> _Batch:
+    """Matches, notices, files and bytes scanned, and the (rule, path) time-bound hits, which are handed back:
+    a worker's engine stats never reach the parent, and a bound that fired must make the run incomplete."""
     engine = _ENGINE
     assert engine is not None
+    before = len(engine.stats.timeouts)
     found: list[tuple[Origin, list[Match]]] = []
     notices: list[Notice] = []
     scanned = nbytes = 0
@@ -180,7 +186,9 @@ def _scan_batch(batch: list[files.FileRef]) -> tuple[list[tuple[Origin, list[Mat
             if matches:
                 found.append((part.chunk.origin, matches))
     notices.extend(allow_timeout_notices(engine))  # (a worker's engine stats never reach the parent)
-    return found, notices, scanned, nbytes
+    stopped = engine.stats.timeouts[before:]
+    del engine.stats.timeouts[before:]
+    return found, notices, scanned, nbytes, stopped
 
 
 def allow_timeout_notices(engine: Engine) -> list[Notice]:
@@ -230,7 +238,7 @@ def scan_files(
     if workers <= 1 or (size < PARALLEL_MIN_BYTES and len(head) < PARALLEL_MIN_FILES):
         _ENGINE = engine
         rest = [r for r in (_keep(report, item) for item in stream) if r is not None]
-        _consume(map(_scan_batch, _batches(itertools.chain(head, rest))), collector, report)
+        _consume(map(_scan_batch, _batches(itertools.chain(head, rest))), collector, report, engine)
         return
     from nhiguard.workers import Workers, forks  # only large runs pay for the multiprocessing imports
 
@@ -240,7 +248,7 @@ def scan_files(
     refs = itertools.chain(head, (r for r in (_keep(report, item) for item in stream) if r is not None))
     with Workers[None](workers, _scan_batch, _init_worker, init_args) as pool:
         answers = pool.stream(((None, (batch,)) for batch in _batches(refs)), _QUEUED_PER_WORKER)
-        _consume((answer for _, answer in answers), collector, report)
+        _consume((answer for _, answer in answers), collector, report, engine)
 
 
 def _notice(report: Report, notice: Notice) -> None:
@@ -255,12 +263,9 @@ def _keep(report: Report, item: files.FileRef | Notice) -> files.FileRef | None:
     return item
 
 
-def _consume(
-    results: Iterable[tuple[list[tuple[Origin, list[Match]]], list[Notice], int, int]],
-    collector: Collector,
-    report: Report,
-) -> None:
-    for found, notices, scanned, nbytes in results:
+def _consume(results: Iterable[_Batch], collector: Collector, report: Report, engine: Engine) -> None:
+    for found, notices, scanned, nbytes, stopped in results:
+        engine.stats.timeouts.extend(stopped)  # `finish` reports them and marks the run incomplete
         for notice in notices:
             _notice(report, notice)
         report.stats.files += scanned

@@ -53,6 +53,18 @@ def test_time_bound_makes_the_scan_incomplete(tmp_path: Path, slow_generic: None
     assert cli.main(["scan", str(tmp_path)]) == EXIT_FINDINGS
 
 
+def test_time_bound_in_a_worker_makes_the_scan_incomplete(tmp_path: Path, slow_generic: None,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from nhiguard import scan
+
+    monkeypatch.setattr(scan, "PARALLEL_MIN_BYTES", 0)  # the process pool, whatever the size
+    for i in range(4):
+        (tmp_path / f"notes{i}.py").write_text(f'password = "{inputs.password(10 + i)}"\n')
+    out = tmp_path / "r.json"
+    assert cli.main(["scan", str(tmp_path), "-j", "2", "-f", "json", "-o", str(out)]) == EXIT_INCOMPLETE
+    assert json.loads(out.read_text())["stats"]["incomplete"] == 4
+
+
 def test_time_bound_makes_the_pre_commit_hook_fail(tmp_path: Path, slow_generic: None,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     repo = GitRepo(tmp_path / "r")
@@ -101,7 +113,7 @@ def test_large_file_in_windows_finds_each_match_once_with_true_lines(tmp_path: P
     from nhiguard.scan import _init_worker, _scan_batch
 
     _init_worker(None, __import__("nhiguard.ruleset", fromlist=["x"]).load_builtin(), None)
-    found, notices, scanned, _ = _scan_batch([ref])
+    found, notices, scanned, _, _ = _scan_batch([ref])
     assert notices == [] and scanned == 1
     got = [(m.secret, m.line) for _, matches in found for m in matches]
     assert sorted(got) == sorted(expected)  # each once, at its true line
