@@ -11,9 +11,10 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import hashlib
+import itertools
 import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -686,9 +687,23 @@ def filekind_matches(engine: Engine, chunk: Chunk, kinds: Sequence[Any], regex: 
             return k.start < m.end and m.start < k.end
         return k.line == m.line and k.column < m.column + m.end - m.start and m.column < k.column + k.end - k.start
 
+    # Only the fields that can overlap a match are tried (a file of thousands of settings made this loop
+    # matches x fields): by byte offset, fields in offset order with a running maximum of their ends; else by line.
+    removed: set[int] = set()
+    starts = [k.start for k in found]
+    reach = list(itertools.accumulate((k.end for k in found), max))
+    by_line: dict[int, list[int]] = defaultdict(list)
+    for i, k in enumerate(found):
+        by_line[k.line].append(i)
+
+    def near(m: Match) -> Iterable[int]:
+        if not same_bytes:
+            return by_line.get(m.line, ())
+        return range(bisect.bisect_right(reach, m.start), bisect.bisect_left(starts, m.end))
+
     out: list[Match] = []
     for m in regex:
-        twin = next((k for k in found if overlaps(m, k)), None)
+        twin = next((found[i] for i in near(m) if i not in removed and overlaps(m, found[i])), None)
         if twin is None:
             out.append(m)
             continue
@@ -696,8 +711,8 @@ def filekind_matches(engine: Engine, chunk: Chunk, kinds: Sequence[Any], regex: 
             continue  # the field says more than a generic assignment
         known = {k for k, _ in m.parts}
         out.append(dataclasses.replace(m, parts=(*m.parts, *((k, v) for k, v in twin.parts if k not in known))))
-        found = [k for k in found if not overlaps(m, k)]  # (a multi-line key block may cover several fields)
-    out.extend(found)
+        removed.update(i for i in near(m) if overlaps(m, found[i]))  # (a key block may cover several fields)
+    out.extend(k for i, k in enumerate(found) if i not in removed)
     out.sort(key=lambda m: (m.line, m.column, m.rule_id))
     return out
 
