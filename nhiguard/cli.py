@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from nhiguard import __version__
-from nhiguard.constants import EXIT_CLEAN, EXIT_FINDINGS, EXIT_INTERNAL, EXIT_USAGE
+from nhiguard.constants import EXIT_CLEAN, EXIT_FINDINGS, EXIT_INCOMPLETE, EXIT_INTERNAL, EXIT_USAGE
 from nhiguard.errors import NhiguardError
 from nhiguard.model import SEVERITIES
 
@@ -54,8 +55,21 @@ def emit(report: Report, fmt: str, output: str | None, *, show_secrets: bool, co
         click.echo(text, nl=not text.endswith("\n"))
 
 
-def exit_code(report: Report) -> int:
-    return EXIT_FINDINGS if report.findings else EXIT_CLEAN
+def exit_code(report: Report, allow_incomplete: bool = False) -> int:
+    """1 for findings; else 4 when part of the input was not checked (never 0 as if clean), unless allowed."""
+    if report.findings:
+        return EXIT_FINDINGS
+    if report.stats.incomplete and not allow_incomplete:
+        click.echo(f"nhiguard: incomplete: {report.stats.incomplete} file(s) not checked in full (see the notices);"
+                   " exit 4 (--allow-incomplete or NHIGUARD_ALLOW_INCOMPLETE=1 accepts this)", err=True)
+        return EXIT_INCOMPLETE
+    return EXIT_CLEAN
+
+
+def incomplete_allowed(opts: dict[str, Any]) -> bool:
+    """Only the command line or the environment may accept an incomplete run: a repository's config is
+    untrusted input, and a hostile pull request could otherwise blind the guard and pass."""
+    return bool(opts.get("allow_incomplete")) or os.environ.get("NHIGUARD_ALLOW_INCOMPLETE", "") in ("1", "true")
 
 
 # -- shared options -----------------------------------------------------------------------------------------
@@ -76,6 +90,8 @@ def scan_options(func: Any) -> Any:
         click.option("--archive-depth", type=click.IntRange(min=0), metavar="N",
                      help="Open archives (zip, jar, whl, tar, gz, bz2, xz…) nested up to N deep; 0 turns it off "
                           "(default from config archives.depth, else 4)."),
+        click.option("--allow-incomplete", is_flag=True,
+                     help="Exit 0, not 4, when no finding but part of the input was not checked (time bound)."),
         *verify_option_list(),
         click.option("--inventory", "inventory_path", is_flag=False, flag_value="", default=None, metavar="[PATH]",
                      help="Record this run in the NHI inventory (SQLite) at PATH (alone: NHIGUARD_INVENTORY, else "
@@ -246,7 +262,7 @@ def scan(paths: tuple[Path, ...], **opts: Any) -> int:
     config = config_mod.load(opts["config_path"], targets[0] if targets else Path("."))
     report = run_paths(targets, config, settings_from(opts), stdin=stdin)
     emit(report, opts["fmt"], opts["output"], show_secrets=opts["show_secrets"], color=opts["color"])
-    return exit_code(report)
+    return exit_code(report, incomplete_allowed(opts))
 
 
 @cli.command("git")
@@ -290,7 +306,7 @@ def git_cmd(repo: Path, staged: bool, revision_range: str | None, since_commit: 
         target = ", ".join(w.label for w in walks) or "nothing to push"
         report = hook.run_git(found, config, settings_from(opts), revisions=walks, target=target)
     emit(report, opts["fmt"], opts["output"], show_secrets=opts["show_secrets"], color=opts["color"])
-    return exit_code(report)
+    return exit_code(report, incomplete_allowed(opts))
 
 
 @cli.command("ci")
@@ -334,6 +350,8 @@ def ci_cmd(repo: Path | None, revision_range: str | None, fail_on: str, sarif_pa
         if api_ca is not None:
             click.echo(f"nhiguard: warning: trusting the extra CA {api_ca} for GITHUB_API_URL", err=True)
         ci.comment_on_pull_request(outcome, os.environ, click.echo, ca_bundle=str(api_ca) if api_ca else None)
+    if outcome.exit_code == EXIT_CLEAN and outcome.report.stats.incomplete:
+        return exit_code(replace(outcome.report, findings=[]), incomplete_allowed(opts))
     return outcome.exit_code
 
 
@@ -387,7 +405,7 @@ def verify_cmd(report_path: Path, root: Path | None, **opts: Any) -> int:
                + (f"; {len(recovered.gone)} not found again" if recovered.gone else ""), err=True)
     report = Report(findings=findings, target=target, tool_version=__version__)
     emit(report, opts["fmt"], opts["output"], show_secrets=opts["show_secrets"], color=opts["color"])
-    return exit_code(report)
+    return exit_code(report, incomplete_allowed(opts))
 
 
 @cli.command("remediate")
@@ -752,7 +770,7 @@ def history(repo: Path, since: str | None, branches: tuple[str, ...], exclude_pa
         return 130
     emit(result.report, opts["fmt"], opts["output"], show_secrets=opts["show_secrets"], color=opts["color"])
     click.echo(summary(result), err=True)
-    return exit_code(result.report)
+    return exit_code(result.report, incomplete_allowed(opts))
 
 
 @cli.command()

@@ -8,6 +8,7 @@ EXIT_CLEAN: Final = 0
 EXIT_FINDINGS: Final = 1
 EXIT_USAGE: Final = 2
 EXIT_INTERNAL: Final = 3
+EXIT_INCOMPLETE: Final = 4  # no finding, but part of the input was not checked (a time bound fired)
 
 CONFIG_FILE: Final = ".nhiguard.yml"
 CONFIG_FILE_ALT: Final = ".nhiguard.yaml"

@@ -193,6 +193,7 @@ class Stats:
     skipped: int = 0
     seconds: float = 0.0
     baselined: int = 0
+    incomplete: int = 0  # files (or blobs) not checked in full: a rule hit its time bound there
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,8 +24,12 @@ from nhiguard.model import Chunk, Finding, Location, Match, Notice, Origin, Repo
 from nhiguard.sources import files
 
 PARALLEL_MIN_BYTES = 8 << 20
-_BATCH_BYTES = 4 << 20
-_BATCH_FILES = 512
+PARALLEL_MIN_FILES = 1024  # or this many files: a tree of many small files starts both cores early too
+# Smaller batches (2 MiB, three queued per worker): at the end of a streamed walk a worker is not left idle while
+# another still holds several batches (4 MiB batches, three queued, kept one core waiting for seconds).
+_BATCH_BYTES = 2 << 20
+_BATCH_FILES = 256
+_QUEUED_PER_WORKER = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,24 +170,34 @@ def archive_limits(config: Config, settings: ScanSettings) -> ArchiveLimits:
     return limits if settings.archive_depth is None else replace(limits, depth=settings.archive_depth)
 
 
-def _scan_batch(batch: list[files.FileRef]) -> tuple[list[tuple[Origin, list[Match]]], list[Notice], int, int]:
+_Batch = tuple[list[tuple[Origin, list[Match]]], list[Notice], int, int, list[tuple[str, str]]]
+
+
+def _scan_batch(batch: list[files.FileRef]) -> _Batch:
+    """Matches, notices, files and bytes scanned, and the (rule, path) time-bound hits, which are handed back:
+    a worker's engine stats never reach the parent, and a bound that fired must make the run incomplete."""
     engine = _ENGINE
     assert engine is not None
+    before = len(engine.stats.timeouts)
     found: list[tuple[Origin, list[Match]]] = []
     notices: list[Notice] = []
     scanned = nbytes = 0
     for ref in batch:
-        for chunk in files.read_all(ref, *_ARCHIVES):
-            if isinstance(chunk, Notice):
-                notices.append(chunk)
+        counted = False
+        for part in files.read_all(ref, *_ARCHIVES):  # (archive members; a large file in windows)
+            if isinstance(part, Notice):
+                notices.append(part)
                 continue
-            scanned += 1
-            nbytes += len(chunk.data)
-            matches = engine.scan(chunk)
+            scanned += not counted
+            counted = True
+            nbytes += part.keep_to - part.keep_from
+            matches = [m for m in engine.scan(part.chunk) if part.keep_from <= m.start < part.keep_to]
             if matches:
-                found.append((chunk.origin, matches))
+                found.append((part.chunk.origin, matches))
     notices.extend(allow_timeout_notices(engine))  # (a worker's engine stats never reach the parent)
-    return found, notices, scanned, nbytes
+    stopped = engine.stats.timeouts[before:]
+    del engine.stats.timeouts[before:]
+    return found, notices, scanned, nbytes, stopped
 
 
 def allow_timeout_notices(engine: Engine) -> list[Notice]:
@@ -226,14 +240,14 @@ def scan_files(
             continue
         head.append(item)
         size += item.size
-        if size >= PARALLEL_MIN_BYTES:
+        if size >= PARALLEL_MIN_BYTES or len(head) >= PARALLEL_MIN_FILES:
             break
     workers = _jobs(jobs)
     global _ENGINE
-    if workers <= 1 or size < PARALLEL_MIN_BYTES:
+    if workers <= 1 or (size < PARALLEL_MIN_BYTES and len(head) < PARALLEL_MIN_FILES):
         _ENGINE = engine
         rest = [r for r in (_keep(report, item) for item in stream) if r is not None]
-        _consume(map(_scan_batch, _batches(itertools.chain(head, rest))), collector, report)
+        _consume(map(_scan_batch, _batches(itertools.chain(head, rest))), collector, report, engine)
         return
     from nhiguard.workers import Workers, forks  # only large runs pay for the multiprocessing imports
 
@@ -242,8 +256,8 @@ def scan_files(
     )
     refs = itertools.chain(head, (r for r in (_keep(report, item) for item in stream) if r is not None))
     with Workers[None](workers, _scan_batch, _init_worker, init_args) as pool:
-        answers = pool.stream((None, (batch,)) for batch in _batches(refs))
-        _consume((answer for _, answer in answers), collector, report)
+        answers = pool.stream(((None, (batch,)) for batch in _batches(refs)), _QUEUED_PER_WORKER)
+        _consume((answer for _, answer in answers), collector, report, engine)
 
 
 def _notice(report: Report, notice: Notice) -> None:
@@ -258,12 +272,9 @@ def _keep(report: Report, item: files.FileRef | Notice) -> files.FileRef | None:
     return item
 
 
-def _consume(
-    results: Iterable[tuple[list[tuple[Origin, list[Match]]], list[Notice], int, int]],
-    collector: Collector,
-    report: Report,
-) -> None:
-    for found, notices, scanned, nbytes in results:
+def _consume(results: Iterable[_Batch], collector: Collector, report: Report, engine: Engine) -> None:
+    for found, notices, scanned, nbytes, stopped in results:
+        engine.stats.timeouts.extend(stopped)  # `finish` reports them and marks the run incomplete
         for notice in notices:
             _notice(report, notice)
         report.stats.files += scanned
@@ -294,6 +305,7 @@ def finish(
     for rule_id, path in engine.stats.timeouts:
         report.notices.append(Notice(path, f"rule {rule_id} hit its time bound; part of the file was not checked"))
     report.notices.extend(allow_timeout_notices(engine))
+    report.stats.incomplete = len({path for _, path in engine.stats.timeouts})
     findings, accepted = baseline.partition(collector.result(), known)
     baselined = len(accepted)
     report.suppressed = collector.allowed + accepted

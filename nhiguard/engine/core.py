@@ -11,9 +11,10 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import hashlib
+import itertools
 import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -31,8 +32,12 @@ MULTILINE_BEFORE = 4096
 MULTILINE_AFTER = 65536
 _CACHE_LIMIT = 65536
 ALLOW_REGEX_TIMEOUT = 0.25  # an allow regex sees one candidate secret: a quarter second is far beyond any honest one
+_CACHE_BYTES = 32 << 20  # the line cache's budget: lines are up to 8 KiB, so the entry count alone is not a bound
+# A merged window longer than this (a line crowded with keyword hits) is matched in pieces that overlap by the
+# window reach, each under its own time bound: the cost stays linear and one slow piece loses only itself.
+_PIECE = 64 << 10
 _NEXTLINE_MARKER = b"pragma: allowlist nextline secret"
-_STORE_FORMAT = 3
+_STORE_FORMAT = 4
 
 _DECODERS = {decode.BASE64: -1, decode.HEX: -2, decode.PERCENT: -3}
 
@@ -85,6 +90,7 @@ class Engine:
         self._global_allow = tuple(compile_plain(p) for p in self.options.allow.regexes)
         self._allow_off: set[Any] = set()
         self._cache: dict[tuple[int, bytes], list[_Candidate]] = {}
+        self._cache_bytes = 0
         self._skip_cache: dict[str, frozenset[int]] = {}
         self._active: set[int] | None = None  # while scan_all_rules runs: rules whose patterns matched
         self._dependents = any(r.depends_on for r in self.rules)
@@ -163,6 +169,7 @@ class Engine:
                 compiled if doc["compiled"] and compiled else None,
                 self._gates(),
                 self._exact,
+                self._runs(),
             )
         except (ValueError, KeyError, TypeError, UnicodeError, RuntimeError):
             self._prefilter = None
@@ -174,8 +181,20 @@ class Engine:
     def prefilter(self) -> Prefilter:
         if self._prefilter is None:
             self._prefilter = make_prefilter(self._needles, self.options.prefilter, gates=self._gates(),
-                                             exact=self._exact)
+                                             exact=self._exact, runs=self._runs())
         return self._prefilter
+
+    def _runs(self) -> list[bytes | None]:
+        """Per needle, the alphabet of the encoded run it announces (its hits are thinned within one run only)."""
+        out: list[bytes | None] = []
+        for targets in self._targets[: len(self._needles)]:
+            if _DECODERS[decode.BASE64] in targets:
+                out.append(decode.ALPHABETS[decode.BASE64])
+            elif _DECODERS[decode.HEX] in targets:
+                out.append(decode.ALPHABETS[decode.HEX])
+            else:
+                out.append(None)
+        return out
 
     def _plan_entry(self, index: int) -> _Plan:
         """For one needle (or gate): its length, the line rules, multi-line rules, decoders and two-line rules
@@ -350,7 +369,10 @@ class Engine:
         out: list[_Candidate] = []
         for rule_index, spans in line_spans.items():
             for lo, hi in _merge(sorted(spans)):
-                out.extend(self._match_line(rule_index, data, lo, hi, path))
+                if hi - lo <= 2 * LINE_REACH:
+                    out.extend(self._match_line(rule_index, data, lo, hi, path))
+                else:
+                    out.extend(self._match_pieces(rule_index, data, lo, hi, path, LINE_REACH))
         for rule_index, starts in multi_hits.items():
             windows = []
             for s in starts:
@@ -358,13 +380,28 @@ class Engine:
                 lo = data.rfind(b"\n", max(0, reach - LINE_REACH), reach) + 1 if reach else 0
                 windows.append((lo, min(n, s + MULTILINE_AFTER)))
             for lo, hi in _merge(sorted(windows)):
-                out.extend(self._match_window(rule_index, data, lo, hi, path))
+                out.extend(self._match_pieces(rule_index, data, lo, hi, path, MULTILINE_AFTER))
         if decode_hits and depth < self.options.max_decode_depth:
             out.extend(self._decoded(data, decode_hits, skip, depth, path, helpers))
         # Spans a specific rule rejected on its own terms (checksum, entropy) stay that provider's.
         claimed = [(c.start, c.end, c.decoded) for c in out if c.rejected]
-        out = [c for c in out if not c.rejected and self._accept(c, data)]
+        marks = _InlineMarks(data)
+        out = [c for c in out if not c.rejected and self._accept(c, marks)]
         return self._resolve(out, data, claimed, helpers)
+
+    def _match_pieces(
+        self, rule_index: int, data: bytes, lo: int, hi: int, path: str, reach: int
+    ) -> list[_Candidate]:
+        """A long window in pieces of _PIECE bytes, each run with `reach` bytes of context on both sides; a
+        candidate belongs to the piece where it starts, so a match across a seam is found once, whole."""
+        if hi - lo <= _PIECE + 2 * reach:
+            return self._match_window(rule_index, data, lo, hi, path)
+        out: list[_Candidate] = []
+        for start in range(lo, hi, _PIECE):
+            stop = min(hi, start + _PIECE)
+            found = self._match_window(rule_index, data, max(lo, start - reach), min(hi, stop + reach), path)
+            out.extend(c for c in found if start <= c.start < stop)
+        return out
 
     def _match_line(self, rule_index: int, data: bytes, lo: int, hi: int, path: str) -> list[_Candidate]:
         line = data[lo:hi]
@@ -372,9 +409,11 @@ class Engine:
         cached = self._cache.get(key)
         if cached is None:
             cached = self._match_window(rule_index, line, 0, len(line), path)
-            if len(self._cache) > _CACHE_LIMIT:
+            if len(self._cache) > _CACHE_LIMIT or self._cache_bytes > _CACHE_BYTES:
                 self._cache.clear()
+                self._cache_bytes = 0
             self._cache[key] = cached
+            self._cache_bytes += len(line)
         elif cached and self._active is not None:
             self._active.add(rule_index)
         if lo == 0:
@@ -464,7 +503,7 @@ class Engine:
         return out
 
     # -- verdicts on candidates -----------------------------------------------------------------------------
-    def _accept(self, c: _Candidate, data: bytes) -> bool:
+    def _accept(self, c: _Candidate, marks: _InlineMarks) -> bool:
         rule = self.rules[c.rule]
         secret = c.secret
         allow = rule.allow
@@ -479,7 +518,7 @@ class Engine:
             return False
         if filters.looks_fake(secret) or (rule.generic and filters.is_not_secret(secret)):
             return False
-        return not _inline_allowed(data, c.start)
+        return not marks.allowed(c.start)
 
     def provider_shape(self, value: str) -> bool:
         """Whether a provider's rule matches the value alone, even to reject it (a wrong checksum, a documented
@@ -542,6 +581,7 @@ class Engine:
             # rule may still report it.
             found = self._pair(found, data)
         specific = specific + [(c.start, c.end, c.decoded) for c in found if c.rule not in self._generic]
+        claims = _Spans([(s, e) for s, e, _ in specific])
         # A secret seen in clear needs no second location from a decoded copy of the same line (percent).
         plain = {(c.rule, c.secret): (c.start, c.end) for c in found if not c.decoded}
         seen: set[tuple[int, int, int, str]] = set()
@@ -550,7 +590,7 @@ class Engine:
             rule = rules[c.rule]
             if not rule.report and not helpers:
                 continue
-            if rule.generic and any(s < c.end and c.start < e for s, e, _ in specific):
+            if rule.generic and claims.overlaps(c.start, c.end):
                 continue
             if c.decoded:
                 twin = plain.get((c.rule, c.secret))
@@ -564,9 +604,19 @@ class Engine:
         return out
 
     def _pair(self, found: list[_Candidate], data: bytes) -> list[_Candidate]:
-        by_rule: dict[int, list[_Candidate]] = defaultdict(list)
+        # Partners per (rule, decoding), in offset order: the nearest one is a neighbour in that order, found by
+        # bisection (a scan over all partners per candidate was quadratic on a file of many keys).
+        by_rule: dict[tuple[int, tuple[str, ...]], list[_Candidate]] = defaultdict(list)
+        wanted = {self.by_id.get(dep.rule, -1) for c in found for dep in self.rules[c.rule].depends_on}
         for c in found:
-            by_rule[c.rule].append(c)
+            if c.rule in wanted:
+                by_rule[c.rule, c.decoded].append(c)
+        if not by_rule:
+            return [c for c in found if not self.rules[c.rule].depends_on]
+        for partners in by_rule.values():
+            partners.sort(key=lambda p: p.start)
+        lines = _LineNumbers(data)
+        starts = {key: [p.start for p in partners] for key, partners in by_rule.items()}
         out = []
         for c in found:
             rule = self.rules[c.rule]
@@ -576,8 +626,9 @@ class Engine:
             parts = list(c.parts)
             ok = True
             for dep in rule.depends_on:
-                partners = by_rule.get(self.by_id.get(dep.rule, -1), [])
-                best = _nearest(c, partners, dep.within_lines, data)
+                key = (self.by_id.get(dep.rule, -1), c.decoded)
+                partners = by_rule.get(key, [])
+                best = _nearest(c, partners, starts.get(key, []), dep.within_lines, lines)
                 if best is None:
                     ok = False
                     break
@@ -609,13 +660,14 @@ def filekind_matches(engine: Engine, chunk: Chunk, kinds: Sequence[Any], regex: 
         return regex
     added = frozenset(chunk.line_map) if chunk.whole is not None and chunk.line_map is not None else None
     found: list[Match] = []
+    marks = _InlineMarks(data)
     line, counted = 1, 0
     for f in sorted(fields, key=lambda f: f.offset):
         line += data.count(b"\n", counted, f.offset)
         counted = f.offset
         real = line if chunk.whole is not None else chunk.real_line(line)
         if (added is not None and real not in added) or engine.allowed_value(f.rule, f.value) \
-                or _inline_allowed(data, f.offset):
+                or marks.allowed(f.offset):
             continue
         if f.generic and (filters.looks_fake(f.value) or engine.provider_shape(f.value)
                           or (f.kind != "password" and filters.is_not_secret(f.value))):
@@ -635,9 +687,23 @@ def filekind_matches(engine: Engine, chunk: Chunk, kinds: Sequence[Any], regex: 
             return k.start < m.end and m.start < k.end
         return k.line == m.line and k.column < m.column + m.end - m.start and m.column < k.column + k.end - k.start
 
+    # Only the fields that can overlap a match are tried (a file of thousands of settings made this loop
+    # matches x fields): by byte offset, fields in offset order with a running maximum of their ends; else by line.
+    removed: set[int] = set()
+    starts = [k.start for k in found]
+    reach = list(itertools.accumulate((k.end for k in found), max))
+    by_line: dict[int, list[int]] = defaultdict(list)
+    for i, k in enumerate(found):
+        by_line[k.line].append(i)
+
+    def near(m: Match) -> Iterable[int]:
+        if not same_bytes:
+            return by_line.get(m.line, ())
+        return range(bisect.bisect_right(reach, m.start), bisect.bisect_left(starts, m.end))
+
     out: list[Match] = []
     for m in regex:
-        twin = next((k for k in found if overlaps(m, k)), None)
+        twin = next((found[i] for i in near(m) if i not in removed and overlaps(m, found[i])), None)
         if twin is None:
             out.append(m)
             continue
@@ -645,8 +711,8 @@ def filekind_matches(engine: Engine, chunk: Chunk, kinds: Sequence[Any], regex: 
             continue  # the field says more than a generic assignment
         known = {k for k, _ in m.parts}
         out.append(dataclasses.replace(m, parts=(*m.parts, *((k, v) for k, v in twin.parts if k not in known))))
-        found = [k for k in found if not overlaps(m, k)]  # (a multi-line key block may cover several fields)
-    out.extend(found)
+        removed.update(i for i in near(m) if overlaps(m, found[i]))  # (a key block may cover several fields)
+    out.extend(k for i, k in enumerate(found) if i not in removed)
     out.sort(key=lambda m: (m.line, m.column, m.rule_id))
     return out
 
@@ -683,17 +749,69 @@ def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return merged
 
 
-def _nearest(c: _Candidate, partners: list[_Candidate], within_lines: int, data: bytes) -> _Candidate | None:
+def _nearest(
+    c: _Candidate, partners: list[_Candidate], starts: list[int], within_lines: int, lines: _LineNumbers
+) -> _Candidate | None:
+    """The partner fewest lines away (the earlier one on a tie), if within `within_lines`."""
     best: _Candidate | None = None
     best_distance = within_lines + 1
-    for p in partners:
-        if p is c or p.decoded != c.decoded:
-            continue
-        lo, hi = sorted((p.start, c.start))
-        distance = data.count(b"\n", lo, hi)
-        if distance < best_distance:
-            best, best_distance = p, distance
+    here = lines.line(c.start)
+    at = bisect.bisect_left(starts, c.start)
+    # the closest partners before and after (skipping the candidate itself, should it be its own partner)
+    below = at - 1
+    above = at
+    while above < len(partners) and partners[above] is c:
+        above += 1
+    while below >= 0 and partners[below] is c:
+        below -= 1
+    for index in (below, above):
+        if 0 <= index < len(partners):
+            p = partners[index]
+            distance = abs(here - lines.line(p.start))
+            if distance < best_distance:
+                best, best_distance = p, distance
     return best
+
+
+class _LineNumbers:
+    """Line numbers of offsets in one buffer, counted once up to the furthest offset asked (queries come in
+    near-ascending order; an index of every line would cost a pass over a large blob with one finding)."""
+
+    __slots__ = ("counted", "data", "offsets")
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.offsets: list[int] = []  # newline offsets seen so far, ascending
+        self.counted = 0
+
+    def line(self, at: int) -> int:
+        if at > self.counted:
+            find, offsets = self.data.find, self.offsets
+            nl = find(b"\n", self.counted, at)
+            while nl >= 0:
+                offsets.append(nl)
+                nl = find(b"\n", nl + 1, at)
+            self.counted = at
+        return bisect.bisect_left(self.offsets, at)
+
+
+class _Spans:
+    """Spans claimed by specific rules; `overlaps` answers by bisection (sorted starts, running maximum of ends)."""
+
+    __slots__ = ("reach", "starts")
+
+    def __init__(self, spans: list[tuple[int, int]]) -> None:
+        spans.sort()
+        self.starts = [s for s, _ in spans]
+        self.reach: list[int] = []
+        furthest = -1
+        for _, e in spans:
+            furthest = max(furthest, e)
+            self.reach.append(furthest)
+
+    def overlaps(self, lo: int, hi: int) -> bool:
+        i = bisect.bisect_left(self.starts, hi) - 1  # the spans that start before hi
+        return i >= 0 and self.reach[i] > lo
 
 
 def _inside(at: int, los: list[int], his: list[int]) -> bool:
@@ -701,14 +819,43 @@ def _inside(at: int, los: list[int], his: list[int]) -> bool:
     return i >= 0 and at < his[i]
 
 
-def _inline_allowed(data: bytes, at: int) -> bool:
-    lo = data.rfind(b"\n", 0, at) + 1
-    hi = data.find(b"\n", at)
-    line = data[lo : hi if hi >= 0 else len(data)].lower()
-    if any(marker in line for marker in INLINE_ALLOW_MARKERS):
-        return True
-    if lo > 0:
-        prev_lo = data.rfind(b"\n", 0, lo - 1) + 1
-        if _NEXTLINE_MARKER in data[prev_lo : lo - 1].lower():
-            return True
-    return False
+class _InlineMarks:
+    """The lines an inline marker allows (its own line; the next line for the next-line marker), found on first
+    use with one pass per marker over the buffer (per candidate, lowercasing its line was quadratic on a long
+    line crowded with candidates)."""
+
+    __slots__ = ("data", "his", "los")
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.los: list[int] | None = None
+        self.his: list[int] = []
+
+    def _find(self) -> list[int]:
+        low = self.data.lower()
+        n = len(low)
+        spans = []
+        for marker in (*INLINE_ALLOW_MARKERS, _NEXTLINE_MARKER):
+            at = low.find(marker)
+            while at >= 0:
+                lo = low.rfind(b"\n", 0, at) + 1
+                end = low.find(b"\n", at)
+                end = n if end < 0 else end
+                hi = end
+                if marker == _NEXTLINE_MARKER:
+                    if end >= n:
+                        break
+                    lo = end + 1
+                    hi = low.find(b"\n", lo)
+                    hi = n if hi < 0 else hi
+                spans.append((lo, hi + 1))
+                at = low.find(marker, end)
+        merged = _merge(sorted(spans))
+        self.his = [hi for _, hi in merged]
+        return [lo for lo, _ in merged]
+
+    def allowed(self, at: int) -> bool:
+        los = self.los
+        if los is None:
+            los = self.los = self._find()
+        return _inside(at, los, self.his)

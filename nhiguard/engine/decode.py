@@ -21,6 +21,11 @@ MIN_RUN = 16
 MAX_RUN = 1 << 20
 
 _B64_CHARS = rb"A-Za-z0-9+/_-"
+# The bytes a run of each kind is made of (the prefilter thins a needle's hits only inside one such run)
+ALPHABETS = {
+    BASE64: b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-",
+    HEX: b"0123456789ABCDEFabcdef",
+}
 _B64_RIGHT = re.compile(rb"[" + _B64_CHARS + rb"]*={0,2}")
 _B64_LEFT = re.compile(rb"[" + _B64_CHARS + rb"]*")
 _HEX_RIGHT = re.compile(rb"[0-9A-Fa-f]*")

@@ -110,6 +110,7 @@ def document(report: Report, *, show_secrets: bool = False) -> dict[str, Any]:
             "skipped": stats.skipped,
             "seconds": round(stats.seconds, 3),
             "baselined": stats.baselined,
+            **({"incomplete": stats.incomplete} if stats.incomplete else {}),
         },
     }
 

@@ -123,6 +123,8 @@ def _summary(report: Report) -> str:
         text += f"; {stats.baselined:,} baselined {'finding' if stats.baselined == 1 else 'findings'} not shown"
     if stats.skipped:
         text += f"; {_plural(stats.skipped, 'file')} skipped"
+    if stats.incomplete:
+        text += f"; incomplete: {_plural(stats.incomplete, 'file')} not checked in full"
     return text + "."
 
 

@@ -20,9 +20,15 @@ from nhiguard.errors import SourceError
 from nhiguard.escape import path_text
 from nhiguard.model import Chunk, Notice, Origin
 from nhiguard.sources import archives
-from nhiguard.sources.text import prepare
+from nhiguard.sources.text import BINARY, TEXT, prepare, printable_view, sniff
 
 SKIP_DIRS = frozenset({".git", ".hg", ".svn", ".bzr", "_darcs"})
+# Files larger than WINDOW + OVERLAP are read and scanned in windows, so memory is bounded by the window, never
+# by the file. Consecutive windows overlap by more than any engine window reaches (a multi-line window 64 KiB,
+# a decoded run 1 MiB), so a match across a seam is whole in one of them; each match is kept by the window
+# whose own stretch it starts in, so it is reported once.
+WINDOW = 8 << 20
+OVERLAP = (1 << 20) + (128 << 10)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,30 +136,108 @@ def _walk_dir(
         stack.extend(reversed(subdirs))
 
 
+@dataclass(frozen=True, slots=True)
+class Part:
+    """A window of a file: matches that start in [keep_from, keep_to) of `chunk.data` are this window's."""
+
+    chunk: Chunk
+    keep_from: int
+    keep_to: int
+
+
+def read_parts(ref: FileRef) -> Iterator[Part | Notice]:
+    """A file as one Part, or a large one as overlapping windows (see WINDOW)."""
+    if ref.size <= WINDOW + OVERLAP:
+        chunk = read(ref)
+        yield chunk if isinstance(chunk, Notice) else Part(chunk, 0, len(chunk.data))
+        return
+    try:
+        fd = os.open(ref.real, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        yield Notice(ref.path, f"unreadable: {exc.strerror or exc}")
+        return
+    try:
+        yield from _windows(fd, ref)
+    except OSError as exc:
+        yield Notice(ref.path, f"unreadable: {exc.strerror or exc}")
+    finally:
+        os.close(fd)
+
+
+def _windows(fd: int, ref: FileRef) -> Iterator[Part | Notice]:
+    size = os.fstat(fd).st_size
+    head = os.pread(fd, 8192, 0)
+    kind = sniff(head)
+    if kind not in (TEXT, BINARY) or filekinds.wants_binary(ref.path):
+        # UTF-16/32 must be transcoded as a whole (a window could start inside a character): read it all
+        chunk = read(ref)
+        yield chunk if isinstance(chunk, Notice) else Part(chunk, 0, len(chunk.data))
+        return
+    binary = kind == BINARY
+    line = 1  # the line number at `begin`
+    begin = 0  # where the previous window started in the file
+    previous = b""
+    keep = 0
+    while keep < size:
+        start = max(0, keep - OVERLAP)
+        if start:
+            # start just after a line break in the overlap, so columns stay true
+            nl = previous.find(b"\n", start - begin, keep - begin) if previous else -1
+            if nl >= 0:
+                start = begin + nl + 1
+        line += previous.count(b"\n", 0, start - begin) if previous else 0
+        stop = min(size, keep + WINDOW + OVERLAP)
+        data = os.pread(fd, stop - start, start)
+        if not data:
+            break
+        keep_to = keep + WINDOW if stop < size else start + len(data)
+        view = printable_view(data) if binary else data
+        yield Part(Chunk(data=view, origin=Origin(path=ref.path), first_line=line), keep - start, keep_to - start)
+        previous, begin, keep = data, start, keep_to
+
+
 def read(ref: FileRef) -> Chunk | Notice:
     data = _read_bytes(ref)
     return data if isinstance(data, Notice) else _chunk(ref, data)
 
 
 def _chunk(ref: FileRef, data: bytes) -> Chunk | Notice:
+    if filekinds.wants_binary(ref.path) and sniff(data) == BINARY:
+        # an encrypted credential store a file-kind detector can open
+        return Chunk(data=b"", origin=Origin(path=ref.path), whole=data)
     prepared = prepare(data)
     if prepared is None:
-        if filekinds.wants_binary(ref.path):  # an encrypted credential store a file-kind detector can open
-            return Chunk(data=b"", origin=Origin(path=ref.path), whole=data)
         return Notice(ref.path, "binary")
     return Chunk(data=prepared, origin=Origin(path=ref.path))
 
 
-def read_all(ref: FileRef, limits: ArchiveLimits | None, max_member: int) -> Iterator[Chunk | Notice]:
-    """`read`, with an archive opened into its members (`sources/archives.py`)."""
+def read_all(ref: FileRef, limits: ArchiveLimits | None, max_member: int) -> Iterator[Part | Notice]:
+    """A file as the parts to scan: an archive opened into its members (`sources/archives.py`), a large file in
+    overlapping windows (`read_parts`), anything else whole."""
+    opens = limits is not None and limits.depth > 0 and not filekinds.wants_binary(ref.path)
+    if ref.size > WINDOW + OVERLAP and not (opens and _starts_as_archive(ref)):
+        yield from read_parts(ref)
+        return
     data = _read_bytes(ref)
     if isinstance(data, Notice):
         yield data
-    elif limits is not None and limits.depth > 0 and archives.kind(data) is not None \
-            and not filekinds.wants_binary(ref.path):
-        yield from archives.expand(data, Origin(path=ref.path), limits, max_member)
+    elif opens and limits is not None and archives.kind(data) is not None:
+        for member in archives.expand(data, Origin(path=ref.path), limits, max_member):
+            yield member if isinstance(member, Notice) else Part(member, 0, len(member.data))
     else:
-        yield _chunk(ref, data)
+        chunk = _chunk(ref, data)
+        yield chunk if isinstance(chunk, Notice) else Part(chunk, 0, len(chunk.data))
+
+
+def _starts_as_archive(ref: FileRef) -> bool:
+    try:
+        fd = os.open(ref.real, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        try:
+            return archives.kind(os.pread(fd, 512, 0)) is not None
+        finally:
+            os.close(fd)
+    except OSError:
+        return False
 
 
 def _read_bytes(ref: FileRef) -> bytes | Notice:

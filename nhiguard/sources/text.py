@@ -1,29 +1,64 @@
-"""Byte-level preparation shared by every source: binary detection and UTF-16/32 transcoding."""
+"""Byte-level preparation shared by every source: UTF-16/32 transcoding, and a text view of binary content.
+
+Binary content is not skipped (one NUL near the start would hide a whole file, and tokens sit in the printable
+strings of builds, archives and databases): every byte outside printable ASCII, tab, CR and LF becomes a space
+(control bytes only, when the content is valid UTF-8).
+Offsets and line breaks are kept, so line numbers stay true, printable runs (what `strings` shows) stay whole
+and no pattern can join two runs across the garbage between them.
+"""
 
 from __future__ import annotations
 
 import codecs
 
 _SNIFF = 8192
+_PRINTABLE = frozenset((9, 10, 13, *range(32, 127)))
+_TEXT_VIEW = bytes(b if b in _PRINTABLE else 32 for b in range(256))
+_UTF8_VIEW = bytes(b if b in _PRINTABLE or b >= 128 else 32 for b in range(256))  # valid UTF-8 keeps its letters
 
 
 def prepare(data: bytes) -> bytes | None:
-    """Bytes ready for the engine (UTF-8 or ASCII-compatible), or None for binary content."""
+    """Bytes ready for the engine (UTF-8 or ASCII-compatible). Binary content comes back as its printable view
+    (see the module note); None is kept in the signature for sources that cannot read a blob at all."""
+    kind = sniff(data)
+    if kind == TEXT:
+        return data
+    if kind == BINARY:
+        return printable_view(data)
+    return _transcode(data, kind)
+
+
+TEXT = "text"
+BINARY = "binary"
+
+
+def sniff(data: bytes) -> str:
+    """TEXT, BINARY, or the UTF-16/32 codec to transcode `data` with (decided from its first 8 KiB)."""
     head = data[:_SNIFF]
     if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
-        return _transcode(data, "utf-32")
+        return "utf-32"
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return _transcode(data, "utf-16")
+        return "utf-16"
     if b"\0" not in head:
-        return data
+        return TEXT
     # UTF-16 without a BOM: ASCII text with a NUL in every other byte.
     if len(head) >= 16:
         odd, even = head[1::2], head[0::2]
         if odd.count(0) > 0.9 * len(odd) and even.count(0) < 0.1 * len(even):
-            return _transcode(data, "utf-16-le")
+            return "utf-16-le"
         if even.count(0) > 0.9 * len(even) and odd.count(0) < 0.1 * len(odd):
-            return _transcode(data, "utf-16-be")
-    return None
+            return "utf-16-be"
+    return BINARY
+
+
+def printable_view(data: bytes) -> bytes:
+    """`data` with every byte that is not printable ASCII, tab, CR or LF replaced by a space (same length); in
+    valid UTF-8 (text with a stray NUL) only the control bytes are replaced."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.translate(_TEXT_VIEW)
+    return data.translate(_UTF8_VIEW)
 
 
 def _transcode(data: bytes, encoding: str) -> bytes | None:

@@ -245,7 +245,7 @@ def test_a_switched_off_allow_regex_is_named_from_a_worker_too(tmp_path: Path,
     path.write_text(f'password = "{"".join(rng.sample(string.ascii_letters, 30))}_k1"\n', encoding="utf-8")
     engine = Engine(ruleset.load_builtin(), EngineOptions(allow=Allow(regexes=(r"(\w|\w\w)+_$",))))
     monkeypatch.setattr(scan, "_ENGINE", engine)
-    found, notices, scanned, _ = scan._scan_batch([files.FileRef("app.env", str(path), path.stat().st_size)])
+    found, notices, scanned, _, _ = scan._scan_batch([files.FileRef("app.env", str(path), path.stat().st_size)])
     assert scanned == 1 and len(found) == 1
     assert [n.path for n in notices] == ["allow.regexes"] and "switched off" in notices[0].reason
     assert engine.stats.allow_timeouts == []

@@ -93,7 +93,7 @@ def test_submodules_are_skipped_with_a_notice(tmp_path: Path) -> None:
     assert len(notices) == 1 and notices[0][0] == "vendor/sub" and "submodule" in notices[0][1]
 
 
-def test_big_and_binary_blobs_are_skipped_with_notices(tmp_path: Path) -> None:
+def test_big_blobs_are_skipped_with_notices_binary_strings_scanned(tmp_path: Path) -> None:
     repo = Repo(tmp_path / "r")
     repo.write("image.png", b"\x89PNG\r\n\x1a\n\0\0" + os.urandom(4096) + token("bin").encode())
     repo.write("big.log", ("filler line\n" * 100_000) + token("big") + "\n")
@@ -102,11 +102,11 @@ def test_big_and_binary_blobs_are_skipped_with_notices(tmp_path: Path) -> None:
     repo.write("image.png", b"\x89PNG\r\n\x1a\n\0\0" + os.urandom(4096))
     repo.commit()
     result = sweep(repo.path, HistoryOptions(max_blob_size=512 * 1024, progress=False))
-    assert {f.secret for f in result.report.findings} == {token("small")}
+    assert {f.secret for f in result.report.findings} == {token("small"), token("bin")}
     reasons = {n.path: n.reason for n in result.report.notices}
-    assert reasons["image.png"] == "binary (2 versions) not scanned"
+    assert "image.png" not in reasons  # a binary's printable strings are scanned
     assert reasons["big.log"].startswith("1 version larger than the size limit (")
-    assert result.report.stats.skipped == 3
+    assert result.report.stats.skipped == 1
 
 
 def test_non_utf8_paths_names_and_messages(tmp_path: Path) -> None:

@@ -27,11 +27,11 @@ def _found(doc: dict) -> list[tuple[str, int]]:  # type: ignore[type-arg]
     return sorted((loc["path"], loc["line"]) for f in doc["findings"] for loc in f["locations"])
 
 
-def test_binary_skipped_with_notice(tmp_path: Path) -> None:
-    (tmp_path / "blob.bin").write_bytes(b"\x00\x01\x02" * 100 + TOKEN.encode())
+def test_binary_scanned_in_its_printable_strings(tmp_path: Path) -> None:
+    (tmp_path / "blob.bin").write_bytes(b"\x00\x01\x02" * 100 + TOKEN.encode() + b"\x00\xff")
     doc = _json(run_cli("scan", tmp_path, "-f", "json"))
-    assert doc["findings"] == []
-    assert doc["notices"] == [{"path": "blob.bin", "reason": "binary"}]
+    assert _found(doc) == [("blob.bin", 1)]
+    assert doc["notices"] == []
 
 
 def test_invalid_utf8_is_scanned(tmp_path: Path) -> None:

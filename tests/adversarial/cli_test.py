@@ -1,0 +1,136 @@
+"""Hostile inputs through the command line: a run that a time bound cut short never exits 0 as if clean;
+binaries and large files are scanned, the large ones in bounded windows."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from nhiguard import cli
+from nhiguard.constants import EXIT_CLEAN, EXIT_FINDINGS, EXIT_INCOMPLETE
+from nhiguard.engine import core
+from nhiguard.sources import files
+from tests.adversarial import inputs
+from tests.support.cli import run_cli
+from tests.support.gitrepo import GitRepo
+from tests.support.tokens import github_classic
+
+
+@pytest.fixture
+def slow_generic(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The generic-password rule hits its time bound on every window (as a pathological input would)."""
+    real = core.finditer
+
+    def finditer(compiled: Any, text: str, timeout: float) -> Any:
+        if "pass(?:word" in compiled.pattern:
+            raise TimeoutError("regex timed out")
+        return real(compiled, text, timeout)
+
+    monkeypatch.setattr(core, "finditer", finditer)
+
+
+def test_time_bound_makes_the_scan_incomplete(tmp_path: Path, slow_generic: None,
+                                              capsys: pytest.CaptureFixture[str],
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "notes.py").write_text(f'password = "{inputs.password(3)}"\n')
+    out = tmp_path / "r.json"
+    assert cli.main(["scan", str(tmp_path), "-f", "json", "-o", str(out)]) == EXIT_INCOMPLETE
+    assert "incomplete" in capsys.readouterr().err
+    doc = json.loads(out.read_text())
+    assert doc["stats"]["incomplete"] == 1
+    assert any("time bound" in n["reason"] for n in doc["notices"])
+    assert cli.main(["scan", str(tmp_path), "--allow-incomplete"]) == EXIT_CLEAN
+    monkeypatch.setenv("NHIGUARD_ALLOW_INCOMPLETE", "1")
+    assert cli.main(["scan", str(tmp_path)]) == EXIT_CLEAN
+    monkeypatch.delenv("NHIGUARD_ALLOW_INCOMPLETE")
+    # findings still win: exit 1
+    (tmp_path / "t.env").write_text(f"T={github_classic('inc')}\n")
+    assert cli.main(["scan", str(tmp_path)]) == EXIT_FINDINGS
+
+
+def test_time_bound_in_a_worker_makes_the_scan_incomplete(tmp_path: Path, slow_generic: None,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from nhiguard import scan
+
+    monkeypatch.setattr(scan, "PARALLEL_MIN_BYTES", 0)  # the process pool, whatever the size
+    for i in range(4):
+        (tmp_path / f"notes{i}.py").write_text(f'password = "{inputs.password(10 + i)}"\n')
+    out = tmp_path / "r.json"
+    assert cli.main(["scan", str(tmp_path), "-j", "2", "-f", "json", "-o", str(out)]) == EXIT_INCOMPLETE
+    assert json.loads(out.read_text())["stats"]["incomplete"] == 4
+
+
+def test_time_bound_makes_the_pre_commit_hook_fail(tmp_path: Path, slow_generic: None,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = GitRepo(tmp_path / "r")
+    repo.write("README", "hello\n")
+    repo.commit("base")
+    repo.write("notes.py", f'password = "{inputs.password(4)}"\n')
+    repo.git("add", "-A")
+    monkeypatch.chdir(repo.path)
+    assert cli.main(["git", "--staged"]) == EXIT_INCOMPLETE
+    assert cli.main(["git", "--staged", "--allow-incomplete"]) == EXIT_CLEAN
+
+
+def test_crowded_line_nul_and_binary_found_by_the_cli(tmp_path: Path) -> None:
+    crowded, secret = inputs.crowded_keywords(300_000)
+    (tmp_path / "crowded.js").write_bytes(crowded)
+    nul, token = inputs.nul_then_secret()
+    (tmp_path / "nul.txt").write_bytes(nul)
+    blob, token2 = inputs.binary_with_token()
+    (tmp_path / "app.bin").write_bytes(blob)
+    done = run_cli("scan", tmp_path, "-f", "json", "--show-secrets")
+    assert done.returncode == EXIT_FINDINGS, done.stderr
+    found = {(loc["path"], f["secret"]) for f in json.loads(done.stdout)["findings"] for loc in f["locations"]}
+    assert found == {("crowded.js", secret), ("nul.txt", token), ("app.bin", token2)}
+
+
+def test_large_file_in_windows_finds_each_match_once_with_true_lines(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    # small windows (the mechanism, not the size, is under test); the overlap still exceeds the line windows
+    monkeypatch.setattr(files, "WINDOW", 64 << 10)
+    monkeypatch.setattr(files, "OVERLAP", 16 << 10)
+    lines = []
+    expected = set()
+    for i in range(6000):
+        if i % 97 == 0:
+            token = github_classic(f"w{i}")
+            lines.append(f"key{i} = {token}")
+            expected.add((token, i + 1))
+        else:
+            lines.append(f"filler {i} " + "x" * (i % 50))
+    path = tmp_path / "big.txt"
+    path.write_text("\n".join(lines) + "\n")
+    ref = files.FileRef("big.txt", str(path), path.stat().st_size)
+    parts = list(files.read_parts(ref))
+    assert len(parts) > 3
+    assert all(isinstance(p, files.Part) and len(p.chunk.data) <= (64 << 10) + 2 * (16 << 10) for p in parts)
+    from nhiguard.scan import _init_worker, _scan_batch
+
+    _init_worker(None, __import__("nhiguard.ruleset", fromlist=["x"]).load_builtin(), None)
+    found, notices, scanned, _, _ = _scan_batch([ref])
+    assert notices == [] and scanned == 1
+    got = [(m.secret, m.line) for _, matches in found for m in matches]
+    assert sorted(got) == sorted(expected)  # each once, at its true line
+
+
+def test_ten_megabytes_of_one_letter_bounded(tmp_path: Path) -> None:
+    # compile the prefilter into the (test's) cache first: its one-time compile is not the input's cost
+    (tmp_path / "warm").mkdir()
+    assert run_cli("scan", tmp_path / "warm").returncode == EXIT_CLEAN
+    (tmp_path / "a.txt").write_bytes(inputs.one_letter(10 << 20))
+    script = (
+        "import resource, sys, time; from nhiguard.cli import main; t = time.monotonic(); "
+        f"code = main(['scan', {str(tmp_path)!r}, '-f', 'json', '-o', {str(tmp_path / 'r.json')!r}]); "
+        "print(code, time.monotonic() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False)
+    code, seconds, rss_kb = done.stdout.split()
+    assert int(code) == EXIT_CLEAN, done.stderr
+    assert int(rss_kb) < 400 * 1024, rss_kb
+    assert float(seconds) < 20, seconds

@@ -1,0 +1,67 @@
+"""Hostile inputs, generated at run time (no token literal is ever committed), shared by the adversarial tests
+and `bench/adversarial_bench.py`. Each builder takes a size so a test can compare N with 4N."""
+
+from __future__ import annotations
+
+import random
+import string
+
+from tests.support.tokens import github_classic
+
+ALNUM = string.ascii_letters + string.digits
+
+
+def password(seed: int) -> str:
+    rng = random.Random(f"pw:{seed}")
+    return "".join(rng.choice(ALNUM) for _ in range(14)) + "!7"
+
+
+def crowded_keywords(nbytes: int) -> tuple[bytes, str]:
+    """`a.token=b;` repeated on one line, then a real assignment at the end of that line."""
+    secret = "s3cr3tV" + password(1)
+    filler = b"a.token=b;" * (nbytes // 10)
+    return filler + f'token = "{secret}"\n'.encode(), secret
+
+
+def nul_then_secret() -> tuple[bytes, str]:
+    token = github_classic("nul")
+    return b"\0" + b"x" * 100 + b"\n" + f"GITHUB_TOKEN={token}\n".encode(), token
+
+
+def binary_with_token(nbytes: int = 64 << 10) -> tuple[bytes, str]:
+    rng = random.Random("bin")
+    token = github_classic("bin")
+    blob = bytes(rng.randrange(256) for _ in range(nbytes))
+    half = len(blob) // 2
+    return blob[:half] + b"\0\0" + token.encode() + b"\0\0" + blob[half:], token
+
+
+def tokens_per_line(count: int) -> bytes:
+    return "".join(f"{github_classic(i)}\n" for i in range(count)).encode()
+
+
+def tokens_one_line(count: int) -> bytes:
+    return (" ".join(github_classic(i) for i in range(count)) + "\n").encode()
+
+
+def generic_passwords(count: int) -> bytes:
+    return "".join(f'password = "{password(i)}"\n' for i in range(count)).encode()
+
+
+def one_letter(nbytes: int, letter: bytes = b"A") -> bytes:
+    return letter * nbytes
+
+
+def percent_escapes(nbytes: int) -> bytes:
+    return b"%2f" * (nbytes // 3)
+
+
+def aws_pairs(count: int) -> tuple[bytes, int]:
+    """Key id and secret pairs, one pair per two lines (dependent-rule pairing over many candidates)."""
+    rng = random.Random("aws")
+    out = []
+    for _ in range(count):
+        key_id = "AKIA" + "".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") for _ in range(16))
+        secret = "".join(rng.choice(ALNUM + "+/") for _ in range(40))
+        out.append(f"aws_access_key_id = {key_id}\naws_secret_access_key = {secret}\n")
+    return "".join(out).encode(), count
