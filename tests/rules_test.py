@@ -24,9 +24,14 @@ def test_rule_pattern_is_bounded(rule: Rule) -> None:
 
 
 def test_catalogue_size() -> None:
-    providers = {r.provider for r in RULES}
-    assert len(RULES) >= 150, len(RULES)
-    assert len(providers) >= 80, len(providers)
+    """Issue 12's floor: at least 650 rules over 450 providers, 300 verifiable, 25 revocable provider families."""
+    from nhiguard import catalogue
+
+    totals = catalogue.totals(catalogue.entries(RULES))
+    assert totals.rules >= 650, totals
+    assert totals.providers >= 450, totals
+    assert totals.verifiable >= 300, totals
+    assert totals.revocable_providers >= 25, totals
 
 
 def test_every_rule_has_both_kinds_of_example() -> None:
