@@ -12,6 +12,13 @@ def cache_dir() -> Path:
     return Path(base) / "nhiguard"
 
 
+def build_cache_dir() -> Path:
+    """Where compiled artefacts go (prefilter databases, validated rules): `NHIGUARD_BUILD_CACHE`, else the cache
+    folder. They are content-addressed, so runs with different homes (a test suite) can share them safely."""
+    override = os.environ.get("NHIGUARD_BUILD_CACHE")
+    return Path(override) if override else cache_dir()
+
+
 def data_dir() -> Path:
     """`$XDG_DATA_HOME/nhiguard`, else `~/.local/share/nhiguard`."""
     base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")

@@ -9,24 +9,27 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from nhiguard._paths import cache_dir
+from nhiguard._paths import build_cache_dir
 
 _KEEP = 8
 
 
 class FileStore:
     def __init__(self, directory: Path | None = None, prefix: str = "engine") -> None:
-        self.directory = directory or cache_dir()
+        self.directory = directory or build_cache_dir()
         self.prefix = prefix
 
     def _path(self, key: str) -> Path:
         return self.directory / f"{self.prefix}-{key}.bin"
 
     def get(self, key: str) -> bytes | None:
+        path = self._path(key)
         try:
-            return self._path(key).read_bytes()
+            data = path.read_bytes()
+            os.utime(path)  # (pruning keeps the most recently used)
         except OSError:
             return None
+        return data
 
     def put(self, key: str, data: bytes) -> None:
         path = self._path(key)

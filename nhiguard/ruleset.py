@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from nhiguard import _yaml, verifyspec
-from nhiguard._paths import cache_dir
+from nhiguard._paths import build_cache_dir
 from nhiguard.engine.context import ContextError, expand
 from nhiguard.engine.matcher import PatternError, compile_pattern
 from nhiguard.engine.prefilter import gate_error
@@ -404,7 +404,7 @@ def _load_cached(directory: Path) -> list[Rule]:
     """Built-in rules, validated once and then cached as JSON records: validation compiles every pattern,
     which would otherwise cost a pre-commit hook most of its time budget."""
     files = rule_files(directory)
-    cache = cache_dir() / f"rules-{_cache_key(files)}.json"
+    cache = build_cache_dir() / f"rules-{_cache_key(files)}.json"
     try:
         cached = json.loads(cache.read_text(encoding="utf-8"))
         return [

@@ -10,9 +10,18 @@ from nhiguard.engine import Engine
 from nhiguard.model import Rule
 
 
+@pytest.fixture(scope="session")
+def _build_cache(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """One cache of compiled prefilter databases for the whole session: compiling the built-in rules' database
+    takes seconds, and every CLI run in a test has a home of its own."""
+    return str(tmp_path_factory.mktemp("build-cache"))
+
+
 @pytest.fixture(autouse=True)
-def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch,
+                   _build_cache: str) -> Iterator[None]:
     home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("NHIGUARD_BUILD_CACHE", _build_cache)
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
     monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
