@@ -391,7 +391,9 @@ def verify_cmd(report_path: Path, root: Path | None, **opts: Any) -> int:
     base = root or (Path(target) if target and Path(target).is_dir() else Path("."))
     config = config_mod.load(opts["config_path"], base)
     rules = load_rules(config, ScanSettings(extra_rules=tuple(opts["extra_rules"])))
-    engine = Engine(rules)
+    from nhiguard.cache import default_store
+
+    engine = Engine(rules, store=default_store())
     recovered = recover(saved, {r.id: r for r in rules}, base, engine)
     for note in recovered.gone:
         click.echo(f"nhiguard: {note}", err=True)
@@ -589,7 +591,9 @@ def rules_check(files: tuple[Path, ...]) -> int:
     if not users:
         raise NhiguardError("no rules found in " + ", ".join(map(str, files)))
     merged = ruleset.merge(ruleset.load_builtin(), users)
-    engine = Engine(merged)
+    from nhiguard.cache import default_store
+
+    engine = Engine(merged, store=default_store())
     problems = []
     for rule in users:
         found = selftest.check_rule(rule, engine)

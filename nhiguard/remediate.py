@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from nhiguard import redact, ruleset
+from nhiguard.cache import default_store
 from nhiguard.config import Config
 from nhiguard.engine import Engine
 from nhiguard.errors import ConfigError
@@ -523,7 +524,8 @@ class Applier:
         saved = [{"rule_id": a.rule_id, "fingerprint": a.fingerprint,
                   "locations": [{"path": loc.path, "line": loc.line, "commit": loc.commit}
                                 for loc in a.ticket.locations]} for a in actions]
-        recovered = recover(saved, rules, base, Engine(list(rules.values())))
+        # (the compiled prefilter comes from the cache: compiling it for a thousand rules takes seconds)
+        recovered = recover(saved, rules, base, Engine(list(rules.values()), store=default_store()))
         by_fp = {f.fingerprint: f for f in recovered.found}
         groups: dict[tuple[str, str, tuple[str, ...]],
                      list[tuple[int, Action, Finding, RevokeSpec, Override | None]]] = {}
