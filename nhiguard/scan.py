@@ -190,7 +190,7 @@ def _scan_batch(batch: list[files.FileRef]) -> _Batch:
                 continue
             scanned += not counted
             counted = True
-            nbytes += part.keep_to - part.keep_from
+            nbytes += min(part.keep_to, len(part.chunk.data)) - part.keep_from
             matches = [m for m in engine.scan(part.chunk) if part.keep_from <= m.start < part.keep_to]
             if matches:
                 found.append((part.chunk.origin, matches))

@@ -145,11 +145,16 @@ class Part:
     keep_to: int
 
 
+def _whole(chunk: Chunk) -> Part:
+    """A file scanned in one piece keeps every match (a file-kind field may index the raw bytes of `whole`)."""
+    return Part(chunk, 0, max(len(chunk.data), len(chunk.whole or b"")) + 1)
+
+
 def read_parts(ref: FileRef) -> Iterator[Part | Notice]:
     """A file as one Part, or a large one as overlapping windows (see WINDOW)."""
     if ref.size <= WINDOW + OVERLAP:
         chunk = read(ref)
-        yield chunk if isinstance(chunk, Notice) else Part(chunk, 0, len(chunk.data))
+        yield chunk if isinstance(chunk, Notice) else _whole(chunk)
         return
     try:
         fd = os.open(ref.real, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
@@ -171,7 +176,7 @@ def _windows(fd: int, ref: FileRef) -> Iterator[Part | Notice]:
     if kind not in (TEXT, BINARY) or filekinds.wants_binary(ref.path):
         # UTF-16/32 must be transcoded as a whole (a window could start inside a character): read it all
         chunk = read(ref)
-        yield chunk if isinstance(chunk, Notice) else Part(chunk, 0, len(chunk.data))
+        yield chunk if isinstance(chunk, Notice) else _whole(chunk)
         return
     binary = kind == BINARY
     line = 1  # the line number at `begin`
@@ -223,10 +228,10 @@ def read_all(ref: FileRef, limits: ArchiveLimits | None, max_member: int) -> Ite
         yield data
     elif opens and limits is not None and archives.kind(data) is not None:
         for member in archives.expand(data, Origin(path=ref.path), limits, max_member):
-            yield member if isinstance(member, Notice) else Part(member, 0, len(member.data))
+            yield member if isinstance(member, Notice) else _whole(member)
     else:
         chunk = _chunk(ref, data)
-        yield chunk if isinstance(chunk, Notice) else Part(chunk, 0, len(chunk.data))
+        yield chunk if isinstance(chunk, Notice) else _whole(chunk)
 
 
 def _starts_as_archive(ref: FileRef) -> bool:
