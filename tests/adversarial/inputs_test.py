@@ -138,7 +138,7 @@ def test_a_sound_repository_rule_is_vetted_once(tmp_path: Path) -> None:
     (root / ".nhiguard.yml").write_text("rules: [rules.yml]\n", encoding="utf-8")
     first = run_cli("scan", root)
     assert first.returncode == 0, first.stderr
-    cache = Path(os.environ["XDG_CACHE_HOME"]) / "nhiguard"
+    cache = Path(os.environ.get("NHIGUARD_BUILD_CACHE") or Path(os.environ["XDG_CACHE_HOME"]) / "nhiguard")
     vetted = set(cache.glob("vetted-*.bin"))
     assert vetted
     assert run_cli("scan", root).returncode == 0
