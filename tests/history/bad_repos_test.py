@@ -95,7 +95,7 @@ def test_submodules_are_skipped_with_a_notice(tmp_path: Path) -> None:
 
 def test_big_blobs_are_skipped_with_notices_binary_strings_scanned(tmp_path: Path) -> None:
     repo = Repo(tmp_path / "r")
-    repo.write("image.png", b"\x89PNG\r\n\x1a\n\0\0" + os.urandom(4096) + token("bin").encode())
+    repo.write("image.png", b"\x89PNG\r\n\x1a\n\0\0" + os.urandom(4096) + b"\0" + token("bin").encode())
     repo.write("big.log", ("filler line\n" * 100_000) + token("big") + "\n")
     repo.write("small.txt", f"{token('small')}\n")
     repo.commit()
