@@ -217,7 +217,7 @@ def parse_rule(raw: Any, *, source: str, default_provider: str | None = None, va
     if unknown:
         raise ctx.fail(f"unknown keys {sorted(unknown)}")
     if raw.get("context") is not None:
-        raw = _with_context(ctx, raw)
+        raw = _with_context(ctx, raw, validate)
     for key in ("name", "pattern"):
         if not isinstance(raw.get(key), str) or not raw[key]:
             raise ctx.fail(f"{key!r} is required and must be a string")
@@ -303,13 +303,13 @@ def parse_rule(raw: Any, *, source: str, default_provider: str | None = None, va
     )
 
 
-def _with_context(ctx: _Ctx, raw: Mapping[str, Any]) -> dict[str, Any]:
+def _with_context(ctx: _Ctx, raw: Mapping[str, Any], validate: bool) -> dict[str, Any]:
     """A `context:` rule: its keywords and pattern come from the provider's names and the value's shape."""
     for key in ("pattern", "keywords", "prefilter", "multiline"):
         if key in raw:
             raise ctx.fail(f"a rule with 'context' derives its own {key!r}; remove it")
     try:
-        expanded = expand(raw["context"])
+        expanded = expand(raw["context"], validate=validate)
     except ContextError as exc:
         raise ctx.fail(str(exc)) from None
     return {**raw, "pattern": expanded.pattern, "keywords": list(expanded.keywords), "_names": expanded.names}

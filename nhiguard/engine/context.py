@@ -44,8 +44,9 @@ class Expanded:
     pattern: str
 
 
-def expand(raw: Any) -> Expanded:
-    """A `context:` mapping → the rule's names, keywords and pattern. Raises ContextError on a bad block."""
+def expand(raw: Any, *, validate: bool = True) -> Expanded:
+    """A `context:` mapping → the rule's names, keywords and pattern. Raises ContextError on a bad block.
+    `validate=False` skips compiling the value's shape: only for blocks validated before (the rules cache)."""
     if not isinstance(raw, Mapping):
         raise ContextError("'context' must be a mapping with 'names' and 'secret'")
     unknown = set(raw) - _KEYS
@@ -68,10 +69,10 @@ def expand(raw: Any) -> Expanded:
     if not isinstance(secret, str) or not secret:
         raise ContextError("'context.secret' is required: the value's shape as a bounded regex, e.g. '[a-f0-9]{32}'")
     try:
-        compiled = re.compile(secret)
+        groups = re.compile(secret).groups if validate else 0
     except re.error as exc:
         raise ContextError(f"'context.secret' is not a regex: {exc}") from None
-    if compiled.groups:
+    if groups:
         raise ContextError("'context.secret' must not have groups; use (?:…)")
     reach = raw.get("reach", DEFAULT_REACH)
     if not isinstance(reach, int) or isinstance(reach, bool) or not 1 <= reach <= MAX_REACH:
