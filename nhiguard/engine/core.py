@@ -710,9 +710,10 @@ def filekind_matches(engine: Engine, chunk: Chunk, kinds: Sequence[Any], regex: 
         if twin is None:
             out.append(m)
             continue
-        if engine.rules[engine.by_id[m.rule_id]].generic or m.secret != twin.secret:
+        if engine.rules[engine.by_id[m.rule_id]].generic or (not m.decoded and m.secret != twin.secret):
             # the field says more than a generic assignment, and more than a rule that read the same value
-            # another way (still encoded, with its quotes): the format's parser found the credential itself
+            # another way (still encoded, with its quotes): the format's parser found the credential itself. A
+            # provider's token the engine decoded from the value says more than the field's encoded text.
             continue
         known = {k for k, _ in m.parts}
         out.append(dataclasses.replace(m, parts=(*m.parts, *((k, v) for k, v in twin.parts if k not in known))))
