@@ -14,7 +14,6 @@ from __future__ import annotations
 import fnmatch
 import json
 import os
-import subprocess
 import urllib.parse
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -44,6 +43,7 @@ from nhiguard.remediators import (
     revoker_name,
 )
 from nhiguard.safeio import REPORT_MAX_BYTES, read_capped
+from nhiguard.sources import gitinfo
 from nhiguard.verify import (
     AuditLog,
     Override,
@@ -375,16 +375,7 @@ class Result:
 
 
 def responder_identity(explicit: str | None, cwd: Path) -> str:
-    if explicit:
-        return explicit
-    try:
-        done = subprocess.run(["git", "config", "user.email"], cwd=cwd, capture_output=True, text=True, timeout=5,
-                              check=False)
-        if done.returncode == 0 and done.stdout.strip():
-            return done.stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        pass
-    return os.environ.get("USER") or os.environ.get("USERNAME") or "unknown"
+    return explicit or gitinfo.current_user(cwd)
 
 
 def _now() -> str:

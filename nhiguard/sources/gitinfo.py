@@ -125,7 +125,7 @@ def web_url(url: str) -> str | None:
 
 
 def current_user(root: Path) -> str:
-    """Who records a triage decision: git's user.email (else user.name, else the login name)."""
+    """Who acts (a triage decision, a remediation): git's user.email, else user.name, else the login name."""
     for key in ("user.email", "user.name"):
         value = _git(root, "config", key)
         if value:
