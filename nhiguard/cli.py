@@ -648,8 +648,8 @@ def ignore(fingerprints: tuple[str, ...], reason: str, decision: str, baseline_p
     Each decision is recorded in the baseline with the reason, who (git user.email) and when; scans, hooks and CI
     then honour it. Example: nhiguard ignore nhg1:533f905d4406 --reason "fixture key, never deployed"
     """
-    from nhiguard import baseline as baseline_mod
     from nhiguard import config as config_mod
+    from nhiguard import triage
     from nhiguard.fingerprint import normalize
     from nhiguard.sources.gitinfo import current_user
 
@@ -659,17 +659,10 @@ def ignore(fingerprints: tuple[str, ...], reason: str, decision: str, baseline_p
     if not reason.strip():
         raise click.UsageError("--reason must say why")
     config = config_mod.load(config_path, Path.cwd())
-    path = baseline_path or config.baseline or config.root / config_mod.DEFAULT_BASELINE
-    previous = baseline_mod.load(path) if path.exists() else None
-    import datetime
-
-    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    who = current_user(config.root)
-    entries = [
-        baseline_mod.Entry(str(normalize(f)), "", "", decision, reason.strip(), who, now) for f in fingerprints
-    ]
-    path.write_text(baseline_mod.dumps(baseline_mod.decide(previous, entries)), encoding="utf-8")
-    click.echo(f"nhiguard: recorded {len(entries)} decision(s) ({decision}) in {path}", err=True)
+    path = triage.baseline_file(config, baseline_path)
+    decisions = [triage.Decision(str(normalize(f)), "", "", decision, reason.strip()) for f in fingerprints]
+    triage.record(path, decisions, current_user(config.root))
+    click.echo(f"nhiguard: recorded {len(decisions)} decision(s) ({decision}) in {path}", err=True)
     if baseline_path is not None and baseline_path.resolve() != (config.baseline or Path()).resolve():
         click.echo(f"nhiguard: scans use it with --baseline {path} or `baseline: {path.name}` in .nhiguard.yml",
                    err=True)
@@ -701,7 +694,7 @@ def audit(paths: tuple[Path, ...], baseline_path: Path | None, config_path: Path
 
     targets = list(paths) or [Path(".")]
     config = config_mod.load(config_path, targets[0])
-    path = baseline_path or config.baseline or config.root / config_mod.DEFAULT_BASELINE
+    path = triage.baseline_file(config, baseline_path)
     known = baseline_mod.load(path) if path.exists() else None
     report = run_paths(targets, config, ScanSettings(use_baseline=False))
     todo = triage.pending(report.findings, known, again=again)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nhiguard import baseline, redact
+from nhiguard.config import DEFAULT_BASELINE, Config
 from nhiguard.model import Finding, Location
 from nhiguard.reporters.text import clean
 from nhiguard.sources import gitinfo
@@ -25,6 +26,12 @@ class Decision:
     preview: str
     decision: str
     reason: str
+
+
+def baseline_file(config: Config, explicit: Path | None) -> Path:
+    """Where decisions go: the given file, else the config's `baseline`, else `.nhiguard-baseline.json` at the
+    repository's root (which scans then use without configuration)."""
+    return explicit or config.baseline or config.root / DEFAULT_BASELINE
 
 
 def pending(findings: Iterable[Finding], known: baseline.Baseline | None, *, again: bool = False) -> list[Finding]:
