@@ -674,10 +674,7 @@ def _find_comment(client: HttpClient, policy: Policy, headers: tuple[tuple[str, 
         answer = client.send(Request("GET", f"{url}?per_page=100&page={page}", headers), policy)
         if answer.status != 200:
             raise HttpError(_comment_refusal(answer.status))
-        try:
-            items = json.loads(answer.body)
-        except ValueError:
-            raise HttpError("GitHub's answer was not JSON") from None
+        items = answer.json()
         if not isinstance(items, list):
             raise HttpError("GitHub's answer was not a list of comments")
         for item in items:

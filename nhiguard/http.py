@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import http.cookiejar
 import ipaddress
+import json
 import socket
 import ssl
 import threading
@@ -90,6 +91,13 @@ class Response:
     body: bytes
     attempts: int = 1
     host: str = ""
+
+    def json(self) -> Any:
+        """The body as JSON, or None when it is empty or not JSON (each caller says what it expected)."""
+        try:
+            return json.loads(self.body.decode("utf-8")) if self.body.strip() else None
+        except (UnicodeDecodeError, ValueError):
+            return None
 
 
 class HttpError(Exception):

@@ -109,15 +109,8 @@ def adf(ticket: Ticket) -> dict[str, Any]:
     return {"type": "doc", "version": 1, "content": content}
 
 
-def _json(response: Response) -> Any:
-    try:
-        return json.loads(response.body.decode("utf-8")) if response.body.strip() else None
-    except (UnicodeDecodeError, ValueError):
-        return None
-
-
 def _fail(system: str, response: Response, doing: str) -> RemediationError:
-    document = _json(response)
+    document = response.json()
     message = ""
     if isinstance(document, Mapping):
         raw = document.get("message") or document.get("errorMessages") or document.get("error") or ""
@@ -225,7 +218,7 @@ class GitHubIssues:
         found = transport.send(Request("GET", f"{base}?{query}", headers))
         if found.status != 200:
             raise _fail("GitHub", found, "looking for an open issue")
-        existing = [i for i in (_json(found) or []) if isinstance(i, Mapping) and "pull_request" not in i]
+        existing = [i for i in (found.json() or []) if isinstance(i, Mapping) and "pull_request" not in i]
         body_headers = (*headers, ("Content-Type", "application/json"))
         if existing:
             issue = existing[0]
@@ -237,7 +230,7 @@ class GitHubIssues:
         if ticket.assignee:
             payload["assignees"] = [ticket.assignee.lstrip("@")]
         sent = _create(transport, "GitHub", base, body_headers, payload, "creating the issue")
-        document = _json(sent) or {}
+        document = sent.json() or {}
         return Outcome(True, "created", str(document.get("html_url") or document.get("number") or ""),
                        http_status=sent.status)
 
@@ -267,7 +260,7 @@ class GitLabIssues:
         found = transport.send(Request("GET", f"{base}?{query}", headers))
         if found.status != 200:
             raise _fail("GitLab", found, "looking for an open issue")
-        existing = [i for i in (_json(found) or []) if isinstance(i, Mapping)]
+        existing = [i for i in (found.json() or []) if isinstance(i, Mapping)]
         body_headers = (*headers, ("Content-Type", "application/json"))
         if existing:
             issue = existing[0]
@@ -279,7 +272,7 @@ class GitLabIssues:
         if ticket.assignee and ticket.assignee.isdigit():
             payload["assignee_ids"] = [int(ticket.assignee)]
         sent = _create(transport, "GitLab", base, body_headers, payload, "creating the issue")
-        document = _json(sent) or {}
+        document = sent.json() or {}
         return Outcome(True, "created", str(document.get("web_url") or document.get("iid") or ""),
                        http_status=sent.status)
 
@@ -316,7 +309,7 @@ class JiraCloud:
                                        basic_auth=auth))
         if found.status != 200:
             raise _fail("Jira", found, "searching for an open issue")
-        document = _json(found) or {}
+        document = found.json() or {}
         issues = [i for i in document.get("issues") or [] if isinstance(i, Mapping) and i.get("key")]
         if issues:
             key = str(issues[0]["key"])
@@ -336,7 +329,7 @@ class JiraCloud:
         if ticket.assignee:
             fields["assignee"] = {"accountId": ticket.assignee}
         sent = _create(transport, "Jira", f"{base}/issue", headers, {"fields": fields}, "creating the issue", auth)
-        return Outcome(True, "created", str((_json(sent) or {}).get("key") or ""), http_status=sent.status)
+        return Outcome(True, "created", str((sent.json() or {}).get("key") or ""), http_status=sent.status)
 
 
 GITHUB = GitHubIssues()

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import ipaddress
-import json
 import os
 import re
 import time
@@ -142,10 +141,7 @@ class _Api:
                                   f"({' or '.join(TOKEN_VARIABLES[self.forge])})")
             if answer.status != 200:
                 raise SourceError(f"{self.forge} API: HTTP {answer.status} for {urllib.parse.urlsplit(url).path}")
-            try:
-                doc = json.loads(answer.body)
-            except ValueError:
-                raise SourceError(f"{self.forge} API: the answer is not JSON") from None
+            doc = answer.json()
             if not isinstance(doc, list):
                 raise SourceError(f"{self.forge} API: expected a list of repositories")
             yield [item for item in doc if isinstance(item, dict)]

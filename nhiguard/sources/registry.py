@@ -244,12 +244,8 @@ class Registry:
             raise SourceError(f"registry {self.ref.registry}: token service: {exc}") from None
         if answer.status != 200:
             raise SourceError(f"registry {self.ref.registry}: token service answered HTTP {answer.status}")
-        token: object = None
-        try:
-            doc = json.loads(answer.body)
-            token = doc.get("token") or doc.get("access_token")
-        except (ValueError, AttributeError):
-            pass
+        doc = answer.json()
+        token = (doc.get("token") or doc.get("access_token")) if isinstance(doc, dict) else None
         if not isinstance(token, str) or not token:
             raise SourceError(f"registry {self.ref.registry}: token service gave no token")
         self._auth = f"Bearer {token}"
@@ -260,10 +256,7 @@ class Registry:
         digest = "sha256:" + hashlib.sha256(answer.body).hexdigest()
         if DIGEST.match(reference) and reference != digest:
             raise SourceError(f"registry {self.ref.registry}: manifest {reference[:19]}… does not match its digest")
-        try:
-            doc = json.loads(answer.body)
-        except ValueError:
-            raise SourceError(f"registry {self.ref.registry}: manifest is not JSON") from None
+        doc = answer.json()
         if not isinstance(doc, dict):
             raise SourceError(f"registry {self.ref.registry}: manifest is not a JSON object")
         kind = doc.get("mediaType") or answer.headers.get("content-type", "").split(";")[0]
