@@ -21,7 +21,7 @@ from typing import Any, Protocol
 from nhiguard import __version__
 from nhiguard.constants import INLINE_ALLOW_MARKERS, MAX_DECODE_DEPTH, REGEX_TIMEOUT_SECONDS
 from nhiguard.engine import decode, filters
-from nhiguard.engine.matcher import compile_pattern, compile_plain, finditer, search
+from nhiguard.engine.matcher import compile_pattern, compile_plain, finditer, gate_open, search, secret_gate
 from nhiguard.engine.prefilter import Prefilter, backend_name, make_prefilter
 from nhiguard.engine.score import run_checks, shannon_entropy
 from nhiguard.filekinds import Detectors
@@ -86,6 +86,7 @@ class Engine:
         self.stats = EngineStats()
         self._prefilter: Prefilter | None = None
         self._patterns: list[Any] = [None] * len(self.rules)
+        self._shape_gates: list[Any] = [False] * len(self.rules)  # False: not derived yet; None: the rule has none
         self._allow_patterns: list[tuple[Any, ...] | None] = [None] * len(self.rules)
         self._global_allow = tuple(compile_plain(p) for p in self.options.allow.regexes)
         self._allow_off: set[Any] = set()
@@ -189,15 +190,14 @@ class Engine:
 
     def _runs(self) -> list[bytes | None]:
         """Per needle, the alphabet of the encoded run it announces (its hits are thinned within one run only)."""
-        out: list[bytes | None] = []
-        for targets in self._targets[: len(self._needles)]:
-            if _DECODERS[decode.BASE64] in targets:
-                out.append(decode.ALPHABETS[decode.BASE64])
-            elif _DECODERS[decode.HEX] in targets:
-                out.append(decode.ALPHABETS[decode.HEX])
-            else:
-                out.append(None)
-        return out
+        b64, hexa = _DECODERS[decode.BASE64], _DECODERS[decode.HEX]
+        b64_alphabet, hex_alphabet = decode.ALPHABETS[decode.BASE64], decode.ALPHABETS[decode.HEX]
+        # targets are sorted and decoders are negative: a needle whose first target is a rule announces no run
+        return [
+            None if not targets or targets[0] >= 0
+            else b64_alphabet if b64 in targets else hex_alphabet if hexa in targets else None
+            for targets in self._targets[: len(self._needles)]
+        ]
 
     def _plan_entry(self, index: int) -> _Plan:
         """For one needle (or gate): its length, the line rules, multi-line rules, decoders and two-line rules
@@ -222,6 +222,12 @@ class Engine:
         if compiled is None:
             compiled = self._patterns[index] = compile_pattern(self.rules[index].pattern)
         return compiled
+
+    def _shape_gate(self, index: int) -> Any:
+        gate = self._shape_gates[index]
+        if gate is False:
+            gate = self._shape_gates[index] = secret_gate(self.rules[index].pattern)
+        return gate
 
     def _rule_allow(self, index: int) -> tuple[Any, ...]:
         compiled = self._allow_patterns[index]
@@ -428,7 +434,11 @@ class Engine:
 
     def _match_window(self, rule_index: int, data: bytes, lo: int, hi: int, path: str) -> list[_Candidate]:
         rule = self.rules[rule_index]
-        text = data[lo:hi].decode("latin-1")
+        window = data[lo:hi]
+        gate = self._shape_gate(rule_index)
+        if gate is not None and not gate_open(gate, window, self.options.regex_timeout):
+            return []  # no value of the rule's shape here: its pattern is neither compiled nor run
+        text = window.decode("latin-1")
         found: list[_Candidate] = []
         try:
             for m in finditer(self._pattern(rule_index), text, self.options.regex_timeout):
