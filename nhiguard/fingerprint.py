@@ -10,7 +10,8 @@ Forms:
   Every fingerprint nhiguard made before `nhg2` existed, and still every one whose stretching did not change.
 - `nhg2:` + 40 hex digits: the same hash with a v2 salt and 1 round, for secrets the first scheme stretched only
   because their rule is generic or they are under 24 characters, but that are strong on their own (a random
-  API key caught by a generic rule). Their `nhg1` form (`legacy`) is computed only to honour a baseline or an
+  API key caught by a generic rule) or not secret at all (a rule marked `identifier`: an AWS access key id).
+  Their `nhg1` form (`legacy`) is computed only to honour a baseline or an
   `allow.fingerprints` list that still holds `nhg1` entries.
 """
 
@@ -84,7 +85,14 @@ def _legacy_stretched(rule: Rule, secret: str) -> bool:
     return rule.generic or len(secret) < _LEGACY_LENGTH
 
 
+def stretches(rule: Rule, secret: str) -> bool:
+    """Whether this secret's fingerprint is the slow, stretched kind (milliseconds, not microseconds)."""
+    return _legacy_stretched(rule, secret) and not rule.identifier and guessable(secret)
+
+
 def fingerprint(rule: Rule, secret: str) -> str:
+    if rule.identifier and _legacy_stretched(rule, secret):
+        return _digest_v2(rule.id, secret)  # an identifier is no secret: nothing to protect by stretching
     if not _legacy_stretched(rule, secret):
         return _digest(rule.id, secret, False)  # a provider token of 24+ characters: never stretched
     if guessable(secret):
@@ -95,7 +103,7 @@ def fingerprint(rule: Rule, secret: str) -> str:
 def legacy(rule: Rule, secret: str) -> str | None:
     """The `nhg1` fingerprint older nhiguard gave this secret, when it differs from today's (a stretched hash:
     milliseconds; call it only when a list of old fingerprints may hold it)."""
-    if _legacy_stretched(rule, secret) and not guessable(secret):
+    if _legacy_stretched(rule, secret) and (rule.identifier or not guessable(secret)):
         return _digest(rule.id, secret, True)
     return None
 

@@ -73,6 +73,7 @@ class Rule:
     multiline: bool = False
     generic: bool = False
     report: bool = True
+    identifier: bool = False  # the value names a credential but is not secret (an AWS access key id)
     depends_on: tuple[Dependency, ...] = ()
     allow: Allow = Allow()
     nhi: tuple[str, ...] = ("NHI2",)
