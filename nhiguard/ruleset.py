@@ -40,8 +40,8 @@ _NHI = re.compile(r"^NHI(?:[1-9]|10)$")
 _RULE_KEYS = frozenset(
     {
         "id", "name", "provider", "severity", "confidence", "keywords", "pattern", "entropy", "checks",
-        "multiline", "generic", "report", "depends_on", "allow", "nhi", "verify", "revoke", "examples",
-        "aliases", "description", "references", "rotation_guide", "prefilter", "context",
+        "multiline", "generic", "report", "identifier", "depends_on", "allow", "nhi", "verify", "revoke",
+        "examples", "aliases", "description", "references", "rotation_guide", "prefilter", "context",
     }
 )
 _FILE_KEYS = frozenset({"provider", "rules"})
@@ -270,7 +270,8 @@ def parse_rule(raw: Any, *, source: str, default_provider: str | None = None, va
         except verifyspec.SpecError as exc:
             raise ctx.fail(str(exc)) from None
     flags = {}
-    for key, default in (("multiline", False), ("generic", False), ("report", True)):
+    for key, default in (("multiline", False), ("generic", False), ("report", True),
+                         ("identifier", False)):
         value = raw.get(key, default)
         if not isinstance(value, bool):
             raise ctx.fail(f"{key!r} must be true or false")
@@ -289,6 +290,7 @@ def parse_rule(raw: Any, *, source: str, default_provider: str | None = None, va
         multiline=flags["multiline"],
         generic=flags["generic"],
         report=flags["report"],
+        identifier=flags["identifier"],
         depends_on=_dependencies(ctx, raw.get("depends_on")),
         allow=_allow(ctx, raw.get("allow"), validate),
         nhi=nhi,
@@ -392,40 +394,77 @@ def _relative_source(rules: list[Rule], base: Path) -> list[Rule]:
     return out
 
 
-def _cache_key(files: list[Path]) -> str:
+def _cache_key(directory: Path) -> str:
+    """The rule files' names, sizes and modification times: one directory read, no per-file resolve."""
     from nhiguard import __version__
 
-    digest = hashlib.sha256(__version__.encode())
-    for file in files:
-        st = file.stat()
-        digest.update(f"{file.resolve()}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    digest = hashlib.sha256(f"{__version__}\0{_CACHE_FORMAT}\0{directory.resolve()}\n".encode())
+    with os.scandir(directory) as entries:
+        for entry in sorted(entries, key=lambda e: e.name):
+            if entry.name.endswith((".yml", ".yaml")) and entry.is_file():
+                st = entry.stat()
+                digest.update(f"{entry.name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
     return digest.hexdigest()[:24]
 
 
+_CACHE_FORMAT = 2  # a row per parsed rule (below); bump when Rule's fields change
+
+
+def _to_row(rule: Rule) -> list[Any]:
+    """A validated rule as plain JSON values, in Rule's field order: loading it back skips validation, the
+    `context:` expansion and the YAML records (a warm pre-commit hook must start in well under 0.3 s)."""
+    return [
+        rule.id, rule.name, rule.provider, rule.severity, rule.confidence, list(rule.keywords), rule.pattern,
+        rule.entropy, list(rule.checks), rule.multiline, rule.generic, rule.report, rule.identifier,
+        [[d.rule, d.within_lines, d.part] for d in rule.depends_on],
+        [sorted(rule.allow.values), list(rule.allow.regexes), list(rule.allow.stopwords), list(rule.allow.paths)],
+        list(rule.nhi), rule.verify, rule.revoke,
+        [[[e.text, e.secret, e.bare] for e in rule.examples.positive], list(rule.examples.negative)],
+        list(rule.aliases), rule.description, list(rule.references), rule.rotation_guide, rule.prefilter,
+        list(rule.names), rule.source,
+    ]
+
+
+def _from_row(row: list[Any]) -> Rule:
+    (rid, name, provider, severity, confidence, keywords, pattern, entropy, checks, multiline, generic, report,
+     identifier, depends_on, allow, nhi, verify, revoke, examples, aliases, description, references,
+     rotation_guide, prefilter, names, source) = row
+    return Rule(
+        id=rid, name=name, provider=provider, severity=_as_severity(severity),
+        confidence=_as_confidence(confidence), keywords=tuple(keywords), pattern=pattern, entropy=entropy,
+        checks=tuple(checks), multiline=multiline, generic=generic, report=report, identifier=identifier,
+        depends_on=tuple(Dependency(r, w, part) for r, w, part in depends_on),
+        allow=Allow(frozenset(allow[0]), tuple(allow[1]), tuple(allow[2]), tuple(allow[3])) if any(allow)
+        else _NO_ALLOW,
+        nhi=tuple(nhi), verify=verify, revoke=revoke,
+        examples=Examples(tuple(PositiveExample(t, sec, bare) for t, sec, bare in examples[0]),
+                          tuple(examples[1])),
+        aliases=tuple(aliases), description=description, references=tuple(references),
+        rotation_guide=rotation_guide, prefilter=prefilter, names=tuple(names), source=source,
+    )
+
+
+_NO_ALLOW = Allow()
+
+
 def _load_cached(directory: Path) -> list[Rule]:
-    """Built-in rules, validated once and then cached as JSON records: validation compiles every pattern,
-    which would otherwise cost a pre-commit hook most of its time budget."""
-    files = rule_files(directory)
-    cache = build_cache_dir() / f"rules-{_cache_key(files)}.json"
+    """Built-in rules, validated once and then cached as parsed rows: validation compiles every pattern, which
+    would otherwise cost a pre-commit hook most of its time budget. The cache is ours (the user's cache folder),
+    and read as JSON only: a damaged or foreign file is rebuilt, never executed."""
+    cache = build_cache_dir() / f"rules-{_cache_key(directory)}.json"
     try:
-        cached = json.loads(cache.read_text(encoding="utf-8"))
-        return [
-            parse_rule(record, source=source, default_provider=provider, validate=False)
-            for source, provider, record in cached
-        ]
-    except (OSError, ValueError, TypeError, RuleError):
+        return [_from_row(row) for row in json.loads(cache.read_text(encoding="utf-8"))]
+    except (OSError, ValueError, TypeError, AssertionError, IndexError, KeyError):
         pass
-    rows: list[tuple[str, str | None, Any]] = []
     rules: list[Rule] = []
-    for file in files:
+    for file in rule_files(directory):
         provider, records = _read_records(file)
-        for record in records:
-            rules.append(parse_rule(record, source=str(file), default_provider=provider))
-            rows.append((str(file), provider, record))
+        rules.extend(parse_rule(record, source=str(file), default_provider=provider) for record in records)
+    rules = _relative_source(rules, directory)
     try:
         cache.parent.mkdir(parents=True, exist_ok=True)
         tmp = cache.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(rows), encoding="utf-8")
+        tmp.write_text(json.dumps([_to_row(r) for r in rules]), encoding="utf-8")
         os.replace(tmp, cache)
     except (OSError, TypeError, ValueError):
         pass  # a read-only home or an unserialisable record only costs speed
@@ -434,7 +473,7 @@ def _load_cached(directory: Path) -> list[Rule]:
 
 def load_builtin() -> list[Rule]:
     directory = builtin_rules_dir()
-    rules = _relative_source(_load_cached(directory), directory)
+    rules = _load_cached(directory)
     check_references(rules)
     return rules
 
