@@ -196,7 +196,7 @@ class HyperscanPrefilter:
         # where such a run starts and, as an extra expression, where it ends. Windows at both ends cover every
         # match a run can hold (its middle holds nothing else).
         self._base = len(needles) + len(gates)
-        self._remap = [i for i, n in enumerate(needles) if _one_byte_run(n) is not None]
+        self._remap = [i for i, n in enumerate(needles) if len(n) >= 2 and not n.strip(n[:1])]  # (_one_byte_run)
         if compiled is not None:
             self._db = hyperscan.loadb(compiled, hyperscan.HS_MODE_BLOCK) if compiled else None
         else:

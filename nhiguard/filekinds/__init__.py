@@ -184,5 +184,11 @@ def claimed(path: str) -> bool:
     return bool(_default().kinds_for(path))
 
 
+@lru_cache(maxsize=1)
+def _binary() -> Detectors:
+    """Only the detectors of binary formats (a handful of names and suffixes): every file read asks this."""
+    return Detectors([k for k in all_kinds() if k.binary], frozenset(r.id for r in rules()))
+
+
 def wants_binary(path: str) -> bool:
-    return any(k.binary for k in _default().kinds_for(path))
+    return bool(_binary().kinds_for(path))
