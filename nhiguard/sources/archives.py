@@ -124,9 +124,16 @@ def _take(budget: _Budget, size: int, shown: str) -> Notice | None:
     return None
 
 
+_RATIO_NOTICE = "compression ratio over {}:1 (possible archive bomb): not scanned"
+
+
+def _ratio_cap(budget: _Budget, compressed: int) -> int:
+    return max(_RATIO_FLOOR, budget.limits.max_ratio * max(compressed, 1))
+
+
 def _bounded(read: Callable[[int], bytes], compressed: int, name: str, budget: _Budget) -> bytes | Notice:
     """Read a member through `read` up to the member size limit, the ratio cap and the tree's byte budget."""
-    ratio_cap = max(_RATIO_FLOOR, budget.limits.max_ratio * max(compressed, 1))
+    ratio_cap = _ratio_cap(budget, compressed)
     cap = min(budget.max_member, ratio_cap)
     parts: list[bytes] = []
     got = 0
@@ -144,8 +151,7 @@ def _bounded(read: Callable[[int], bytes], compressed: int, name: str, budget: _
             return Notice(name, "not read: the archive's byte budget was spent")
         if got > cap:
             if cap == ratio_cap:
-                return Notice(name, (f"compression ratio over {budget.limits.max_ratio}:1 (possible archive bomb):"
-                                     " not scanned"))
+                return Notice(name, _RATIO_NOTICE.format(budget.limits.max_ratio))
             return Notice(name, f"member larger than the size limit ({budget.max_member:,} bytes): not scanned")
     return b"".join(parts)
 
@@ -190,6 +196,10 @@ def _zip(data: bytes, shown: str, level: int, budget: _Budget, origin: Origin) -
             if info.file_size > budget.max_member:
                 yield Notice(name, f"member larger than the size limit ({info.file_size:,} > "
                                    f"{budget.max_member:,} bytes): not scanned")
+                continue
+            if info.file_size > _ratio_cap(budget, info.compress_size):
+                # declared sizes settle it without inflating up to the cap (a lying header is still capped below)
+                yield Notice(name, _RATIO_NOTICE.format(budget.limits.max_ratio))
                 continue
             try:
                 with archive.open(info) as member:
