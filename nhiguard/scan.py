@@ -19,7 +19,7 @@ from nhiguard import fingerprint as fingerprints
 from nhiguard.config import ArchiveLimits, Config
 from nhiguard.engine import Engine, EngineOptions
 from nhiguard.errors import ConfigError, RuleError
-from nhiguard.fingerprint import Accepted, fingerprint
+from nhiguard.fingerprint import Accepted, fingerprint, stretches
 from nhiguard.model import Chunk, Finding, Location, Match, Notice, Origin, Report, Rule, Suppression
 from nhiguard.sources import files
 
@@ -27,6 +27,7 @@ PARALLEL_MIN_BYTES = 8 << 20
 PARALLEL_MIN_FILES = 1024  # or this many files: a tree of many small files starts both cores early too
 # Smaller batches (2 MiB, three queued per worker): at the end of a streamed walk a worker is not left idle while
 # another still holds several batches (4 MiB batches, three queued, kept one core waiting for seconds).
+GUESSABLE_PER_FILE = 500  # guessable secrets listed per file (see Collector.add)
 _BATCH_BYTES = 2 << 20
 _BATCH_FILES = 256
 _QUEUED_PER_WORKER = 3
@@ -54,12 +55,23 @@ class Collector:
     findings: dict[tuple[str, str], Finding] = field(default_factory=dict)
     accepted: Accepted = field(default_factory=Accepted)  # after result(): which allow entries matched
     allowed: list[tuple[Finding, Suppression]] = field(default_factory=list)  # after result(): those findings
+    capped: dict[tuple[str, str], int] = field(default_factory=dict)  # (path, rule) → guessable secrets not listed
+    _stretched: dict[str, int] = field(default_factory=dict)  # per path: guessable secrets listed
 
     def add(self, origin: Origin, match: Match) -> None:
         key = (match.rule_id, match.secret)
         finding = self.findings.get(key)
         if finding is None:
             rule = self.rules[match.rule_id]
+            if stretches(rule, match.secret):
+                # A guessable secret's fingerprint costs milliseconds on purpose; a file of 100,000 of them (a
+                # password list, test data, or a file written to stall the guard) is listed up to a cap and the
+                # rest counted in a notice, so the run stays bounded and the file is still reported.
+                listed = self._stretched.get(origin.path, 0)
+                if listed >= GUESSABLE_PER_FILE:
+                    self.capped[origin.path, rule.id] = self.capped.get((origin.path, rule.id), 0) + 1
+                    return
+                self._stretched[origin.path] = listed + 1
             finding = Finding(
                 rule=rule,
                 fingerprint=fingerprint(rule, match.secret),
@@ -81,6 +93,14 @@ class Collector:
                 kind=origin.kind,
             )
         )
+
+    def capped_notices(self) -> list[Notice]:
+        return [
+            Notice(path, f"{count:,} more guessable secret{'s' if count > 1 else ''} of rule {rule_id} not listed: "
+                         f"over {GUESSABLE_PER_FILE:,} in one file (a password list or test data?); each costs a "
+                         "deliberately slow fingerprint")
+            for (path, rule_id), count in sorted(self.capped.items())
+        ]
 
     def result(self) -> list[Finding]:
         out = []
@@ -306,6 +326,7 @@ def finish(
         report.notices.append(Notice(path, f"rule {rule_id} hit its time bound; part of the file was not checked"))
     report.notices.extend(allow_timeout_notices(engine))
     report.stats.incomplete = len({path for _, path in engine.stats.timeouts})
+    report.notices.extend(collector.capped_notices())
     findings, accepted = baseline.partition(collector.result(), known)
     baselined = len(accepted)
     report.suppressed = collector.allowed + accepted

@@ -134,3 +134,23 @@ def test_ten_megabytes_of_one_letter_bounded(tmp_path: Path) -> None:
     assert int(code) == EXIT_CLEAN, done.stderr
     assert int(rss_kb) < 400 * 1024, rss_kb
     assert float(seconds) < 20, seconds
+
+
+def test_a_password_list_is_reported_within_a_bounded_time(tmp_path: Path) -> None:
+    """Each guessable secret's fingerprint is deliberately slow (milliseconds): a file of thousands of them is
+    listed up to a cap, the rest counted in a notice, and the run still fails on the file."""
+    from nhiguard.scan import GUESSABLE_PER_FILE
+
+    count = GUESSABLE_PER_FILE + 700
+    (tmp_path / "passwords.cfg").write_bytes(inputs.generic_passwords(count))
+    (tmp_path / "other.cfg").write_bytes(inputs.generic_passwords(3))
+    result = run_cli("scan", tmp_path, "-f", "json")
+    assert result.returncode == EXIT_FINDINGS, result.stderr
+    doc = json.loads(result.stdout)
+    in_list = [f for f in doc["findings"] if f["locations"][0]["path"] == "passwords.cfg"]
+    assert len(in_list) == GUESSABLE_PER_FILE
+    assert any(f["locations"][0]["path"] == "other.cfg" for f in doc["findings"])  # (other files keep theirs)
+    notices = [n["reason"] for n in doc["notices"] if n["path"] == "passwords.cfg"]
+    assert notices and all(" not listed: over " in n for n in notices)
+    # (a .cfg is also an INI file kind: two rules share the notices; a few random passwords look like placeholders)
+    assert 690 <= sum(int(n.split()[0].replace(",", "")) for n in notices) <= 700
