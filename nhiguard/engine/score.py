@@ -9,12 +9,15 @@ import math
 import zlib
 from collections import Counter
 from collections.abc import Callable
+from functools import lru_cache
 
 _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 
+@lru_cache(maxsize=65536)
 def shannon_entropy(text: str) -> float:
+    """Bits per character. Cached: a secret is measured by every rule and filter whose window holds it."""
     if not text:
         return 0.0
     n = len(text)

@@ -7,7 +7,6 @@ independent fingerprint, so dashboards track one secret across moves and line sh
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from typing import Any
@@ -17,6 +16,7 @@ from nhiguard import escape, redact
 from nhiguard.model import Finding, Location, Notice, Report, Rule
 from nhiguard.reporters.json import (
     TOOL_NAME,
+    dumps,
     ordered_findings,
     ordered_locations,
     ordered_notices,
@@ -217,5 +217,4 @@ def document(report: Report, *, show_secrets: bool = False) -> dict[str, Any]:
 
 def render(report: Report, *, show_secrets: bool = False, color: bool = False) -> str:
     """`color` is accepted for the Reporter protocol and ignored."""
-    dumped = json.dumps(document(report, show_secrets=show_secrets), indent=2, ensure_ascii=False)
-    return escape.json_text(dumped) + "\n"
+    return dumps(document(report, show_secrets=show_secrets), len(report.findings))
