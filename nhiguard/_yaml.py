@@ -1,21 +1,37 @@
-"""The only module that imports yaml. Always the safe loader: rule and config files are untrusted."""
+"""The only module that imports yaml. Always the safe loader: rule and config files are untrusted.
+
+yaml is imported on first use: a warm pre-commit run reads cached rules and often no YAML at all."""
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
-import yaml
 
-# libyaml's C loader is ~10x faster; both are safe loaders (no Python object construction).
-_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_Dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+@lru_cache(maxsize=1)
+def _yaml() -> Any:
+    import yaml
 
-YAMLError = yaml.YAMLError
+    return yaml
+
+
+def _loader() -> Any:
+    yaml = _yaml()
+    # libyaml's C loader is ~10x faster; both are safe loaders (no Python object construction).
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "YAMLError":  # (an `except` clause looks it up only when something was raised)
+        return _yaml().YAMLError
+    raise AttributeError(name)
 
 
 def load(text: str | bytes) -> Any:
-    return yaml.load(text, Loader=_Loader)  # noqa: S506 - the loader is a SafeLoader
+    return _yaml().load(text, Loader=_loader())  # (a SafeLoader: no Python object construction)
 
 
 def dump(data: Any) -> str:
-    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True)
+    yaml = _yaml()
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    return yaml.dump(data, Dumper=dumper, sort_keys=False, allow_unicode=True)  # type: ignore[no-any-return]

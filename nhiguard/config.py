@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -176,6 +175,8 @@ def load_file(path: Path) -> Config:
     raw = read_capped(path, limit=CONFIG_MAX_BYTES, what="config file", error=ConfigError)
     root = _resolved(path).parent
     if path.name == "pyproject.toml":
+        import tomllib  # (only for a pyproject.toml: most runs never read one)
+
         try:
             doc = tomllib.loads(raw.decode("utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
