@@ -39,6 +39,7 @@ _PIECE = 64 << 10
 _NEXTLINE_MARKER = b"pragma: allowlist nextline secret"
 _STORE_FORMAT = 5
 
+_GATE_TRIES = 64  # windows a rule's shape gate is tried in before its pattern is compiled regardless
 _DECODERS = {decode.BASE64: -1, decode.HEX: -2, decode.PERCENT: -3}
 
 
@@ -87,6 +88,7 @@ class Engine:
         self._prefilter: Prefilter | None = None
         self._patterns: list[Any] = [None] * len(self.rules)
         self._shape_gates: list[Any] = [False] * len(self.rules)  # False: not derived yet; None: the rule has none
+        self._gate_tries = [0] * len(self.rules)
         self._allow_patterns: list[tuple[Any, ...] | None] = [None] * len(self.rules)
         self._global_allow = tuple(compile_plain(p) for p in self.options.allow.regexes)
         self._allow_off: set[Any] = set()
@@ -435,9 +437,14 @@ class Engine:
     def _match_window(self, rule_index: int, data: bytes, lo: int, hi: int, path: str) -> list[_Candidate]:
         rule = self.rules[rule_index]
         window = data[lo:hi]
-        gate = self._shape_gate(rule_index)
-        if gate is not None and not gate_open(gate, window, self.options.regex_timeout):
-            return []  # no value of the rule's shape here: its pattern is neither compiled nor run
+        if self._patterns[rule_index] is None and self._gate_tries[rule_index] < _GATE_TRIES:
+            # Until a rule's pattern is compiled, its secret-shape gate decides whether it must be: a rule hit in a
+            # few windows with no value of its shape never costs a compile. A rule hit often is compiled anyway
+            # (then its anchored pattern is as cheap as the gate, which scans every position for the shape).
+            self._gate_tries[rule_index] += 1
+            gate = self._shape_gate(rule_index)
+            if gate is not None and not gate_open(gate, window, self.options.regex_timeout):
+                return []
         text = window.decode("latin-1")
         found: list[_Candidate] = []
         try:
