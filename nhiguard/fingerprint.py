@@ -41,11 +41,10 @@ _SYMBOL_BITS = 5.0
 _REPEAT_BITS = 1.0  # a segment seen before in the same secret adds almost nothing
 
 
-@lru_cache(maxsize=65536)
-def guess_bits(secret: str) -> float:
+def guess_bits(secret: str, enough: float = math.inf) -> float:
     """A conservative estimate of the work (bits) to guess `secret`: each word-like run counts as one dictionary
     word, each digit run as one number, repeats as nothing. Random tokens score about their real entropy;
-    words, years, keyboard patterns and repetitions score far below it."""
+    words, years, keyboard patterns and repetitions score far below it. Stops counting once `enough` is reached."""
     bits = 0.0
     seen: set[str] = set()
     for segment in _SEGMENT.findall(secret):
@@ -61,11 +60,14 @@ def guess_bits(secret: str) -> float:
             bits += min(len(segment) * _DIGIT_BITS, _NUMBER_BITS)
         else:
             bits += _SYMBOL_BITS
+        if bits >= enough:
+            break
     return bits
 
 
+@lru_cache(maxsize=65536)
 def guessable(secret: str) -> bool:
-    return guess_bits(secret) < STRONG_BITS
+    return guess_bits(secret, STRONG_BITS) < STRONG_BITS
 
 
 @lru_cache(maxsize=65536)
