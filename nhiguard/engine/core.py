@@ -367,8 +367,10 @@ class Engine:
                     span = (line_lo, line_hi)
                 for target in line_rules:
                     line_spans[target].add(span)
-                if two_rules:
-                    # the line, and the next one: `- name: X_API_KEY` / `value: …`
+                if two_rules and _word_start(data, start):
+                    # the line, and the next one: `- name: X_API_KEY` / `value: …`. A provider's name counts only
+                    # where a word starts (the pattern says so too): "alchemy" in every "sqlalchemy" of a
+                    # repository's history must not cost a regex run each.
                     below = span[1] + 1
                     two = (span[0], span[1] if below > n else _line_end(data, below, n))
                     for target in two_rules:
@@ -661,6 +663,17 @@ class Engine:
 # -- helpers ------------------------------------------------------------------------------------------------
 # per needle: length; line rules, multi-line rules, decoders, two-line rules it triggers
 _Plan = tuple[int, tuple[int, ...], tuple[int, ...], tuple[int, ...], tuple[int, ...]]
+
+
+def _word_start(data: bytes, start: int) -> bool:
+    """Whether a name found at `start` begins a word: after a non-alphanumeric byte, or a capital after a
+    lower-case letter or digit (mySendbirdKey), as `context._name_regex` requires."""
+    if start <= 0:
+        return True
+    before = data[start - 1]
+    if not (48 <= before <= 57 or 65 <= before <= 90 or 97 <= before <= 122):
+        return True
+    return 65 <= data[start] <= 90 and not 65 <= before <= 90
 
 
 def _line_end(data: bytes, at: int, n: int) -> int:
