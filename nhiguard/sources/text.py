@@ -13,6 +13,7 @@ import codecs
 
 _SNIFF = 8192
 _PRINTABLE = frozenset((9, 10, 13, *range(32, 127)))
+_VIEW_SAMPLE = 64 << 10
 _TEXT_VIEW = bytes(b if b in _PRINTABLE else 32 for b in range(256))
 _UTF8_VIEW = bytes(b if b in _PRINTABLE or b >= 128 else 32 for b in range(256))  # valid UTF-8 keeps its letters
 
@@ -54,11 +55,20 @@ def sniff(data: bytes) -> str:
 def printable_view(data: bytes) -> bytes:
     """`data` with every byte that is not printable ASCII, tab, CR or LF replaced by a space (same length); in
     valid UTF-8 (text with a stray NUL) only the control bytes are replaced."""
+    return data.translate(_UTF8_VIEW if _utf8_text(data) else _TEXT_VIEW)
+
+
+def _utf8_text(data: bytes) -> bool:
+    """Whether `data` reads as UTF-8 text with some non-ASCII letters, judged from its first 64 KiB (a
+    zero-filled array is valid UTF-8 for hundreds of megabytes: decoding it all cost more than the scan)."""
+    head = data[:_VIEW_SAMPLE]
+    if head.isascii():
+        return False  # (both views agree on ASCII)
     try:
-        data.decode("utf-8")
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=len(head) == len(data))
     except UnicodeDecodeError:
-        return data.translate(_TEXT_VIEW)
-    return data.translate(_UTF8_VIEW)
+        return False
+    return True
 
 
 def _transcode(data: bytes, encoding: str) -> bytes | None:
