@@ -203,11 +203,6 @@ CASES = [
          json_reply(200, {"message": "SUCCESS", "resultCode": 0}),
          json_reply(401, {"errorCode": 1002, "message": "Your Access Token is invalid."}),
          line=lambda s: f"SMARTSHEET_ACCESS_TOKEN={s}"),
-    Case("linemessaging-channel-access-token", _example("linemessaging-channel-access-token"), "POST",
-         lambda s: "/v2/oauth/revoke", lambda seen, s: "Authorization" not in seen.headers
-         and _form(seen) == {"access_token": [s]}, Reply(200),
-         json_reply(401, {"message": "Authentication failed due to the following reason: invalid token."}),
-         line=lambda s: f"LINE_CHANNEL_ACCESS_TOKEN={s}"),
     Case("strava-token", _example("strava-token"), "POST", lambda s: "/oauth/deauthorize",
          lambda seen, s: _form(seen) == {"access_token": [s]}, json_reply(200, {"access_token": "revoked"}),
          json_reply(401, {"message": "Authorization Error"}), line=lambda s: f"STRAVA_ACCESS_TOKEN={s}"),
