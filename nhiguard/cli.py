@@ -259,10 +259,22 @@ def scan(paths: tuple[Path, ...], **opts: Any) -> int:
     for target in targets:
         if not os.path.lexists(target):
             raise SourceError(f"{target}: no such file or folder")
+    if opts["config_path"] is None and len(targets) > 1:
+        _one_config(config_mod, targets)
     config = config_mod.load(opts["config_path"], targets[0] if targets else Path("."))
     report = run_paths(targets, config, settings_from(opts), stdin=stdin)
     emit(report, opts["fmt"], opts["output"], show_secrets=opts["show_secrets"], color=opts["color"])
     return exit_code(report, incomplete_allowed(opts))
+
+
+def _one_config(config_mod: Any, targets: list[Path]) -> None:
+    """Targets under different configurations would each get the first one's allow lists: which files were
+    skipped would depend on the order of the arguments."""
+    found = {config_mod.discover(t) for t in targets}
+    if len(found) > 1:
+        shown = ", ".join(sorted(str(f) if f else "none" for f in found))
+        raise click.UsageError(f"the targets fall under different configurations ({shown}): scan them one at a "
+                               "time, or choose one with --config")
 
 
 @cli.command("git")

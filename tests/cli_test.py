@@ -173,3 +173,20 @@ def test_demo_runs() -> None:
     result = run_cli("demo")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "github-pat-classic" in result.stdout
+
+
+def test_targets_under_different_configurations_are_refused(tmp_path: Path) -> None:
+    """With several targets one configuration applies: which files are skipped must not depend on the order."""
+    repo, other = tmp_path / "repo", tmp_path / "other"
+    (repo / "vendor").mkdir(parents=True)
+    other.mkdir()
+    (repo / ".git").mkdir()
+    (other / ".git").mkdir()
+    (repo / ".nhiguard.yml").write_text("allow:\n  paths: ['vendor/**']\n", encoding="utf-8")
+    (repo / "vendor" / "a.txt").write_text("nothing\n", encoding="utf-8")
+    (other / "b.txt").write_text("nothing\n", encoding="utf-8")
+    for order in ((repo / "vendor", other), (other, repo / "vendor")):
+        refused = run_cli("scan", *order)
+        assert refused.returncode == 2 and "different configurations" in refused.stderr, refused.stderr
+    assert run_cli("scan", repo / "vendor", other, "--config", repo / ".nhiguard.yml").returncode == 0
+    assert run_cli("scan", repo / "vendor", repo).returncode == 0  # (one configuration: fine)
