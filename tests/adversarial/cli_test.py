@@ -122,6 +122,7 @@ def test_large_file_in_windows_finds_each_match_once_with_true_lines(tmp_path: P
 def test_ten_megabytes_of_one_letter_bounded(tmp_path: Path) -> None:
     # compile the prefilter into the (test's) cache first: its one-time compile is not the input's cost
     (tmp_path / "warm").mkdir()
+    (tmp_path / "warm" / "w.txt").write_text("nothing here\n")  # (an empty folder never builds the prefilter)
     assert run_cli("scan", tmp_path / "warm").returncode == EXIT_CLEAN
     (tmp_path / "a.txt").write_bytes(inputs.one_letter(10 << 20))
     script = (
