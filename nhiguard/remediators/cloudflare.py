@@ -8,14 +8,10 @@ the action fails with that reason; nothing else is ever deleted, as the id comes
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Mapping, Sequence
 from typing import Any
 
-from nhiguard.http import Request
-from nhiguard.remediators import Outcome, RevokeTarget, Transport
-from nhiguard.verifyspec import RevokeSpec
+from nhiguard.remediators.selfdelete import LookupThenDelete
 
 HOST = "api.cloudflare.com"
 BASE = f"https://{HOST}/client/v4/user/tokens"
@@ -31,36 +27,9 @@ def own_id(document: Any) -> str | None:
     return ident if isinstance(ident, str) and _ID.match(ident) else None
 
 
-class CloudflareSelfRevoke:
-    name = "cloudflare-token-revoke"
-
-    def hosts(self, spec: RevokeSpec) -> tuple[str, ...]:
-        return (HOST,)
-
-    def revoke(self, targets: Sequence[RevokeTarget], transport: Transport,
-               env: Mapping[str, str]) -> list[Outcome]:
-        return [self._one(t, transport) for t in targets]
-
-    def _one(self, target: RevokeTarget, transport: Transport) -> Outcome:
-        headers = (("Authorization", f"Bearer {target.secret}"),)
-        check = transport.send(Request("GET", f"{BASE}/verify", headers))
-        if check.status != 200:
-            hint = " (the token is already invalid)" if check.status == 401 else ""
-            return Outcome(False, "failed", detail=f"Cloudflare answered {check.status} verifying the token{hint}; "
-                                                   "nothing was deleted", http_status=check.status)
-        try:
-            ident = own_id(json.loads(check.body))
-        except ValueError:
-            ident = None
-        if ident is None:
-            return Outcome(False, "failed", detail="Cloudflare's verify answer names no token id; nothing was deleted",
-                           http_status=200)
-        response = transport.send(Request("DELETE", f"{BASE}/{ident}", headers))
-        if response.status == 200:
-            return Outcome(True, "revoked", detail="the token deleted itself", http_status=200)
-        hint = " (the token lacks the User API Tokens: Edit permission)" if response.status == 403 else ""
-        return Outcome(False, "failed", detail=f"Cloudflare answered {response.status} to the deletion{hint}",
-                       http_status=response.status)
-
-
-REVOKER = CloudflareSelfRevoke()
+REVOKER = LookupThenDelete(
+    name="cloudflare-token-revoke", host=HOST, provider="Cloudflare", lookup_url=f"{BASE}/verify", delete_base=BASE,
+    headers=lambda secret: (("Authorization", f"Bearer {secret}"),), find_id=lambda document, _secret: own_id(document),
+    looking="verifying the token", what="token", missing="Cloudflare's verify answer names no token id",
+    done="the token deleted itself", forbidden="the token lacks the User API Tokens: Edit permission",
+)
