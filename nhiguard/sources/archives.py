@@ -127,6 +127,15 @@ def _take(budget: _Budget, size: int, shown: str) -> Notice | None:
 _RATIO_NOTICE = "compression ratio over {}:1 (possible archive bomb): not scanned"
 
 
+def _declared(name: str, size: int, ratio_cap: int, budget: _Budget) -> Notice | None:
+    """Why a member whose header declares `size` is not read at all, or None."""
+    if size > budget.max_member:
+        return Notice(name, f"member larger than the size limit ({size:,} > {budget.max_member:,} bytes): not scanned")
+    if size > ratio_cap:
+        return Notice(name, _RATIO_NOTICE.format(budget.limits.max_ratio))
+    return None
+
+
 def _ratio_cap(budget: _Budget, compressed: int) -> int:
     return max(_RATIO_FLOOR, budget.limits.max_ratio * max(compressed, 1))
 
@@ -193,13 +202,10 @@ def _zip(data: bytes, shown: str, level: int, budget: _Budget, origin: Origin) -
             if info.flag_bits & 0x1:
                 yield Notice(name, "encrypted archive member: not scanned")
                 continue
-            if info.file_size > budget.max_member:
-                yield Notice(name, f"member larger than the size limit ({info.file_size:,} > "
-                                   f"{budget.max_member:,} bytes): not scanned")
-                continue
-            if info.file_size > _ratio_cap(budget, info.compress_size):
-                # declared sizes settle it without inflating up to the cap (a lying header is still capped below)
-                yield Notice(name, _RATIO_NOTICE.format(budget.limits.max_ratio))
+            # declared sizes settle it without inflating up to the cap (a lying header is still capped below)
+            refused = _declared(name, info.file_size, _ratio_cap(budget, info.compress_size), budget)
+            if refused is not None:
+                yield refused
                 continue
             try:
                 with archive.open(info) as member:
@@ -238,9 +244,9 @@ def _tar(data: bytes, shown: str, level: int, budget: _Budget, origin: Origin) -
             if over is not None:
                 yield over
                 return
-            if info.size > budget.max_member:
-                yield Notice(name, f"member larger than the size limit ({info.size:,} > "
-                                   f"{budget.max_member:,} bytes): not scanned")
+            refused = _declared(name, info.size, info.size, budget)  # (a tar stores members as they are)
+            if refused is not None:
+                yield refused
                 continue
             try:
                 handle = archive.extractfile(info)
