@@ -122,6 +122,16 @@ def is_public(address: str) -> bool:
     )
 
 
+def is_loopback_host(host: str) -> bool:
+    """`localhost` or a loopback address: the only place plain HTTP test servers may live."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 Resolver = Callable[[str, int], list[str]]
 
 

@@ -12,7 +12,6 @@ URLs only from the operator's options. HTTPS is required, except for a loopback 
 from __future__ import annotations
 
 import base64
-import ipaddress
 import os
 import re
 import time
@@ -21,7 +20,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 from nhiguard.errors import SourceError
-from nhiguard.http import Blocked, HttpClient, HttpError, HttpSettings, Policy, Request, Response
+from nhiguard.http import Blocked, HttpClient, HttpError, HttpSettings, Policy, Request, Response, is_loopback_host
 
 GITHUB_API = "https://api.github.com"
 GITLAB_URL = "https://gitlab.com"
@@ -66,15 +65,6 @@ def token_for(forge: str, env: Mapping[str, str] | None = None) -> str | None:
     return None
 
 
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 class _Api:
     """GETs against one API base, with pagination and rate-limit waits."""
 
@@ -83,7 +73,7 @@ class _Api:
         parts = urllib.parse.urlsplit(base)
         if parts.scheme not in ("https", "http") or not parts.hostname:
             raise SourceError(f"{base}: the {forge} URL must be https://HOST[/PATH]")
-        self.loopback = _loopback(parts.hostname)
+        self.loopback = is_loopback_host(parts.hostname)
         if parts.scheme == "http" and not self.loopback:
             raise SourceError(f"{base}: the {forge} URL must use HTTPS (plain HTTP only for a loopback test server)")
         self.base = base.rstrip("/")

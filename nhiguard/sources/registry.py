@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import ipaddress
 import json
 import os
 import re
@@ -25,7 +24,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from nhiguard.errors import SourceError
-from nhiguard.http import Blocked, HttpClient, HttpError, HttpSettings, Policy, Request, Response
+from nhiguard.http import Blocked, HttpClient, HttpError, HttpSettings, Policy, Request, Response, is_loopback_host
 
 DOCKER_HUB = "registry-1.docker.io"
 _HUB_NAMES = {"docker.io", "index.docker.io", DOCKER_HUB}
@@ -91,13 +90,7 @@ def parse_reference(text: str) -> Reference:
 
 
 def is_loopback(registry: str) -> bool:
-    host = urllib.parse.urlsplit("//" + registry).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return is_loopback_host(urllib.parse.urlsplit("//" + registry).hostname or "")
 
 
 # -- credentials ------------------------------------------------------------------------------------------------
