@@ -11,14 +11,14 @@ import io
 import json
 import ssl
 import tarfile
-import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import trustme
+
+from tests.support.loopback import serve_get
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -138,27 +138,15 @@ class Registry:
     seen: list[tuple[str, str, str]] = field(default_factory=list)  # (method, path, authorization)
 
     def __post_init__(self) -> None:
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                owner._serve(self)
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.ca_path: Path | None = None
+        context = None
         if self.tls:
             ca = trustme.CA()
             context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
             self.ca_path = self.tmp / "registry-ca.pem"
             ca.cert_pem.write_to_path(str(self.ca_path))
-            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        daemon=True)
-        self._thread.start()
+        self._server = serve_get(self._serve, context)
 
     @property
     def host(self) -> str:
