@@ -88,16 +88,15 @@ def _legacy_stretched(rule: Rule, secret: str) -> bool:
 
 
 def stretches(rule: Rule, secret: str) -> bool:
-    """Whether this secret's fingerprint is the slow, stretched kind (milliseconds, not microseconds)."""
+    """Whether this secret's fingerprint is the slow, stretched kind (milliseconds, not microseconds). An
+    identifier is no secret: nothing to protect by stretching."""
     return _legacy_stretched(rule, secret) and not rule.identifier and guessable(secret)
 
 
 def fingerprint(rule: Rule, secret: str) -> str:
-    if rule.identifier and _legacy_stretched(rule, secret):
-        return _digest_v2(rule.id, secret)  # an identifier is no secret: nothing to protect by stretching
     if not _legacy_stretched(rule, secret):
         return _digest(rule.id, secret, False)  # a provider token of 24+ characters: never stretched
-    if guessable(secret):
+    if stretches(rule, secret):
         return _digest(rule.id, secret, True)
     return _digest_v2(rule.id, secret)
 
@@ -105,7 +104,7 @@ def fingerprint(rule: Rule, secret: str) -> str:
 def legacy(rule: Rule, secret: str) -> str | None:
     """The `nhg1` fingerprint older nhiguard gave this secret, when it differs from today's (a stretched hash:
     milliseconds; call it only when a list of old fingerprints may hold it)."""
-    if _legacy_stretched(rule, secret) and (rule.identifier or not guessable(secret)):
+    if _legacy_stretched(rule, secret) and not stretches(rule, secret):
         return _digest(rule.id, secret, True)
     return None
 

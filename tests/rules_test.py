@@ -45,3 +45,14 @@ def test_keywords_are_in_every_positive() -> None:
             continue  # a bare positive of a `context:` rule is tested beside its names (selftest.named_contexts)
         for example in rule.examples.positive:
             assert any(k in example.text.lower() for k in rule.keywords), rule.id
+
+
+def test_cached_rule_rows_give_back_every_field() -> None:
+    """The rules cache stores a row per parsed rule in Rule's field order: a field added to Rule and not to the
+    row would be lost on every warm start."""
+    from dataclasses import fields
+
+    from nhiguard.model import Rule as RuleType
+
+    assert len(ruleset._to_row(RULES[0])) == len(fields(RuleType))
+    assert all(ruleset._from_row(ruleset._to_row(rule)) == rule for rule in RULES)
