@@ -87,7 +87,11 @@ _BINARY = _Binary()
 _Item = Chunk | Notice | _Binary
 
 
-def _member(content: bytes, name: str, level: int, budget: _Budget, origin: Origin) -> Iterator[_Item]:
+def _member(content: bytes | Notice, name: str, level: int, budget: _Budget, origin: Origin) -> Iterator[_Item]:
+    """A member read whole (opened again when it is itself an archive), or the notice of why it was not read."""
+    if isinstance(content, Notice):
+        yield content
+        return
     nested = kind(content)
     if nested is not None:
         if level >= budget.limits.depth:
@@ -214,9 +218,6 @@ def _zip(data: bytes, shown: str, level: int, budget: _Budget, origin: Origin) -
                     NotImplementedError, RuntimeError) as exc:
                 yield Notice(name, f"corrupt archive member, not scanned: {exc}")
                 continue
-            if isinstance(content, Notice):
-                yield content
-                continue
             yield from _member(content, name, level, budget, origin)
 
 
@@ -256,9 +257,6 @@ def _tar(data: bytes, shown: str, level: int, budget: _Budget, origin: Origin) -
                 content = _bounded(handle.read, info.size, name, budget)
             except (tarfile.TarError, OSError, ValueError, EOFError) as exc:
                 yield Notice(name, f"corrupt archive member, not scanned: {exc}")
-                continue
-            if isinstance(content, Notice):
-                yield content
                 continue
             yield from _member(content, name, level, budget, origin)
 
