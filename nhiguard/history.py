@@ -143,7 +143,9 @@ def _scan_batch(batch: list[tuple[bytes, str]], all_rules: bool = False) -> Batc
             out.append((oid, git.BINARY, [], "", _NONE))
             continue
         if all_rules:
-            matches, active = engine.scan_all_rules(Chunk(data=data, origin=Origin(path=oid.decode(), kind="history")))
+            # (the id stands in for a path that is not known yet: it names the blob in time-bound notices)
+            chunk = Chunk(data=data, origin=Origin(path=oid.decode(), kind="history"))
+            matches, active = engine.scan_all_rules(chunk, named=False)
         else:
             matches, active = engine.scan(Chunk(data=data, origin=Origin(path=paths[oid], kind="history"))), _NONE
         if matches or active:  # (a clean blob is left out: most are, and the caller knows the batch)

@@ -245,14 +245,16 @@ class Engine:
         their dependents, unless `include_helpers` (the self-test checks helpers' own examples)."""
         return self._scan_chunk(chunk, self._rules_off_for_path(chunk.origin.path), include_helpers)
 
-    def scan_all_rules(self, chunk: Chunk) -> tuple[list[Match], frozenset[str]]:
+    def scan_all_rules(self, chunk: Chunk, *, named: bool = True) -> tuple[list[Match], frozenset[str]]:
         """Matches with every rule on, whatever the chunk's path (for content whose path is not known yet), and
         the ids of the rules whose patterns matched at all (even if checks, pairing or a more specific rule then
         dropped the match). If none of the rules `rules_off(path)` names is among them, `scan` at that path gives
-        exactly these matches: turning off a rule that matched nothing changes nothing."""
+        exactly these matches: turning off a rule that matched nothing changes nothing. `named=False`: the
+        chunk's path is a stand-in (a blob id), so no file-kind detector is looked up by it (the caller scans
+        again where the real path chooses one, see `file_kind_at`)."""
         self._active = set()
         try:
-            matches = self._scan_chunk(chunk, frozenset(), False)
+            matches = self._scan_chunk(chunk, frozenset(), False, by_path=named)
             return matches, frozenset(self.rules[i].id for i in self._active)
         finally:
             self._active = None
@@ -265,9 +267,11 @@ class Engine:
         """Whether a file-kind detector of the loaded rules is chosen by this path (a name look-up)."""
         return self._kinds is not None and bool(self._kinds.kinds_for(path))
 
-    def _scan_chunk(self, chunk: Chunk, skip: frozenset[int], include_helpers: bool) -> list[Match]:
+    def _scan_chunk(
+        self, chunk: Chunk, skip: frozenset[int], include_helpers: bool, by_path: bool = True
+    ) -> list[Match]:
         matches = self._regex_matches(chunk, skip, include_helpers)
-        if self._kinds is not None and chunk.origin.path:
+        if by_path and self._kinds is not None and chunk.origin.path:
             kinds = self._kinds.kinds_for(chunk.origin.path)
             if kinds:
                 return filekind_matches(self, chunk, kinds, matches)
