@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from nhiguard import __version__
+from nhiguard import __version__, gcpace
 from nhiguard.constants import EXIT_CLEAN, EXIT_FINDINGS, EXIT_INCOMPLETE, EXIT_INTERNAL, EXIT_USAGE
 from nhiguard.errors import NhiguardError
 from nhiguard.model import SEVERITIES
@@ -1057,7 +1057,8 @@ def inventory_report(html_path: Path, **params: Any) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        result = cli.main(args=argv, prog_name="nhiguard", standalone_mode=False)
+        with gcpace.paced():
+            result = cli.main(args=argv, prog_name="nhiguard", standalone_mode=False)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.ClickException as exc:

@@ -36,7 +36,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TextIO
 
-from nhiguard import __version__, baseline, filekinds
+from nhiguard import __version__, baseline, filekinds, gcpace
 from nhiguard.config import ArchiveLimits, Config
 from nhiguard.engine import Engine, EngineOptions
 from nhiguard.engine.filters import is_lockfile, path_matches
@@ -152,6 +152,7 @@ def _scan_batch(batch: list[tuple[bytes, str]], all_rules: bool = False) -> Batc
             out.append((oid, git.MATCHED if matches else git.CLEAN, matches, "", active))
     stopped = timeouts[before:]
     del timeouts[before:]  # handed to the parent, which reports them once
+    gcpace.tick()
     return out, nbytes, stopped
 
 
@@ -686,6 +687,7 @@ def _window(
 ) -> None:
     """A bounded number of batches in flight; results taken as they come (`stop_after`: tests interrupt here)."""
     for taken, (batch, result) in enumerate(pool.stream((batch, arguments(batch)) for batch in batches), 1):
+        gcpace.tick()
         take(result, batch)
         if stop_after is not None and taken >= stop_after:
             raise KeyboardInterrupt

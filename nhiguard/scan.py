@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from nhiguard import __version__, baseline, filekinds, ruleset, selftest
+from nhiguard import __version__, baseline, filekinds, gcpace, ruleset, selftest
 from nhiguard import fingerprint as fingerprints
 from nhiguard.config import ArchiveLimits, Config
 from nhiguard.engine import Engine, EngineOptions
@@ -107,7 +107,8 @@ class Collector:
         accepted = self.accepted = Accepted(self.allow_fingerprints)
         legacy = fingerprints.holds_legacy(self.allow_fingerprints)
         for finding in self.findings.values():
-            finding.locations = sorted(set(finding.locations), key=Location.sort_key)
+            if len(finding.locations) > 1:  # (most findings have one location: nothing to sort)
+                finding.locations = sorted(set(finding.locations), key=Location.sort_key)
             if fingerprints.accepted_entry(finding.rule, finding.secret, finding.fingerprint, accepted,
                                            legacy_possible=legacy) is not None:
                 self.allowed.append((finding, Suppression("external", "allow.fingerprints in the configuration")))
@@ -215,6 +216,7 @@ def _scan_batch(batch: list[files.FileRef]) -> _Batch:
             if matches:
                 found.append((part.chunk.origin, matches))
     notices.extend(allow_timeout_notices(engine))  # (a worker's engine stats never reach the parent)
+    gcpace.tick()
     stopped = engine.stats.timeouts[before:]
     del engine.stats.timeouts[before:]
     return found, notices, scanned, nbytes, stopped
@@ -294,6 +296,7 @@ def _keep(report: Report, item: files.FileRef | Notice) -> files.FileRef | None:
 
 def _consume(results: Iterable[_Batch], collector: Collector, report: Report, engine: Engine) -> None:
     for found, notices, scanned, nbytes, stopped in results:
+        gcpace.tick()
         engine.stats.timeouts.extend(stopped)  # `finish` reports them and marks the run incomplete
         for notice in notices:
             _notice(report, notice)
