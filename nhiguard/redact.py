@@ -42,10 +42,10 @@ def _prefix_length(secret: str) -> int:
 
 def scrub(text: str, secrets: list[str] | tuple[str, ...], *, show: bool = False) -> str:
     """Replace every occurrence of each secret inside free text (a source line, an error message)."""
-    if show:
+    if show or not text:
         return text
     for secret in sorted(set(secrets), key=len, reverse=True):
-        if secret:
+        if secret and secret in text:  # (a preview costs a guessability estimate: only for a secret present)
             text = text.replace(secret, preview(secret))
     return text
 

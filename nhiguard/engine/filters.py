@@ -65,6 +65,10 @@ _TEMPLATE = re.compile(
 )
 
 
+# Every form of _TEMPLATE holds one of these: most secrets hold none and skip its dozen alternatives.
+_TEMPLATE_MARK = re.compile(r"[${<#%\[@]|__")
+
+
 # Markers are matched as people write them (lower, UPPER or Capitalised), not in any mixed case: a random
 # base64 token contains "vfAKE_" now and then, a placeholder never does.
 _FAKE_VARIANTS = tuple(sorted({v for m in _FAKE_MARKERS for v in (m, m.upper(), m.capitalize())}))
@@ -75,7 +79,9 @@ def looks_fake(secret: str) -> bool:
     """A placeholder inside an otherwise well-formed token. Never true for a random token."""
     if _FAKE_ANY.search(secret):
         return True
-    return len(set(secret.lower())) <= 2 or _TEMPLATE.search(secret) is not None
+    if len(set(secret.lower())) <= 2:
+        return True
+    return _TEMPLATE_MARK.search(secret) is not None and _TEMPLATE.search(secret) is not None
 
 
 # -- is_not_secret: generic rules ----------------------------------------------------------------------------

@@ -21,7 +21,19 @@ def shannon_entropy(text: str) -> float:
     if not text:
         return 0.0
     n = len(text)
+    if n <= _TABLED:
+        # the same terms, summed in the same order, as the general case: the same float to the last bit
+        return -sum(map(_terms(n).__getitem__, Counter(text).values()))
     return -sum(c / n * math.log2(c / n) for c in Counter(text).values())
+
+
+_TABLED = 512  # secrets up to this length read their terms from a table (a file of 100,000 tokens: 100,000 sums)
+
+
+@lru_cache(maxsize=128)
+def _terms(n: int) -> list[float]:
+    """c/n·log2(c/n) for every count c of a character in a text of length n."""
+    return [0.0] + [c / n * math.log2(c / n) for c in range(1, n + 1)]
 
 
 def _encode(number: int, alphabet: str, width: int) -> str:

@@ -26,6 +26,8 @@ def ordered_findings(findings: Iterable[Finding]) -> list[Finding]:
 
 
 def ordered_locations(locations: Iterable[Location]) -> list[Location]:
+    if isinstance(locations, list) and len(locations) < 2:
+        return list(locations)
     return sorted(
         locations,
         key=lambda loc: (*loc.sort_key(), loc.author or "", loc.email or "", loc.date or "", loc.decoded),
