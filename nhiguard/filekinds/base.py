@@ -279,9 +279,10 @@ _HEXDIGEST = lazy_re(r"^(?:[0-9a-fA-F]{32}|[0-9a-fA-F]{40}|[0-9a-fA-F]{64}|[0-9a
 def hash_scheme(value: str, *, store: bool = False) -> tuple[str, bool] | None:
     """(scheme, fast) when `value` is a password hash. `store`: the field holds hashes by format (shadow,
     htpasswd), so bare DES-crypt and hex digests count too."""
-    for pattern, scheme, fast in _HASHES:
-        if pattern.match(value):
-            return scheme, fast
+    if "$" in value or value.startswith(("{", "*", "md5")):  # (every scheme above has one of these marks)
+        for pattern, scheme, fast in _HASHES:
+            if pattern.match(value):
+                return scheme, fast
     if store:
         if _DES.match(value) and not value.isalpha() and not value.isdigit():
             return "des-crypt", True

@@ -4,6 +4,7 @@ PHP arrays, Django settings, YAML)."""
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from nhiguard.filekinds.lazyre import lazy_re
 
@@ -32,6 +33,7 @@ _NEVER = lazy_re(r"(?i)(?:page|next|continuation|csrf|xsrf|sync|cursor|paginatio
                     r"|public|publishable)[._\-]?(?:token|key)?$")
 
 
+@lru_cache(maxsize=4096)  # a configuration file repeats a few setting names (50,000 AWS profiles: two)
 def secret_key(name: str) -> bool:
     """True for names like DB_PASSWORD, spring.datasource.password, 'secret_key', authToken; false for
     PASSWORD_MIN_LENGTH, password_reset_url, TOKEN_FILE, public_key."""
@@ -56,6 +58,7 @@ _PORT = lazy_re(r"(?i)(?:^|[._\-'\"])port$")
 _DB = lazy_re(r"(?i)(?:^|[._\-'\"])(?:database|db_?name|dbname|schema|catalog|db)$")
 
 
+@lru_cache(maxsize=4096)
 def context_role(name: str) -> str | None:
     """"user", "host", "port" or "database" for a context setting, else None."""
     for pattern, role in ((_USER, "user"), (_HOST, "host"), (_PORT, "port"), (_DB, "database")):

@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 
 from nhiguard.config import ArchiveLimits
 from nhiguard.model import Chunk, Notice, Origin
-from nhiguard.sources.text import prepare
+from nhiguard.sources.text import HEAD, prepare, text_extent
 
 _BLOCK = 1 << 20
 _RATIO_FLOOR = 1 << 20  # members expanding to less than this are never called bombs
@@ -169,6 +169,21 @@ def _bounded(read: Callable[[int], bytes], compressed: int, name: str, budget: _
     return b"".join(parts)
 
 
+def _read_member(read: Callable[[int], bytes], compressed: int, name: str, budget: _Budget) -> bytes | Notice:
+    """`_bounded`, except that a member whose first bytes say the rest holds no text (`text_extent`: a numeric
+    NumPy array) is read no further: its values are never inflated."""
+    head = read(min(HEAD, budget.max_member + 1))
+    if text_extent(head) is not None:
+        return _take(budget, len(head), name) or head
+    first = iter((head,))
+
+    def rest(want: int) -> bytes:
+        block = next(first, None)  # (the head once, whatever `want` is: _bounded counts what it gets)
+        return block if block is not None else read(want)
+
+    return _bounded(rest, compressed, name, budget)
+
+
 # -- zip ------------------------------------------------------------------------------------------------------
 def _zip_entries(data: bytes) -> int | None:
     """The entry count the end-of-central-directory record announces (None: not found, or zip64), read before
@@ -213,7 +228,7 @@ def _zip(data: bytes, shown: str, level: int, budget: _Budget, origin: Origin) -
                 continue
             try:
                 with archive.open(info) as member:
-                    content = _bounded(member.read, info.compress_size, name, budget)
+                    content = _read_member(member.read, info.compress_size, name, budget)
             except (zipfile.BadZipFile, zlib.error, lzma.LZMAError, OSError, EOFError, ValueError,
                     NotImplementedError, RuntimeError) as exc:
                 yield Notice(name, f"corrupt archive member, not scanned: {exc}")
@@ -254,7 +269,7 @@ def _tar(data: bytes, shown: str, level: int, budget: _Budget, origin: Origin) -
                 if handle is None:
                     continue
                 # a tar stores members as they are: their ratio is 1
-                content = _bounded(handle.read, info.size, name, budget)
+                content = _read_member(handle.read, info.size, name, budget)
             except (tarfile.TarError, OSError, ValueError, EOFError) as exc:
                 yield Notice(name, f"corrupt archive member, not scanned: {exc}")
                 continue

@@ -5,11 +5,18 @@ strings of builds, archives and databases): every byte outside printable ASCII, 
 (control bytes only, when the content is valid UTF-8).
 Offsets and line breaks are kept, so line numbers stay true, printable runs (what `strings` shows) stay whole
 and no pattern can join two runs across the garbage between them.
+
+A format may declare that its payload holds no text: a NumPy array (`.npy`, each member of an `.npz`) is a short
+text header and then raw values, and when the header declares plain numbers (floats, integers, complex,
+booleans, dates) only the header is text. `text_extent` says so from the first bytes, so a reader stops there
+instead of inflating and viewing the values (scipy's test data alone is half a gigabyte of floats). Arrays of
+strings, objects (pickles) or records are scanned whole.
 """
 
 from __future__ import annotations
 
 import codecs
+import re
 
 _SNIFF = 8192
 _PRINTABLE = frozenset((9, 10, 13, *range(32, 127)))
@@ -25,8 +32,31 @@ def prepare(data: bytes) -> bytes | None:
     if kind == TEXT:
         return data
     if kind == BINARY:
-        return printable_view(data)
+        extent = text_extent(data[:HEAD])
+        return printable_view(data if extent is None else data[:extent])
     return _transcode(data, kind)
+
+
+HEAD = 4096  # the bytes a reader takes first, to ask `text_extent` whether it may stop early
+_NPY_MAGIC = b"\x93NUMPY"
+_NPY_NUMBERS = re.compile(rb"""['"]descr['"]\s*:\s*['"][<>|=]?(?:[?biufc]\d*|[mM]8(?:\[\w+\])?)['"]""")
+
+
+def text_extent(head: bytes) -> int | None:
+    """How many leading bytes of content that starts with `head` can hold text, when its format says the rest
+    holds none (a NumPy array of numbers: its header); None when any of it may."""
+    if not head.startswith(_NPY_MAGIC) or len(head) < 12:
+        return None
+    major = head[6]
+    if major == 1:
+        size = 10 + int.from_bytes(head[8:10], "little")
+    elif major in (2, 3):
+        size = 12 + int.from_bytes(head[8:12], "little")
+    else:
+        return None
+    if len(head) < size or _NPY_NUMBERS.search(head, 0, size) is None:
+        return None  # (a header longer than the head given is scanned with the values: nothing assumed)
+    return size
 
 
 TEXT = "text"

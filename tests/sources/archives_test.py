@@ -280,3 +280,38 @@ def test_verify_recovers_a_secret_from_inside_an_archive(tmp_path: Path) -> None
     rules = ruleset.load_builtin()
     found = verify.recover(report["findings"], {r.id: r for r in rules}, tmp_path, Engine(rules))
     assert [f.secret for f in found.found] == [token] and found.gone == []
+
+
+# -- NumPy arrays: a numeric payload holds no text ----------------------------------------------------------
+def npy(descr: str, payload: bytes, version: int = 1) -> bytes:
+    """A .npy file as numpy writes one: magic, version, header length, a dict header padded to 64 bytes."""
+    header = f"{{'descr': '{descr}', 'fortran_order': False, 'shape': ({len(payload)},), }}".encode()
+    fixed = 10 if version == 1 else 12
+    header += b" " * (-(fixed + len(header) + 1) % 64) + b"\n"
+    size = len(header).to_bytes(2 if version == 1 else 4, "little")
+    return b"\x93NUMPY" + bytes((version, 0)) + size + header + payload
+
+
+def test_numeric_numpy_arrays_are_read_to_their_header_and_string_arrays_whole(tmp_path: Path) -> None:
+    from nhiguard.sources.text import prepare, text_extent
+
+    floats = npy("<f8", bytes(8_000_000))
+    assert text_extent(floats[:4096]) == floats.index(b"\n") + 1
+    assert text_extent(npy("<M8[ns]", bytes(64), version=2)[:4096]) is not None
+    for descr in ("|S40", "<U3", "|O", "|V8"):  # bytes, text, pickled objects, raw records: scanned whole
+        assert text_extent(npy(descr, bytes(64))[:4096]) is None, descr
+    structured = npy("<f8", bytes(64)).replace(b"'descr': '<f8'", b"'descr': [('a', '<f8')]")
+    assert text_extent(structured[:4096]) is None
+    assert text_extent(floats[:11]) is None  # a head too short to read the header: nothing assumed
+    viewed = prepare(floats)
+    assert viewed is not None and len(viewed) == text_extent(floats[:4096]) and b"'descr': '<f8'" in viewed
+
+    token = github_classic("npz")
+    (tmp_path / "data.npz").write_bytes(zip_bytes({
+        "values.npy": floats,
+        "names.npy": npy("|S40", token.encode() + b"\0" * 40),
+    }))
+    _, report = scan_json(tmp_path)
+    assert places(report) == {"data.npz!names.npy:2"}  # (the header is line 1)
+    # the floats' eight million bytes were never inflated: only headers and the string array count
+    assert report["stats"]["bytes"] < 1_000_000
