@@ -172,3 +172,25 @@ def test_multiline_pem_block(engine: Engine) -> None:
     pem = f"-----BEGIN RSA PRIVATE KEY-----\n{lines}\n-----END RSA PRIVATE KEY-----"
     found = _scan(engine, f"# key\n{pem}\n")
     assert len(found) == 1 and found[0][2] == 2 and found[0][1].startswith("-----BEGIN")
+
+
+def test_generic_filters_run_only_where_no_specific_rule_claims_the_span(monkeypatch: pytest.MonkeyPatch) -> None:
+    from nhiguard import ruleset
+    from nhiguard.engine import filters
+
+    engine = Engine(ruleset.load_builtin())
+    judged: list[str] = []
+    original = filters.is_not_secret
+
+    def spy(secret: str) -> bool:
+        judged.append(secret)
+        return original(secret)
+
+    monkeypatch.setattr(filters, "is_not_secret", spy)
+    token = github_classic("claimed")
+    data = f'github_token = "{token}"\napi_key = "Zq8wLm3vRt6yPx1nKb4s"\n'.encode()
+    found = {(m.rule_id, m.secret) for m in engine.scan(Chunk(data=data, origin=Origin(path="settings.cfg")))}
+    assert ("github-pat-classic", token) in found
+    assert ("generic-api-key", "Zq8wLm3vRt6yPx1nKb4s") in found
+    assert token not in judged  # the provider's rule claimed it: the generic filters had nothing to decide
+    assert "Zq8wLm3vRt6yPx1nKb4s" in judged
