@@ -128,7 +128,8 @@ def _jwt(secret: str, _arg: str) -> bool:
 
 
 def _pem(secret: str, _arg: str) -> bool:
-    lines = [ln.strip() for ln in secret.replace("\\n", "\n").splitlines()]
+    # a line may be wrapped in a string's quotes and comma (a notebook's source: "MIIE…\n",)
+    lines = [ln.strip().strip("\"',").strip() for ln in secret.replace("\\n", "\n").splitlines()]
     body = "".join(ln for ln in lines if ln and not ln.startswith("-----") and ":" not in ln)
     body = body.replace('"', "").replace("'", "").replace("\\", "")
     if len(body) < 64:

@@ -194,3 +194,18 @@ def test_generic_filters_run_only_where_no_specific_rule_claims_the_span(monkeyp
     assert ("generic-api-key", "Zq8wLm3vRt6yPx1nKb4s") in found
     assert token not in judged  # the provider's rule claimed it: the generic filters had nothing to decide
     assert "Zq8wLm3vRt6yPx1nKb4s" in judged
+
+
+def test_a_private_key_in_a_notebooks_source_lines_is_found() -> None:
+    """A notebook keeps each source line as its own JSON string ("MIIE…\\n",): the key is whole across them."""
+    import json
+
+    from nhiguard import ruleset
+
+    body = "\n".join(["-----BEGIN PRIVATE KEY-----", *(github_classic(f"pem{i}")[4:] * 2 for i in range(5)),
+                      "-----END PRIVATE KEY-----"])
+    cell = ["    " + json.dumps(line + "\n") + "," for line in ['KEY = """', *body.split("\n"), '"""']]
+    data = "\n".join(['{"cells": [{"cell_type": "code", "source": [', *cell, '    "print(KEY)"]}]}']).encode()
+    found = Engine(ruleset.load_builtin()).scan(Chunk(data=data, origin=Origin(path="analysis.ipynb")))
+    assert [m.rule_id for m in found] == ["private-key-pem"]
+    assert found[0].line == 3 and "-----END PRIVATE KEY-----" in found[0].secret
