@@ -188,7 +188,7 @@ def test_generic_filters_run_only_where_no_specific_rule_claims_the_span(monkeyp
 
     monkeypatch.setattr(filters, "is_not_secret", spy)
     token = github_classic("claimed")
-    data = f'github_token = "{token}"\napi_key = "Zq8wLm3vRt6yPx1nKb4s"\n'.encode()
+    data = f'github_token = "{token}"\napi_key = "Zq8wLm3vRt6yPx1nKb4s"\n'.encode()  # nhiguard:allow (test data)
     found = {(m.rule_id, m.secret) for m in engine.scan(Chunk(data=data, origin=Origin(path="settings.cfg")))}
     assert ("github-pat-classic", token) in found
     assert ("generic-api-key", "Zq8wLm3vRt6yPx1nKb4s") in found
