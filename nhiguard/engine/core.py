@@ -713,6 +713,10 @@ def filekind_matches(engine: Engine, chunk: Chunk, kinds: Sequence[Any], regex: 
     if not fields:
         return regex
     added = frozenset(chunk.line_map) if chunk.whole is not None and chunk.line_map is not None else None
+    same_bytes = chunk.whole is None  # offsets of both kinds index the same bytes; else compare line and column
+    # values a provider's rule matched where the field is: a credential already, only the field's context to add
+    provider = {(m.start, m.secret) for m in regex if not engine.rules[engine.by_id[m.rule_id]].generic} \
+        if same_bytes else set()
     found: list[Match] = []
     marks = _InlineMarks(data)
     line, counted = 1, 0
@@ -723,8 +727,9 @@ def filekind_matches(engine: Engine, chunk: Chunk, kinds: Sequence[Any], regex: 
         if (added is not None and real not in added) or engine.allowed_value(f.rule, f.value) \
                 or marks.allowed(f.offset):
             continue
-        if f.generic and (filters.looks_fake(f.value) or engine.provider_shape(f.value)
-                          or (f.kind != "password" and filters.is_not_secret(f.value))):
+        if f.generic and (f.offset, f.value) not in provider and (
+                filters.looks_fake(f.value) or engine.provider_shape(f.value)
+                or (f.kind != "password" and filters.is_not_secret(f.value))):
             continue  # chosen by a setting's name only: the generic rules' filters apply (a password setting's
             #           placeholders were judged already, and a password may look like a name or a path)
         line_start = data.rfind(b"\n", 0, f.offset) + 1
@@ -734,7 +739,6 @@ def filekind_matches(engine: Engine, chunk: Chunk, kinds: Sequence[Any], regex: 
                            entropy=shannon_entropy(f.value)))
     if not found:
         return regex
-    same_bytes = chunk.whole is None  # offsets of both kinds index the same bytes; else compare line and column
 
     def overlaps(m: Match, k: Match) -> bool:
         if same_bytes:
