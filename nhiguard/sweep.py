@@ -25,7 +25,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, TextIO
 
-from nhiguard import __version__, fingerprint
+from nhiguard import __version__, fingerprint, gcpace
 from nhiguard import config as config_mod
 from nhiguard.errors import NhiguardError, SourceError
 from nhiguard.governance import identity_records, keep_recorded_identities, locate, repo_context
@@ -224,6 +224,7 @@ def run_sweep(sources: Sequence[str], inventory: Path, *, workdir: Path, runner:
             bar.advance(len(summary.outcomes), what=f"{len(tasks)} to sweep", force=True)
         try:
             for outcome in runner(tasks):
+                gcpace.tick()  # (a sweep of an organisation runs for hours: see gcpace)
                 if outcome.mode in ("full", "incremental"):
                     store.record(kind=f"sweep:{outcome.mode}", repo=outcome.label, target=outcome.source,
                                  tool_version=__version__, identities=list(outcome.identities),
