@@ -99,8 +99,8 @@ class Engine:
         self._dependents = any(r.depends_on for r in self.rules)
         self._path_allows = [(i, r.allow.paths) for i, r in enumerate(self.rules) if r.allow.paths]
         self._generic = frozenset(i for i, r in enumerate(self.rules) if r.generic)
-        # generic rules whose filters may wait until the specific candidates have claimed their spans: all but
-        # those another rule pairs with (a partner must pass its filters before pairing)
+        # generic rules whose filters wait until specific candidates have claimed their spans (see _scan_bytes):
+        # all but those another rule pairs with (a partner must pass its filters before pairing)
         partners = {self.by_id.get(d.rule) for r in self.rules for d in r.depends_on}
         self._deferred = self._generic - partners
         self._needles: list[bytes] = []
@@ -404,23 +404,24 @@ class Engine:
                 out.extend(self._match_pieces(rule_index, data, lo, hi, path, MULTILINE_AFTER))
         if decode_hits and depth < self.options.max_decode_depth:
             out.extend(self._decoded(data, decode_hits, skip, depth, path, helpers))
-        # Spans a specific rule rejected on its own terms (checksum, entropy) stay that provider's.
-        claimed = [(c.start, c.end, c.decoded) for c in out if c.rejected]
+        if not out:
+            return out
+        # Specific candidates are filtered and dependents paired first; an unpaired dependent (an AWS-looking
+        # secret with no key id nearby) claims nothing. Spans a specific rule rejected on its own terms
+        # (checksum, entropy) stay that provider's. A generic candidate on a claimed span is dropped whatever its
+        # filters say, so they (the costly part of a candidate: 50,000 AWS key pairs are 100,000 generic
+        # candidates, all claimed) run only on the rest. A generic rule another rule pairs with is filtered first.
         marks = _InlineMarks(data)
         deferred = self._deferred
-        out = [c for c in out if not c.rejected and (c.rule in deferred or self._accept(c, marks))]
-        if not deferred or not any(c.rule in deferred for c in out):
-            return self._resolve(out, data, claimed, helpers)
-        # A generic candidate on a span a specific rule claims is dropped by _resolve whatever the filters say:
-        # pair the specific ones first, and run the generic filters (the costly part of a candidate) only on
-        # the rest. 50,000 AWS key pairs are 100,000 generic candidates, every one of them claimed.
-        specific = [c for c in out if c.rule not in deferred]
+        first = [c for c in out if not c.rejected and c.rule not in deferred and self._accept(c, marks)]
         if self._dependents:
-            specific = self._pair(specific, data)
-        claims = _Spans([(s, e) for s, e, _ in claimed] + [(c.start, c.end) for c in specific])
-        generic = [c for c in out if c.rule in deferred and not claims.overlaps(c.start, c.end)
-                   and self._accept(c, marks)]
-        return self._resolve(specific + generic, data, claimed, helpers, paired=True)
+            first = self._pair(first, data)
+        generic = self._generic
+        claims = _Spans([(c.start, c.end) for c in out if c.rejected]
+                        + [(c.start, c.end) for c in first if c.rule not in generic])
+        later = [c for c in out if not c.rejected and c.rule in deferred and not claims.overlaps(c.start, c.end)
+                 and self._accept(c, marks)]
+        return self._resolve(first + later, claims, helpers)
 
     def _match_pieces(
         self, rule_index: int, data: bytes, lo: int, hi: int, path: str, reach: int
@@ -606,25 +607,12 @@ class Engine:
                 self.stats.allow_timeouts.append(pattern.pattern)
         return False
 
-    def _resolve(
-        self,
-        found: list[_Candidate],
-        data: bytes,
-        specific: list[tuple[int, int, tuple[str, ...]]],
-        helpers: bool = False,
-        paired: bool = False,
-    ) -> list[_Candidate]:
-        """Pair dependent parts (unless `paired` already), drop helper-only matches, let specific rules (even
-        ones that rejected the candidate) win over generic ones on the same span."""
+    def _resolve(self, found: list[_Candidate], claims: _Spans, helpers: bool = False) -> list[_Candidate]:
+        """Drop helper-only matches, let specific rules (`claims`: their spans, even where they rejected the
+        candidate) win over generic ones on the same span, and keep one of each candidate."""
         if not found:
             return found
         rules = self.rules
-        if self._dependents and not paired:
-            # An unpaired dependent (an AWS-looking secret with no key id nearby) claims nothing: a generic
-            # rule may still report it.
-            found = self._pair(found, data)
-        specific = specific + [(c.start, c.end, c.decoded) for c in found if c.rule not in self._generic]
-        claims = _Spans([(s, e) for s, e, _ in specific])
         # A secret seen in clear needs no second location from a decoded copy of the same line (percent).
         plain = {(c.rule, c.secret): (c.start, c.end) for c in found if not c.decoded}
         seen: set[tuple[int, int, int, str]] = set()

@@ -272,6 +272,7 @@ _HASHES: tuple[tuple[re.Pattern[str], str, bool], ...] = tuple(
         (r"^[0-9a-f]{64}\$\d+\$[0-9a-f]{64,}$|^[0-9a-f]{16,}\$\d+\$[0-9a-f]{32,}$", "tomcat-pbkdf2", False),
     )
 )
+_HASH_MARK = lazy_re(r"\$|^[{*]|^md5")
 _DES = lazy_re(r"^[./A-Za-z0-9]{13}$")
 _HEXDIGEST = lazy_re(r"^(?:[0-9a-fA-F]{32}|[0-9a-fA-F]{40}|[0-9a-fA-F]{64}|[0-9a-fA-F]{128})$")
 
@@ -279,7 +280,7 @@ _HEXDIGEST = lazy_re(r"^(?:[0-9a-fA-F]{32}|[0-9a-fA-F]{40}|[0-9a-fA-F]{64}|[0-9a
 def hash_scheme(value: str, *, store: bool = False) -> tuple[str, bool] | None:
     """(scheme, fast) when `value` is a password hash. `store`: the field holds hashes by format (shadow,
     htpasswd), so bare DES-crypt and hex digests count too."""
-    if "$" in value or value.startswith(("{", "*", "md5")):  # (every scheme above has one of these marks)
+    if _HASH_MARK.search(value):  # (every scheme above has one: tests/filekinds/hashes_test.py holds them to it)
         for pattern, scheme, fast in _HASHES:
             if pattern.match(value):
                 return scheme, fast

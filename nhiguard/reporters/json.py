@@ -26,10 +26,11 @@ def ordered_findings(findings: Iterable[Finding]) -> list[Finding]:
 
 
 def ordered_locations(locations: Iterable[Location]) -> list[Location]:
-    if isinstance(locations, list) and len(locations) < 2:
-        return list(locations)
+    listed = list(locations)
+    if len(listed) < 2:  # (most findings have one location: no sort key to build)
+        return listed
     return sorted(
-        locations,
+        listed,
         key=lambda loc: (*loc.sort_key(), loc.author or "", loc.email or "", loc.date or "", loc.decoded),
     )
 
