@@ -25,9 +25,9 @@ from nhiguard.sources import files
 
 PARALLEL_MIN_BYTES = 8 << 20
 PARALLEL_MIN_FILES = 1024  # or this many files: a tree of many small files starts both cores early too
+GUESSABLE_PER_FILE = 200  # guessable secrets listed per file (see Collector.add): each costs 10-15 ms on purpose
 # Smaller batches (2 MiB, three queued per worker): at the end of a streamed walk a worker is not left idle while
 # another still holds several batches (4 MiB batches, three queued, kept one core waiting for seconds).
-GUESSABLE_PER_FILE = 200  # guessable secrets listed per file (see Collector.add): each costs 10-15 ms on purpose
 _BATCH_BYTES = 2 << 20
 _BATCH_FILES = 256
 _QUEUED_PER_WORKER = 3
