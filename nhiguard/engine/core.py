@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import functools
 import hashlib
 import itertools
 import json
+import sys
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 from nhiguard import __version__
@@ -37,7 +40,7 @@ _CACHE_BYTES = 32 << 20  # the line cache's budget: lines are up to 8 KiB, so th
 # window reach, each under its own time bound: the cost stays linear and one slow piece loses only itself.
 _PIECE = 64 << 10
 _NEXTLINE_MARKER = b"pragma: allowlist nextline secret"
-_STORE_FORMAT = 5
+_STORE_FORMAT = 6
 
 _GATE_TRIES = 64  # windows a rule's shape gate is tried in before its pattern is compiled regardless
 _DECODERS = {decode.BASE64: -1, decode.HEX: -2, decode.PERCENT: -3}
@@ -156,8 +159,10 @@ class Engine:
         return [self.rules[i].prefilter or "" for i in self._gated]
 
     def _store_key(self) -> str:
-        # the format tag changes whenever what a back-end serialises changes shape
+        # the format tag changes whenever what a back-end serialises changes shape; the code that derives the
+        # needles is part of the key too, so an edit to it never loads a database built by the code before
         digest = hashlib.sha256(f"{__version__}|{backend_name(self.options.prefilter)}|{_STORE_FORMAT}|".encode())
+        digest.update(_needle_code())
         digest.update(str(self.options.max_decode_depth).encode())
         for rule in self.rules:
             digest.update(rule.id.encode() + b"\0" + "\0".join(rule.keywords).encode() + b"\1")
@@ -408,16 +413,24 @@ class Engine:
             return out
         # Specific candidates are filtered and dependents paired first; an unpaired dependent (an AWS-looking
         # secret with no key id nearby) claims nothing. Spans a specific rule rejected on its own terms
-        # (checksum, entropy) stay that provider's. A generic candidate on a claimed span is dropped whatever its
+        # (checksum, entropy, its allow list of documented sample keys, a fake-looking value) stay that
+        # provider's. A generic candidate on a claimed span is dropped whatever its
         # filters say, so they (the costly part of a candidate: 50,000 AWS key pairs are 100,000 generic
         # candidates, all claimed) run only on the rest. A generic rule another rule pairs with is filtered first.
         marks = _InlineMarks(data)
         deferred = self._deferred
-        first = [c for c in out if not c.rejected and c.rule not in deferred and self._accept(c, marks)]
+        generic = self._generic
+        first = []
+        refused = []  # a provider's own allow list (its documented sample keys) or a fake-looking value
+        for c in out:
+            if not c.rejected and c.rule not in deferred:
+                if self._accept(c, marks):
+                    first.append(c)
+                elif c.rule not in generic and not self.rules[c.rule].depends_on:
+                    refused.append((c.start, c.end))
         if self._dependents:
             first = self._pair(first, data)
-        generic = self._generic
-        claims = _Spans([(c.start, c.end) for c in out if c.rejected]
+        claims = _Spans([(c.start, c.end) for c in out if c.rejected] + refused
                         + [(c.start, c.end) for c in first if c.rule not in generic])
         later = [c for c in out if not c.rejected and c.rule in deferred and not claims.overlaps(c.start, c.end)
                  and self._accept(c, marks)]
@@ -523,8 +536,8 @@ class Engine:
                     lo = data.rfind(b"\n", max(0, at - LINE_REACH), at) + 1 or max(0, at - LINE_REACH)
                     hi = data.find(b"\n", at)
                     hi = hi if 0 <= hi <= at + LINE_REACH else min(len(data), at + LINE_REACH)
-                    raw = decode.decode_percent(data[lo:hi])
-                    kind = decode.PERCENT
+                    unescaped = decode.decode_line(data[lo:hi])
+                    raw, kind = unescaped if unescaped is not None else (None, decode.PERCENT)
                 elif code == _DECODERS[decode.BASE64]:
                     lo, hi = decode.base64_run(data, at)
                     raw = decode.decode_base64(data[lo:hi])
@@ -670,6 +683,19 @@ class Engine:
 
 
 # -- helpers ------------------------------------------------------------------------------------------------
+@functools.cache
+def _needle_code() -> bytes:
+    """A digest of the modules whose code decides the needles and the database (this one, the decoders', the
+    prefilter's)."""
+    digest = hashlib.sha256()
+    for module in (sys.modules[__name__], decode, sys.modules[make_prefilter.__module__]):
+        try:
+            digest.update(Path(module.__file__ or "").read_bytes())
+        except OSError:
+            digest.update((module.__name__ + "?").encode())  # (no source to read: the version alone decides)
+    return digest.digest()
+
+
 # per needle: length; line rules, multi-line rules, decoders, two-line rules it triggers
 _Plan = tuple[int, tuple[int, ...], tuple[int, ...], tuple[int, ...], tuple[int, ...]]
 

@@ -16,6 +16,7 @@ from urllib.parse import unquote_to_bytes
 BASE64 = "base64"
 HEX = "hex"
 PERCENT = "percent"
+ESCAPED = "escaped"  # JSON's `\/` for `/`
 
 MIN_RUN = 16
 MAX_RUN = 1 << 20
@@ -32,6 +33,7 @@ _HEX_RIGHT = re.compile(rb"[0-9A-Fa-f]*")
 _HEX_LEFT = _HEX_RIGHT
 _PRINTABLE = bytes([9, 10, 13, *range(32, 127)])
 _PERCENT_NEEDLES = (b"%2f", b"%3a", b"%3d", b"%2b", b"%40", b"%5f", b"%2d", b"%22", b"%20")
+_ESCAPED_SLASHES = b":\\/\\/"
 
 
 def _determined_b64(keyword: bytes, shift: int, *, urlsafe: bool) -> bytes:
@@ -46,6 +48,15 @@ def encoded_needles(keyword: bytes, depth: int = 1) -> list[tuple[bytes, str]]:
     """Encoded forms of a keyword, nested `depth` levels: base64 in its exact case (base64 is case-sensitive),
     hex in lower case (hex digits come in either case, the prefilter looks for hex needles in any case)."""
     out: set[tuple[bytes, str]] = set()
+    if len(keyword) == 3:
+        # A three-byte prefix (hf_, sk-, SG.) is four whole base64 characters where it starts the encoded
+        # value, as every value under a Kubernetes Secret's `data:` does; at the other alignments, and in hex,
+        # too few characters are its own to be worth a needle.
+        for urlsafe in (False, True):
+            inner = _determined_b64(keyword, 0, urlsafe=urlsafe)
+            out.add((inner, BASE64))
+            if depth >= 2 and not urlsafe:
+                out.add((_determined_b64(inner, 0, urlsafe=False), BASE64))
     if len(keyword) >= 4:
         out.add((keyword.hex().encode(), HEX))
         for shift in range(3):
@@ -62,7 +73,9 @@ def encoded_needles(keyword: bytes, depth: int = 1) -> list[tuple[bytes, str]]:
 
 
 def percent_needles() -> Iterable[tuple[bytes, str]]:
-    return ((n, PERCENT) for n in _PERCENT_NEEDLES)
+    """Needles that announce a line to unescape: percent escapes, and JSON's escaped slashes in a URL
+    (`https:\\/\\/hooks.slack.com\\/services\\/…`, as PHP's json_encode and many loggers write them)."""
+    return ((n, PERCENT) for n in (*_PERCENT_NEEDLES, _ESCAPED_SLASHES))
 
 
 def _run_start(data: bytes, at: int, pattern: re.Pattern[bytes]) -> int:
@@ -127,6 +140,13 @@ def decode_hex(run: bytes) -> bytes | None:
     return raw if _mostly_text(raw) else None
 
 
-def decode_percent(line: bytes) -> bytes | None:
-    raw = unquote_to_bytes(line)
-    return raw if raw != line else None
+def decode_line(line: bytes) -> tuple[bytes, str] | None:
+    """A line with its escapes undone, and which kind they were (ESCAPED when only slashes were); None if the
+    line has none."""
+    raw = unquote_to_bytes(line) if b"%" in line else line
+    kind = PERCENT
+    if b"\\/" in raw:
+        unslashed = raw.replace(b"\\/", b"/")
+        kind = ESCAPED if raw == line else PERCENT
+        raw = unslashed
+    return (raw, kind) if raw != line else None

@@ -164,9 +164,12 @@ _ACRONYMS = frozenset(
 )
 _SHORT_WORDS = frozenset("of to in on at by up is it me my no or ok io ui os go do if as an be we us".split())
 
+# A bare 40-hex value is not here: under a password, secret, token or key name it is that secret (GitHub OAuth
+# app secrets and classic tokens, webhook secrets), and peers report it. A UUID is mostly a record's id; the
+# providers whose keys are UUIDs (Heroku, Consul) have rules that need their own name.
 _HASH = re.compile(
     r"""^(?:
-        [0-9a-f]{7,12} | [0-9A-F]{7,12} | [0-9a-f]{40} | [0-9A-F]{40}                 # git commit ids
+        [0-9a-f]{7,12} | [0-9A-F]{7,12}                                                # short git commit ids
       | \{?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\}?   # UUID / GUID
       | (?:sha1|sha224|sha256|sha384|sha512|sha3-\d{3}|md5|blake2[bs]?|blake3|xxh\d*|crc32|argon2(?:id|i|d)?)
         [-:=$].*                                                                        # SRI / prefixed digests
@@ -196,6 +199,9 @@ _URL = re.compile(r"^(?:[a-zA-Z][a-zA-Z0-9+.-]{1,20}://|www\.)")
 _URL_USERINFO = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]{1,20}://[^/@\s:]*:[^/@\s]+@")
 _DOMAIN = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,24}\.?(?::\d{1,5})?$")
 _EMAIL = re.compile(r"^[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63})+$")
+# `apikey:PASSWORD@smtp.example.com:587`: a generic name's value that runs on to the host is the tail of a URL
+# whose userinfo the URL rules report on its own
+_AT_HOST = re.compile(r"^[^\s@/]{1,128}@[\w-]{1,63}(?:\.[\w-]{1,63})+(?::\d{1,5})?(?:[/?#]\S*)?$")
 _PATH = re.compile(
     r"""^(?:
         (?:~|\.{1,2}|\$\w+|%\w+%)?/[\w.@~+, -]*(?:/[\w.@~+, -]*)*       # unix, ~/x, ./x, $HOME/x
@@ -222,7 +228,7 @@ _ADJACENT_TRIPLES = frozenset(
 )
 _HOME_ROW = frozenset("asdfghjkl")
 _HEX_LETTERS = frozenset("abcdef")
-_BASE64_TEXT = re.compile(r"^[A-Za-z0-9+/]{12,}={0,2}$")
+_BASE64_TEXT = re.compile(r"^[A-Za-z0-9+/]{8,}={0,2}$")
 
 _SEQUENCES = (
     "123456",
@@ -367,7 +373,7 @@ def _name_like_segment(segment: str) -> bool:
 def _is_path_or_url(secret: str) -> bool:
     if _URL.match(secret):
         return _URL_USERINFO.match(secret) is None
-    if _FILE_NAME.match(secret) or _DOMAIN.match(secret) or _EMAIL.match(secret):
+    if _FILE_NAME.match(secret) or _DOMAIN.match(secret) or _EMAIL.match(secret) or _AT_HOST.match(secret):
         return True
     if ("/" in secret or "\\" in secret) and _PATH.match(secret):
         rest = secret[2:] if secret[1:2] == ":" else secret  # C:\ drive
@@ -390,7 +396,8 @@ def _is_keyboard_mash(secret: str) -> bool:
 
 
 def _is_encoded_text(secret: str) -> bool:
-    """Base64 of a placeholder sentence ("bm90IG15IHJlYWwgcGFzc3dvcmQ=" is "not my real password")."""
+    """Base64 of a placeholder ("bm90IG15IHJlYWwgcGFzc3dvcmQ=" is "not my real password", "Y2hhbmdlbWU=" is
+    "changeme": a Kubernetes Secret's `data:` carries its values so)."""
     if not _BASE64_TEXT.match(secret) or len(secret) % 4:
         return False
     try:
@@ -399,7 +406,7 @@ def _is_encoded_text(secret: str) -> bool:
         return False
     if not text.isprintable():
         return False
-    return _is_prose(text) or _is_placeholder_words(text)
+    return _is_prose(text) or _is_placeholder_words(text) or looks_fake(text)
 
 
 def is_repetitive(secret: str) -> bool:

@@ -56,16 +56,22 @@ def _b64_text(value: str) -> str | None:
     return text.strip() if text.strip() and text.isprintable() else None
 
 
-_DEFAULT = lazy_re(r"^\$\{[A-Za-z0-9_.\-]+:(.+)\}$")
+# ${VAR:default} (Spring), ${VAR:-default} ${VAR-default} ${VAR:=default} (shell, compose); ${VAR:?message}
+# and ${VAR?message} write an error message, not a value
+_DEFAULT = lazy_re(r"^\$\{[A-Za-z0-9_.\-]+:([-=+?]?)(.*)\}$")
+_SHELL_DEFAULT = lazy_re(r"^\$\{[A-Za-z_][A-Za-z0-9_]*([-=+?])(.*)\}$")
+_TEMPLATE_DEFAULT = 8  # shortest fallback value reported
 
 
 def _with_context(rule_id: str, key: str, value: str, at: int, others: dict[str, str],
                   extra: Iterable[tuple[str, str | None]] = ()) -> Iterator[Field]:
     """One secret setting: the URL/connection-string password when the value is one, else the value; context
     from the settings that share its prefix (DB_HOST for DB_PASSWORD)."""
-    m = _DEFAULT.match(value)
-    if m:  # ${VAR:default}: only the default is written here
-        value, at = m.group(1), at + m.start(1)
+    m = _DEFAULT.match(value) or _SHELL_DEFAULT.match(value)
+    if m:  # only the default is written here
+        if m.group(1) == "?" or len(m.group(2).strip()) < _TEMPLATE_DEFAULT:
+            return  # (a short fallback, "dev" or "postgres", is the template's placeholder)
+        value, at = m.group(2), at + m.start(2)
     prefix = stem(key)
     ctx: dict[str, str] = {}
     for other, v in others.items():

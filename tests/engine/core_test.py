@@ -66,6 +66,32 @@ def test_percent_encoded(engine: Engine, token: str) -> None:
     assert [(r, s, d) for r, s, _, _, d in found] == [("github-pat-classic", token, ("percent",))]
 
 
+def test_json_escaped_slashes(engine: Engine) -> None:
+    """PHP's json_encode and many loggers write `https:\\/\\/…`: the line is read with its slashes unescaped."""
+    hook = "https://hooks.slack.com/services/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"
+    db = "postgresql:\\/\\/app:Vb7nQ2xLk9pZ@db.acme-corp.io\\/x"
+    text = '{"slack": "' + hook.replace("/", "\\/") + '", "db": "' + db + '"}'
+    found = {(r, s, d) for r, s, _, _, d in _scan(engine, text + "\n", "settings.json")}
+    assert ("slack-webhook-url", hook, ("escaped",)) in found
+    assert ("postgres-uri-password", "Vb7nQ2xLk9pZ", ("escaped",)) in found
+
+
+@pytest.mark.parametrize("token", ["hf_Qz7Lp2Wx9Kc4Vb8Nm3Rt6Yh1Jd5Gf0Sa2E", "r8_Qz7Lp2Wx9Kc4Vb8Nm3Rt6Yh1Jd5Gf0Sa2Ek4P"])
+def test_three_character_prefix_inside_base64(engine: Engine, token: str) -> None:
+    """A Kubernetes Secret's `data:` holds each value base64-encoded from its first byte: a three-character
+    prefix is then four whole base64 characters, enough for a needle."""
+    text = "data:\n  TOKEN: " + base64.b64encode(token.encode()).decode() + "\n"
+    assert [(s, d) for _, s, _, _, d in _scan(engine, text, "k8s/secret.yaml.txt")] == [(token, ("base64",))]
+
+
+def test_a_providers_documented_sample_is_no_generic_secret(engine: Engine) -> None:
+    """Stripe's documented test key is on stripe-test-key's allow list: the span stays Stripe's, so the generic
+    rules do not report it under the name it is assigned to."""
+    sample = "sk_test_4eC39HqLyjWDarjtT1zdp7dc"
+    for line in (f'stripe.api_key = "{sample}"', f"STRIPE_SECRET_KEY={sample}"):
+        assert _scan(engine, line + "\n") == []
+
+
 def test_decoding_depth_is_bounded(token: str) -> None:
     from nhiguard import ruleset
 

@@ -121,6 +121,8 @@ REJECTED = {
         "base64encodedcredentials",
         "Zm9vYmFyYmF6cXV4MTIz",  # base64("foobarbazqux123")
         "bm90IG15IHJlYWwgcGFzc3dvcmQ=",  # base64("not my real password")
+        "Y2hhbmdlbWU=",  # base64("changeme"), as a Kubernetes Secret's data carries it
+        "eHh4eHh4eHg=",  # base64("xxxxxxxx")
         "qwe089234lkjsdf",  # keyboard mash
         "lsdkfol23w54jlksdef",
     ],
@@ -198,8 +200,6 @@ REJECTED = {
         "AKIAIOSFODNN7EXAMPLE",
     ],
     "hash or id": [
-        "2fd4e1c67a2d28fced849ee1bb76e7391b93eb12",
-        "2FD4E1C67A2D28FCED849EE1BB76E7391B93EB12",
         "2fd4e1c",
         "8f14e45f-ceea-467f-a9f5-1a2b3c4d5e6f",
         "{8F14E45F-CEEA-467F-A9F5-1A2B3C4D5E6F}",
@@ -227,6 +227,8 @@ REJECTED = {
         "api.acme-corp.io",
         "localhost:5432",
         "ops@acme-corp.io",
+        "Xq7Lp2Wz9Kc4@smtp.sendgrid.net:587",  # smtp://apikey:…@host: the URL rules report the password alone
+        "s3cr3t!pw@db.acme-corp.io:5432/orders",
     ],
     "number or version": [
         "1234",
@@ -279,6 +281,10 @@ KEPT = [
     "wJ9-kD7_qP2xL5mN",
     "q8Vx2mZl0rT9bW4kYc7nJg==",  # base64 of random bytes
     "a9f8e7d6c5b4a3f2e1d0c9b8a7f6e5d4",  # 32 hex: the most common API key shape, kept
+    # 40 hex: under a secret's name it is that secret (GitHub OAuth app secrets and classic tokens, webhook
+    # secrets), not a commit id
+    "2fd4e1c67a2d28fced849ee1bb76e7391b93eb12",
+    "2FD4E1C67A2D28FCED849EE1BB76E7391B93EB12",
     "9c4e1b7a0d3f6285e1c7a94b2d08f63e5a1c9d7b40e28f6a3c5b1d9e7f0a2c48",  # 64 hex: openssl rand -hex 32
     "base64:J2vX9kQ7mL4pR8sT1wY5zA3bC6dE0fG2hI4jK6lM8nO=",  # Laravel APP_KEY
     "django-insecure-7#k2!x9@q$w5%e8^r1&t4*y6(u3)i0_o+p",

@@ -108,6 +108,12 @@ POSITIVES = [
     # .env / shell / Dockerfile
     ("dotenv", f"SMTP_PASSWORD={P[8]}", P[8], "generic-password"),
     ("dotenv quoted", f"WEBHOOK_SECRET='{K[0][::-1]}'", K[0][::-1], "generic-secret"),
+    # 40 hex under a secret's name is that secret, not a commit id (GitHub OAuth app secrets and classic tokens,
+    # webhook signing secrets)
+    ("dotenv 40 hex", "SIGNING_SECRET=0b6f3c2e9a1d47f58c3e2b1a9d8f7e6c5b4a3f21",
+     "0b6f3c2e9a1d47f58c3e2b1a9d8f7e6c5b4a3f21", "generic-secret"),
+    ("python 40 hex", 'client_secret = "7d1e4a9c2b8f3e6a0d5c9b2e7f1a4d8c3b6e9f20"',
+     "7d1e4a9c2b8f3e6a0d5c9b2e7f1a4d8c3b6e9f20", "generic-secret"),
     ("shell export", f'export API_TOKEN="{K[1][::-1]}"', K[1][::-1], "generic-token"),
     ("dockerfile ENV", f"ENV PRIVATE_KEY={K[2][::-1]}", K[2][::-1], "generic-api-key"),
     ("dockerfile ENV space", f"ENV ENCRYPTION_KEY {K[3][::-1]}", K[3][::-1], "generic-api-key"),
@@ -205,7 +211,6 @@ DECOYS = [
     "secret_key: 6LeIxAcTAAAAAGG-vFI1TnRWxMZNFuojJ4WifJWe",
     # hashes and ids
     "api_key: 8f14e45f-ceea-467f-a9f5-1a2b3c4d5e6f",
-    "build_token: 3f786850e387550fdab836ed7e6dc881de23001b",
     "secret: sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae",
     'password: "$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW"',
     "c.NotebookApp.password = 'sha1:2f3b1e9a7c4d:5e8f0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b'",

@@ -253,3 +253,20 @@ def test_history_scans_blobs_at_their_path(tmp_path: Path) -> None:
         hits = [(f.secret, f.locations[0].path, f.locations[0].line, dict(f.parts).get("host"))
                 for f in result.report.findings if f.rule.id.startswith("file-")]
         assert hits == [(PW, "home/.pgpass", 1, "db.invalid")], jobs
+
+
+def test_compose_template_defaults(engine: Engine) -> None:
+    """`${VAR:-fallback}` writes only its fallback, which is reported when it looks like a secret; `${VAR:?msg}`
+    writes an error message and a short fallback (`dev`) is the template's own placeholder."""
+    text = (
+        "services:\n  web:\n    environment:\n"
+        "      - SECRET_KEY=${SECRET_KEY:-dev}\n"
+        "      - DB_PASSWORD=${DB_PASSWORD:?required}\n"
+        "      - API_TOKEN=${API_TOKEN:-}\n"
+        "      - DB_PASS=${DB_PASS:-Xq7Lp2Wz9Kc4vB}\n"
+        "      - OTHER_SECRET=${OTHER_SECRET-Rt5Yh8Kk2Mn4Pq}\n"
+    )
+    found = [(secret, line) for _, secret, line, _, _ in _scan(engine, "docker-compose.yml", text)]
+    assert found == [("Xq7Lp2Wz9Kc4vB", 7), ("Rt5Yh8Kk2Mn4Pq", 8)]
+    spring = "spring:\n  datasource:\n    password: ${DB_PASSWORD:Zx9Cv7Bn5Mq3Wl}\n"
+    assert [s for _, s, _, _, _ in _scan(engine, "application.yml", spring)] == ["Zx9Cv7Bn5Mq3Wl"]
