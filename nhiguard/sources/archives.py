@@ -33,7 +33,7 @@ _STREAM_SUFFIXES = {"gzip": (".gz", ".gzip"), "bzip2": (".bz2",), "xz": (".xz",)
 def kind(data: bytes) -> str | None:
     """The archive kind of `data` from its magic bytes, or None. Cheap enough to ask of every file."""
     head = data[:10]
-    if head[:4] == b"PK\x03\x04":
+    if head[:4] == b"PK\x03\x04" or zip_at_end(data[-EOCD_REACH:]):
         return "zip"
     if head[:2] == b"\x1f\x8b":
         return "gzip"
@@ -44,6 +44,23 @@ def kind(data: bytes) -> str | None:
     if data[257:262] == b"ustar":
         return "tar"
     return None
+
+
+EOCD_REACH = 22 + 65_535  # the end-of-central-directory record and the longest comment after it
+
+
+def zip_at_end(tail: bytes) -> bool:
+    """Whether `tail`, a file's last bytes, ends a zip whose start is not at offset 0: a Python zipapp behind its
+    shebang, a Spring Boot jar behind its launch script, a self-extracting archive. Its end-of-central-directory
+    record must point back at a central directory header where the tail holds it."""
+    end = tail.rfind(b"PK\x05\x06")
+    if end < 0 or end + 22 > len(tail):
+        return False
+    size = int.from_bytes(tail[end + 12:end + 16], "little")
+    if size == 0 or size == 0xFFFFFFFF:
+        return False
+    start = end - size
+    return start < 0 or tail[start:start + 4] == b"PK\x01\x02"
 
 
 @dataclass(slots=True)
@@ -204,7 +221,8 @@ def _zip(data: bytes, shown: str, level: int, budget: _Budget, origin: Origin) -
         return
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
+        # (NotImplementedError: a central directory that declares a zip version zipfile does not know)
         yield Notice(shown, f"corrupt zip archive, not opened: {exc}")
         return
     with archive:

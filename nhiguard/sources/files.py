@@ -242,7 +242,10 @@ def _starts_as_archive(ref: FileRef) -> bool:
     try:
         fd = os.open(ref.real, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
         try:
-            return archives.kind(os.pread(fd, 512, 0)) is not None
+            if archives.kind(os.pread(fd, 512, 0)) is not None:
+                return True
+            reach = min(ref.size, archives.EOCD_REACH)
+            return archives.zip_at_end(os.pread(fd, reach, ref.size - reach))
         finally:
             os.close(fd)
     except OSError:

@@ -72,14 +72,43 @@ def sniff(data: bytes) -> str:
         return "utf-16"
     if b"\0" not in head:
         return TEXT
-    # UTF-16 without a BOM: ASCII text with a NUL in every other byte.
     if len(head) >= 16:
+        # UTF-32 without a BOM: the top two bytes of every character are NUL (all of the Basic Multilingual Plane)
+        # (and it decodes to text: a table of small 32-bit integers has the same NULs)
+        lanes = [head[i::4] for i in range(4)]
+        if all(lanes[i].count(0) > 0.9 * len(lanes[i]) for i in (2, 3)) and _reads_as(head, "utf-32-le"):
+            return "utf-32-le"
+        if all(lanes[i].count(0) > 0.9 * len(lanes[i]) for i in (0, 1)) and _reads_as(head, "utf-32-be"):
+            return "utf-32-be"
+        # UTF-16 without a BOM: ASCII text with a NUL in every other byte, or, when the text also holds other
+        # scripts (Japanese comments, Cyrillic strings), a head that decodes to printable text one way
         odd, even = head[1::2], head[0::2]
         if odd.count(0) > 0.9 * len(odd) and even.count(0) < 0.1 * len(even):
             return "utf-16-le"
         if even.count(0) > 0.9 * len(even) and odd.count(0) < 0.1 * len(odd):
             return "utf-16-be"
+        if head.count(0) > len(head) // 8:
+            for codec in ("utf-16-le", "utf-16-be"):
+                if _reads_as(head, codec):
+                    return codec
     return BINARY
+
+
+def _reads_as(head: bytes, codec: str) -> bool:
+    """Whether `head` decodes as `codec` to text: nearly all printable, in lines, a fifth of it ASCII (code and
+    markup around the other script). Pairs of ASCII bytes read as UTF-16 are printable CJK characters, so a binary
+    file's strings would pass the first test alone; they have no line breaks in that reading and no ASCII. (A cut
+    last character is dropped first.)"""
+    unit = 4 if codec.startswith("utf-32") else 2
+    try:
+        text = head[: len(head) - len(head) % unit].decode(codec)
+    except UnicodeDecodeError:
+        return False
+    if not text:
+        return False
+    plain = sum(1 for c in text if c.isprintable() or c in "\t\r\n")
+    ascii_share = sum(1 for c in text if c < "\x80")
+    return plain >= 0.97 * len(text) and ascii_share >= 0.2 * len(text) and text.count("\n") * 200 >= len(text)
 
 
 def printable_view(data: bytes) -> bytes:

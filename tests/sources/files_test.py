@@ -45,6 +45,50 @@ def test_wide_encodings_are_transcoded(tmp_path: Path, encoding: str) -> None:
     assert _found(_json(run_cli("scan", tmp_path, "-f", "json"))) == [("wide.txt", 2)]
 
 
+@pytest.mark.parametrize("encoding", ["utf-32-le", "utf-32-be", "utf-16-le", "utf-16-be"])
+def test_wide_encodings_without_a_bom_holding_other_scripts(tmp_path: Path, encoding: str) -> None:
+    """No BOM, and comments in Japanese: the NULs are not in every other byte, yet the text is UTF-16/32."""
+    text = "# 設定ファイル Настройки\n" * 40 + f"T = '{TOKEN}'\n"
+    (tmp_path / "wide.txt").write_bytes(text.encode(encoding))
+    assert _found(_json(run_cli("scan", tmp_path, "-f", "json"))) == [("wide.txt", 41)]
+
+
+def test_a_table_of_small_integers_is_no_utf32(tmp_path: Path) -> None:
+    """A .mo catalogue or any array of 32-bit counts has NULs where UTF-32 text has them: it stays binary, and
+    its strings are scanned."""
+    table = b"".join(n.to_bytes(4, "little") for n in range(1, 600))
+    (tmp_path / "messages.mo").write_bytes(table + b"\0" + TOKEN.encode() + b"\0")
+    line = 1 + table.count(b"\n")  # (the counts 10 and 266 hold a line feed)
+    assert _found(_json(run_cli("scan", tmp_path, "-f", "json"))) == [("messages.mo", line)]
+
+
+def test_a_zip_behind_a_launcher_is_opened(tmp_path: Path) -> None:
+    """A Python zipapp behind its shebang, an executable Spring Boot jar behind its launch script: the zip is
+    found by its end record, not its first bytes."""
+    import zipfile
+
+    (tmp_path / "app").mkdir()
+    with zipfile.ZipFile(tmp_path / "plain.zip", "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("config.txt", f"T = '{TOKEN}'\n")
+    (tmp_path / "app" / "app.pyz").write_bytes(b"#!/usr/bin/env python3\n" + (tmp_path / "plain.zip").read_bytes())
+    assert _found(_json(run_cli("scan", tmp_path / "app", "-f", "json"))) == [("app.pyz!config.txt", 1)]
+
+
+def test_a_zip_of_an_unknown_version_is_a_notice(tmp_path: Path) -> None:
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "v.zip", "w") as z:
+        z.writestr("a.txt", "x\n")
+    data = bytearray((tmp_path / "v.zip").read_bytes())
+    at = data.find(b"PK\x01\x02")
+    data[at + 6], data[at + 7] = 0xFF, 0  # "version needed to extract" 25.5
+    (tmp_path / "v.zip").write_bytes(bytes(data))
+    (tmp_path / "a.txt").write_text(f"T = '{TOKEN}'\n")
+    doc = _json(run_cli("scan", tmp_path, "-f", "json"))
+    assert _found(doc) == [("a.txt", 1)]
+    assert "corrupt zip" in doc["notices"][0]["reason"]
+
+
 def test_size_limit_reported(tmp_path: Path) -> None:
     (tmp_path / "big.txt").write_text("a" * 5000 + TOKEN)
     doc = _json(run_cli("scan", tmp_path, "-f", "json", "--max-file-size", "1KB"))
