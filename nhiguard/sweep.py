@@ -28,6 +28,7 @@ from typing import Any, TextIO
 from nhiguard import __version__, fingerprint, gcpace
 from nhiguard import config as config_mod
 from nhiguard.errors import NhiguardError, SourceError
+from nhiguard.escape import printable
 from nhiguard.governance import identity_records, keep_recorded_identities, locate, repo_context
 from nhiguard.inventory.store import IdentityRecord, Inventory, RepoContext
 from nhiguard.model import Report
@@ -99,9 +100,14 @@ def clone_dir(workdir: str, url: str) -> Path:
     return Path(workdir) / f"{name}-{hashlib.sha256(url.encode()).hexdigest()[:10]}"
 
 
+_USERINFO = re.compile(r"(?<=://)([^/@:\s]*):[^/@\s]+@")
+
+
 def label_of(source: str) -> str:
+    """The repository's name in the inventory: a clone URL without its password (the name is printed and
+    stored; the password is only for cloning)."""
     if is_url(source):
-        return source
+        return _USERINFO.sub(r"\1@", source)
     return str(gitinfo.toplevel(Path(source)) or Path(source).resolve())
 
 
@@ -244,15 +250,22 @@ def run_sweep(sources: Sequence[str], inventory: Path, *, workdir: Path, runner:
     return summary
 
 
+def shown(text: str) -> str:
+    """A source or message as it may be printed: a clone URL's password hidden (CI logs keep what a sweep
+    prints), control characters escaped."""
+    return printable(_USERINFO.sub(r"\1:***@", text))
+
+
 def describe(summary: SweepSummary) -> str:
     found = sum(len(o.identities) for o in summary.outcomes)
     text = (f"nhiguard: swept {len(summary.outcomes)} repositories in {summary.seconds:.1f}s: "
             f"{summary.count('full')} full, {summary.count('incremental')} incremental, "
             f"{summary.count('unchanged')} unchanged, {len(summary.errors)} failed; {found} identities recorded")
-    return "\n".join([text, *(f"nhiguard: {o.source}: {o.error}" for o in summary.errors)])
+    return "\n".join([text, *(f"nhiguard: {shown(o.source)}: {shown(o.error or '')}" for o in summary.errors)])
 
 
 def as_dict(summary: SweepSummary) -> dict[str, Any]:
     return {"seconds": summary.seconds, "repositories": [
-        {"source": o.source, "repo": o.label, "mode": o.mode, "identities": len(o.identities), "error": o.error}
+        {"source": _USERINFO.sub(r"\1:***@", o.source), "repo": o.label, "mode": o.mode,
+         "identities": len(o.identities), "error": _USERINFO.sub(r"\1:***@", o.error) if o.error else None}
         for o in summary.outcomes]}

@@ -8,6 +8,7 @@ transactions, so two sweeps writing at once wait for each other instead of losin
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import time
@@ -233,14 +234,25 @@ class Inventory:
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """`BEGIN IMMEDIATE` takes the write lock up front (waiting up to the busy timeout), so concurrent
-        writers serialise instead of failing halfway."""
-        self.db.execute("BEGIN IMMEDIATE")
+        writers serialise instead of failing halfway. A file that cannot be written (read-only, a full disk) is
+        the user's to fix: an InventoryError, not a crash."""
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+        except sqlite3.DatabaseError as exc:
+            raise InventoryError(f"{self.path}: cannot write the inventory: {exc}") from None
         try:
             yield self.db
+        except sqlite3.DatabaseError as exc:
+            with contextlib.suppress(sqlite3.Error):
+                self.db.execute("ROLLBACK")
+            raise InventoryError(f"{self.path}: cannot write the inventory: {exc}") from None
         except BaseException:
             self.db.execute("ROLLBACK")
             raise
-        self.db.execute("COMMIT")
+        try:
+            self.db.execute("COMMIT")
+        except sqlite3.DatabaseError as exc:
+            raise InventoryError(f"{self.path}: cannot write the inventory: {exc}") from None
 
     def version(self) -> int:
         self.db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TEXT)")

@@ -6,6 +6,7 @@ allowed folders before reading them, and reports every file it does not scan wit
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 import sys
@@ -59,6 +60,11 @@ def walk(
             st = os.lstat(target)
         except OSError as exc:
             raise SourceError(f"{target}: {exc.strerror or exc}") from None
+        if stat.S_ISLNK(st.st_mode):
+            # A link named on the command line is followed, to a folder as to a file: the user asked for it
+            # (links met inside a folder are not).
+            with contextlib.suppress(OSError):
+                st = os.stat(target)
         if stat.S_ISDIR(st.st_mode):
             yield from _walk_dir(str(target), base or str(target), allow_paths, max_size, _rel(target, allow_root))
         elif stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode):

@@ -127,3 +127,14 @@ def test_the_same_place_seen_at_head_and_in_history_merges(tmp_path: Path, head_
         store.record(kind="history", repo="/r", target="t", tool_version="x", identities=[ident])
         (loc,) = store.identities()[0].locations
     assert (loc.kind, loc.author, loc.owner, loc.owner_source) == ("history", "Ann", "ann@x", "author")
+
+
+def test_an_inventory_that_cannot_be_written_is_an_error_not_a_crash(tmp_path: Path) -> None:
+    path = tmp_path / "inv.sqlite"
+    with Inventory(path) as store:
+        store.record(kind="scan", repo="/r1", target="t", tool_version="x", identities=[_ident(1, "/r1")])
+    with Inventory(path) as store:
+        store.db.close()
+        store.db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)  # as a read-only file
+        with pytest.raises(InventoryError, match="cannot write the inventory"):
+            store.record(kind="scan", repo="/r1", target="t", tool_version="x", identities=[_ident(2, "/r1")])

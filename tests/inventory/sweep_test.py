@@ -221,3 +221,18 @@ def test_a_dask_worker_killed_mid_sweep_loses_nothing(tmp_path: Path) -> None:
     assert sweep_proc.returncode == 0, err.decode()
     assert "4 full" in err.decode() and "0 failed" in err.decode()
     assert snapshot(dask) == snapshot(local)
+
+
+def test_a_clone_urls_password_is_never_printed(tmp_path: Path) -> None:
+    """A listed clone URL may carry a deploy password: the failure line, the JSON summary and the inventory's
+    repository name show the URL without it. (Port 9 on the loopback refuses at once: nothing leaves.)"""
+    secret = "Sup3rS3cretPassw0rd"
+    listing = tmp_path / "list.txt"
+    listing.write_text(f"https://deploy:{secret}@127.0.0.1:9/org/app.git\n")
+    for fmt in ("text", "json"):
+        result = run_cli("sweep", listing, "--inventory", tmp_path / "inv.sqlite", "--workdir", tmp_path / "work",
+                         "--no-progress", "-f", fmt)
+        assert result.returncode == 2
+        assert secret not in result.stdout + result.stderr
+        assert "https://deploy:***@127.0.0.1:9/org/app.git" in result.stdout + result.stderr
+    assert sweep.label_of(f"https://deploy:{secret}@git.example.org/a.git") == "https://deploy@git.example.org/a.git"

@@ -161,3 +161,10 @@ def test_pathological_input_against_every_pattern(tmp_path: Path) -> None:
     result = run_cli("scan", tmp_path, "-f", "json", "-j", "2", timeout=600)
     assert result.returncode in (0, 1), result.stderr
     assert time.monotonic() - started < 300
+
+
+def test_a_link_to_a_folder_named_on_the_command_line_is_followed(tmp_path: Path) -> None:
+    (tmp_path / "real").mkdir()
+    (tmp_path / "real" / "a.txt").write_text(f"T = '{TOKEN}'\n")
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    assert _found(_json(run_cli("scan", tmp_path / "link", "-f", "json"))) == [("a.txt", 1)]
