@@ -97,6 +97,7 @@ def from_mapping(data: Any, *, root: Path, source: Path | None) -> Config:
         data = {}
     if not isinstance(data, Mapping):
         raise ConfigError(f"{label}: the configuration must be a mapping of settings")
+    _string_keys(label, "", data)
     unknown = sorted(set(data) - set(_KNOWN))
     if unknown:
         known = ", ".join(sorted(_KNOWN))
@@ -104,6 +105,7 @@ def from_mapping(data: Any, *, root: Path, source: Path | None) -> Config:
     allow_raw = data.get("allow") or {}
     if not isinstance(allow_raw, Mapping):
         raise ConfigError(f"{label}: 'allow' must be a mapping with {', '.join(_ALLOW_KEYS)}")
+    _string_keys(label, "allow.", allow_raw)
     bad = sorted(set(allow_raw) - set(_ALLOW_KEYS))
     if bad:
         raise ConfigError(f"{label}: unknown key 'allow.{bad[0]}' (known: {', '.join(_ALLOW_KEYS)})")
@@ -119,8 +121,11 @@ def from_mapping(data: Any, *, root: Path, source: Path | None) -> Config:
         paths=_strings(label, "allow.paths", allow_raw.get("paths")),
     )
     baseline = data.get("baseline")
-    if baseline is not None and not isinstance(baseline, str):
+    if baseline is not None and (not isinstance(baseline, str) or "\0" in baseline):
         raise ConfigError(f"{label}: 'baseline' must be a path")
+    for path in _strings(label, "rules", data.get("rules")):
+        if "\0" in path:
+            raise ConfigError(f"{label}: 'rules' holds {path!r}, which is no path (a NUL byte)")
     for key in ("verify", "remediate", "policy", "owners", "inventory"):
         if data.get(key) is not None and not isinstance(data[key], Mapping):
             raise ConfigError(f"{label}: {key!r} must be a mapping")
@@ -143,6 +148,13 @@ def from_mapping(data: Any, *, root: Path, source: Path | None) -> Config:
 DEFAULT_BASELINE = ".nhiguard-baseline.json"  # where `baseline create` and `ignore` write unless configured
 
 
+def _string_keys(label: str, prefix: str, mapping: Mapping[Any, Any]) -> None:
+    """Setting names are words: a YAML key such as `1:` or `true:` is a mistake to name, not to sort."""
+    for key in mapping:
+        if not isinstance(key, str):
+            raise ConfigError(f"{label}: {prefix}{key!r} is not a setting name (a key must be text)")
+
+
 def _default_baseline(root: Path) -> Path | None:
     path = root / DEFAULT_BASELINE
     return path if path.is_file() else None
@@ -153,6 +165,7 @@ def _archives(label: str, raw: Any) -> ArchiveLimits:
         return ArchiveLimits()
     if not isinstance(raw, Mapping):
         raise ConfigError(f"{label}: 'archives' must be a mapping with {', '.join(_ARCHIVE_KEYS)}")
+    _string_keys(label, "archives.", raw)
     bad = sorted(set(raw) - set(_ARCHIVE_KEYS))
     if bad:
         raise ConfigError(f"{label}: unknown key 'archives.{bad[0]}' (known: {', '.join(_ARCHIVE_KEYS)})")
@@ -181,7 +194,10 @@ def load_file(path: Path) -> Config:
             doc = tomllib.loads(raw.decode("utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-        return from_mapping(doc.get("tool", {}).get("nhiguard", {}), root=root, source=path)
+        tool = doc.get("tool", {})
+        if not isinstance(tool, dict):
+            raise ConfigError(f"{path}: 'tool' must be a table")
+        return from_mapping(tool.get("nhiguard", {}), root=root, source=path)
     try:
         data = _yaml.load(raw)
     except RecursionError:

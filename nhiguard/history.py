@@ -595,7 +595,7 @@ def _plan(
     for path, skipped in too_big.items():
         versions = f"{len(skipped)} versions" if len(skipped) > 1 else "1 version"
         report.notices.append(Notice(path, f"{versions} larger than the size limit ({max(skipped):,} > "
-                                           f"{max_size:,} bytes) not scanned"))
+                                           f"{max_size:,} bytes) not scanned", incomplete=True))
         report.stats.skipped += len(skipped)
     todo.sort()
     batches = list(_batches((oid, index.primary_path(oid), size) for _, oid, size in todo))
@@ -886,11 +886,13 @@ def _outcome_notices(
             path = index.primary_path(oid)
             for line in reason.splitlines():
                 member, _, why = line.partition("\t")
-                report.notices.append(Notice(f"{path}!{member}" if member else path, why))
+                # (an archive's notes come back as text from the workers and the resume log)
+                report.notices.append(Notice(f"{path}!{member}" if member else path, why,
+                                             incomplete="binary member" not in why))
         elif status in (git.MISSING, git.CORRUPT):
             what = "missing" if status == git.MISSING else "unreadable"
             report.notices.append(Notice(index.primary_path(oid), (
-                f"blob {oid.decode()} is {what} ({reason}); that version was not scanned")))
+                f"blob {oid.decode()} is {what} ({reason}); that version was not scanned"), incomplete=True))
             report.stats.skipped += 1
     for path, count in binary.items():
         versions = f"{count} versions" if count > 1 else "1 version"

@@ -181,10 +181,14 @@ class Finding:
 
 @dataclass(frozen=True, slots=True)
 class Notice:
-    """Something the run did not scan, or scanned only in part, said out loud (never silent)."""
+    """Something the run did not scan, or scanned only in part, said out loud (never silent). `incomplete`: input
+    the run was meant to read and could not (unreadable, over a size limit or an archive cap, corrupt, encrypted,
+    missing): the run is then incomplete and never exits 0 as if clean. Skips by design (links inside folders,
+    special files, submodules, binary archive members) are not."""
 
     path: str
     reason: str
+    incomplete: bool = False
 
 
 @dataclass(slots=True)
@@ -194,7 +198,7 @@ class Stats:
     skipped: int = 0
     seconds: float = 0.0
     baselined: int = 0
-    incomplete: int = 0  # files (or blobs) not checked in full: a rule hit its time bound there
+    incomplete: int = 0  # paths not checked in full: a rule hit its time bound there, or an incomplete notice
 
 
 @dataclass(frozen=True, slots=True)

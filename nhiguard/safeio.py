@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
+from typing import IO
 
 from nhiguard.errors import NhiguardError
 
@@ -20,6 +21,25 @@ REPORT_MAX_BYTES = 1 << 30  # a saved report or remediation plan (a history repo
 _READ = 1 << 20
 
 
+def open_regular(path: Path, *, what: str, error: type[NhiguardError]) -> IO[bytes]:
+    """`path` opened for reading, which must be a regular file (a FIFO would block the open, a device would
+    never end); else `error` naming the file."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        raise error(f"{path}: cannot read {what}: {exc.strerror or exc}") from None
+    except ValueError:
+        raise error(f"{str(path)!r}: cannot read {what}: a file name cannot hold a NUL byte") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise error(f"{path}: {what} must be a regular file (not a folder, device or pipe)")
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def read_capped(path: Path, *, limit: int, what: str, error: type[NhiguardError]) -> bytes:
     """The bytes of `path`, which must be a regular file of at most `limit` bytes; else `error` naming the file."""
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
@@ -27,6 +47,8 @@ def read_capped(path: Path, *, limit: int, what: str, error: type[NhiguardError]
         fd = os.open(path, flags)
     except OSError as exc:
         raise error(f"{path}: cannot read {what}: {exc.strerror or exc}") from None
+    except ValueError:  # a NUL byte in the name
+        raise error(f"{str(path)!r}: cannot read {what}: a file name cannot hold a NUL byte") from None
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):

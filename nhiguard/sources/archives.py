@@ -33,7 +33,7 @@ _STREAM_SUFFIXES = {"gzip": (".gz", ".gzip"), "bzip2": (".bz2",), "xz": (".xz",)
 def kind(data: bytes) -> str | None:
     """The archive kind of `data` from its magic bytes, or None. Cheap enough to ask of every file."""
     head = data[:10]
-    if head[:4] == b"PK\x03\x04" or zip_at_end(data[-EOCD_REACH:]):
+    if head[:4] == b"PK\x03\x04" or zip_at_end(data, max(0, len(data) - EOCD_REACH)):
         return "zip"
     if head[:2] == b"\x1f\x8b":
         return "gzip"
@@ -49,18 +49,26 @@ def kind(data: bytes) -> str | None:
 EOCD_REACH = 22 + 65_535  # the end-of-central-directory record and the longest comment after it
 
 
-def zip_at_end(tail: bytes) -> bool:
-    """Whether `tail`, a file's last bytes, ends a zip whose start is not at offset 0: a Python zipapp behind its
-    shebang, a Spring Boot jar behind its launch script, a self-extracting archive. Its end-of-central-directory
-    record must point back at a central directory header where the tail holds it."""
-    end = tail.rfind(b"PK\x05\x06")
-    if end < 0 or end + 22 > len(tail):
+def zip_at_end(data: bytes, lo: int = 0, before: Callable[[int], bytes] | None = None) -> bool:
+    """Whether `data` (from offset `lo` on: a file's last bytes) ends a zip that does not start at offset 0: a
+    Python zipapp behind its shebang, a Spring Boot jar behind its launch script, a self-extracting archive. Its
+    end-of-central-directory record must point back at a central directory header; `before(n)` reads the 4
+    bytes n bytes before `data` when that header lies earlier than `data` holds."""
+    end = data.rfind(b"PK\x05\x06", lo)
+    if end < 0 or end + 22 > len(data):
         return False
-    size = int.from_bytes(tail[end + 12:end + 16], "little")
+    size = int.from_bytes(data[end + 12:end + 16], "little")
     if size == 0 or size == 0xFFFFFFFF:
         return False
     start = end - size
-    return start < 0 or tail[start:start + 4] == b"PK\x01\x02"
+    if start >= 0:
+        return data[start:start + 4] == b"PK\x01\x02"
+    return before is not None and before(-start) == b"PK\x01\x02"
+
+
+def _lost(path: str, reason: str) -> Notice:
+    """A notice for archive content that was not read (a cap, corruption, encryption): the run is incomplete."""
+    return Notice(path, reason, incomplete=True)
 
 
 @dataclass(slots=True)
@@ -112,7 +120,7 @@ def _member(content: bytes | Notice, name: str, level: int, budget: _Budget, ori
     nested = kind(content)
     if nested is not None:
         if level >= budget.limits.depth:
-            yield Notice(name, f"archive nested deeper than {budget.limits.depth} level(s): not opened")
+            yield _lost(name, f"archive nested deeper than {budget.limits.depth} level(s): not opened")
             return
         yield from _open(content, nested, name, level + 1, budget, origin)
         return
@@ -130,7 +138,7 @@ def _entry(budget: _Budget, shown: str) -> Notice | None:
     budget.entries_left -= 1
     if budget.entries_left < 0:
         budget.stopped = True
-        return Notice(shown, f"more than {budget.limits.max_entries:,} archive members: the rest was not read")
+        return _lost(shown, f"more than {budget.limits.max_entries:,} archive members: the rest was not read")
     return None
 
 
@@ -140,7 +148,7 @@ def _take(budget: _Budget, size: int, shown: str) -> Notice | None:
     budget.bytes_left -= size
     if budget.bytes_left < 0:
         budget.stopped = True
-        return Notice(shown, (f"archive expands past {budget.limits.max_bytes:,} bytes (possible archive bomb): "
+        return _lost(shown, (f"archive expands past {budget.limits.max_bytes:,} bytes (possible archive bomb): "
                               "the rest was not read"))
     return None
 
@@ -151,9 +159,9 @@ _RATIO_NOTICE = "compression ratio over {}:1 (possible archive bomb): not scanne
 def _declared(name: str, size: int, ratio_cap: int, budget: _Budget) -> Notice | None:
     """Why a member whose header declares `size` is not read at all, or None."""
     if size > budget.max_member:
-        return Notice(name, f"member larger than the size limit ({size:,} > {budget.max_member:,} bytes): not scanned")
+        return _lost(name, f"member larger than the size limit ({size:,} > {budget.max_member:,} bytes): not scanned")
     if size > ratio_cap:
-        return Notice(name, _RATIO_NOTICE.format(budget.limits.max_ratio))
+        return _lost(name, _RATIO_NOTICE.format(budget.limits.max_ratio))
     return None
 
 
@@ -178,11 +186,11 @@ def _bounded(read: Callable[[int], bytes], compressed: int, name: str, budget: _
         if over is not None:
             return over
         if budget.stopped:
-            return Notice(name, "not read: the archive's byte budget was spent")
+            return _lost(name, "not read: the archive's byte budget was spent")
         if got > cap:
             if cap == ratio_cap:
-                return Notice(name, _RATIO_NOTICE.format(budget.limits.max_ratio))
-            return Notice(name, f"member larger than the size limit ({budget.max_member:,} bytes): not scanned")
+                return _lost(name, _RATIO_NOTICE.format(budget.limits.max_ratio))
+            return _lost(name, f"member larger than the size limit ({budget.max_member:,} bytes): not scanned")
     return b"".join(parts)
 
 
@@ -216,14 +224,14 @@ def _zip(data: bytes, shown: str, level: int, budget: _Budget, origin: Origin) -
     announced = _zip_entries(data)
     if announced is not None and announced > budget.entries_left:
         budget.stopped = True
-        yield Notice(shown, f"zip announces {announced:,} members, more than the cap of "
+        yield _lost(shown, f"zip announces {announced:,} members, more than the cap of "
                             f"{budget.limits.max_entries:,}: not opened")
         return
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
         # (NotImplementedError: a central directory that declares a zip version zipfile does not know)
-        yield Notice(shown, f"corrupt zip archive, not opened: {exc}")
+        yield _lost(shown, f"corrupt zip archive, not opened: {exc}")
         return
     with archive:
         for info in archive.infolist():
@@ -237,7 +245,7 @@ def _zip(data: bytes, shown: str, level: int, budget: _Budget, origin: Origin) -
                 yield over
                 return
             if info.flag_bits & 0x1:
-                yield Notice(name, "encrypted archive member: not scanned")
+                yield _lost(name, "encrypted archive member: not scanned")
                 continue
             # declared sizes settle it without inflating up to the cap (a lying header is still capped below)
             refused = _declared(name, info.file_size, _ratio_cap(budget, info.compress_size), budget)
@@ -249,7 +257,7 @@ def _zip(data: bytes, shown: str, level: int, budget: _Budget, origin: Origin) -
                     content = _read_member(member.read, info.compress_size, name, budget)
             except (zipfile.BadZipFile, zlib.error, lzma.LZMAError, OSError, EOFError, ValueError,
                     NotImplementedError, RuntimeError) as exc:
-                yield Notice(name, f"corrupt archive member, not scanned: {exc}")
+                yield _lost(name, f"corrupt archive member, not scanned: {exc}")
                 continue
             yield from _member(content, name, level, budget, origin)
 
@@ -259,7 +267,7 @@ def _tar(data: bytes, shown: str, level: int, budget: _Budget, origin: Origin) -
     try:
         archive = tarfile.open(fileobj=io.BytesIO(data), mode="r:")  # noqa: SIM115 - closed by the with below
     except (tarfile.TarError, OSError, ValueError, EOFError) as exc:
-        yield Notice(shown, f"corrupt tar archive, not opened: {exc}")
+        yield _lost(shown, f"corrupt tar archive, not opened: {exc}")
         return
     with archive:
         members = iter(archive)
@@ -269,7 +277,7 @@ def _tar(data: bytes, shown: str, level: int, budget: _Budget, origin: Origin) -
             except StopIteration:
                 return
             except (tarfile.TarError, OSError, ValueError, EOFError) as exc:
-                yield Notice(shown, f"corrupt tar archive, the rest was not read: {exc}")
+                yield _lost(shown, f"corrupt tar archive, the rest was not read: {exc}")
                 return
             if not info.isreg():
                 continue
@@ -289,7 +297,7 @@ def _tar(data: bytes, shown: str, level: int, budget: _Budget, origin: Origin) -
                 # a tar stores members as they are: their ratio is 1
                 content = _read_member(handle.read, info.size, name, budget)
             except (tarfile.TarError, OSError, ValueError, EOFError) as exc:
-                yield Notice(name, f"corrupt archive member, not scanned: {exc}")
+                yield _lost(name, f"corrupt archive member, not scanned: {exc}")
                 continue
             yield from _member(content, name, level, budget, origin)
 
@@ -350,7 +358,7 @@ def _stream(data: bytes, shown: str, level: int, budget: _Budget, origin: Origin
     try:
         content = _bounded(_Stream(what, data).read, len(data), shown, budget)
     except (zlib.error, OSError, lzma.LZMAError, EOFError, ValueError) as exc:
-        yield Notice(shown, f"corrupt {what} stream, not scanned: {exc}")
+        yield _lost(shown, f"corrupt {what} stream, not scanned: {exc}")
         return
     if isinstance(content, Notice):
         yield content

@@ -7,6 +7,7 @@ allowed folders before reading them, and reports every file it does not scan wit
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import stat
 import sys
@@ -96,11 +97,12 @@ def _file(path: str, base: str, max_size: int, *, follow: bool) -> FileRef | Not
     try:
         st = os.stat(path) if follow else os.lstat(path)
     except OSError as exc:
-        return Notice(shown, f"unreadable: {exc.strerror or exc}")
+        # (a link loop holds nothing to read: named, not incomplete; a file that cannot be read is)
+        return Notice(shown, f"unreadable: {exc.strerror or exc}", incomplete=exc.errno != errno.ELOOP)
     if not stat.S_ISREG(st.st_mode):
         return Notice(shown, "not a regular file")
     if st.st_size > max_size:
-        return Notice(shown, f"larger than the size limit ({st.st_size} > {max_size} bytes)")
+        return Notice(shown, f"larger than the size limit ({st.st_size} > {max_size} bytes)", incomplete=True)
     return FileRef(shown, path, st.st_size)
 
 
@@ -117,7 +119,7 @@ def _walk_dir(
         try:
             entries = sorted(os.scandir(directory), key=lambda e: e.name)
         except OSError as exc:
-            yield Notice(_display(directory, base), f"unreadable folder: {exc.strerror or exc}")
+            yield Notice(_display(directory, base), f"unreadable folder: {exc.strerror or exc}", incomplete=True)
             continue
         subdirs = []
         for entry in entries:
@@ -137,10 +139,11 @@ def _walk_dir(
                     continue
                 size = entry.stat(follow_symlinks=False).st_size
             except OSError as exc:
-                yield Notice(path_text(shown), f"unreadable: {exc.strerror or exc}")
+                yield Notice(path_text(shown), f"unreadable: {exc.strerror or exc}", incomplete=True)
                 continue
             if size > max_size:
-                yield Notice(path_text(shown), f"larger than the size limit ({size} > {max_size} bytes)")
+                yield Notice(path_text(shown), f"larger than the size limit ({size} > {max_size} bytes)",
+                             incomplete=True)
                 continue
             yield FileRef(path_text(shown), entry.path, size)
         stack.extend(reversed(subdirs))
@@ -169,12 +172,12 @@ def read_parts(ref: FileRef) -> Iterator[Part | Notice]:
     try:
         fd = os.open(ref.real, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
-        yield Notice(ref.path, f"unreadable: {exc.strerror or exc}")
+        yield Notice(ref.path, f"unreadable: {exc.strerror or exc}", incomplete=True)
         return
     try:
         yield from _windows(fd, ref)
     except OSError as exc:
-        yield Notice(ref.path, f"unreadable: {exc.strerror or exc}")
+        yield Notice(ref.path, f"unreadable: {exc.strerror or exc}", incomplete=True)
     finally:
         os.close(fd)
 
@@ -251,7 +254,9 @@ def _starts_as_archive(ref: FileRef) -> bool:
             if archives.kind(os.pread(fd, 512, 0)) is not None:
                 return True
             reach = min(ref.size, archives.EOCD_REACH)
-            return archives.zip_at_end(os.pread(fd, reach, ref.size - reach))
+            tail_at = ref.size - reach
+            return archives.zip_at_end(os.pread(fd, reach, tail_at), 0,
+                                       lambda back: os.pread(fd, 4, tail_at - back) if back <= tail_at else b"")
         finally:
             os.close(fd)
     except OSError:
@@ -272,7 +277,7 @@ def _read_bytes(ref: FileRef) -> bytes | Notice:
         finally:
             os.close(fd)
     except OSError as exc:
-        return Notice(ref.path, f"unreadable: {exc.strerror or exc}")
+        return Notice(ref.path, f"unreadable: {exc.strerror or exc}", incomplete=True)
     return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
@@ -280,7 +285,7 @@ def read_stdin(name: str = "<stdin>", max_size: int | None = None,
                limits: ArchiveLimits | None = None) -> Chunk | Notice | list[Chunk | Notice]:
     data = sys.stdin.buffer.read() if max_size is None else sys.stdin.buffer.read(max_size + 1)
     if max_size is not None and len(data) > max_size:
-        return Notice(name, f"larger than the size limit ({max_size} bytes)")
+        return Notice(name, f"larger than the size limit ({max_size} bytes)", incomplete=True)
     if limits is not None and archives.kind(data) is not None:
         return list(archives.chunks(data, Origin(path=name, kind="stdin"), limits, max_size or len(data)))
     prepared = prepare(data)

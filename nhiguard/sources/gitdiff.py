@@ -439,7 +439,8 @@ class _Parser:
             yield Notice(show_path(current.path), _SUBMODULE)
             return
         if current.oversize:
-            yield Notice(show_path(current.path), f"added lines larger than the size limit (> {self.max_size} bytes)")
+            yield Notice(show_path(current.path), f"added lines larger than the size limit (> {self.max_size} bytes)",
+                         incomplete=True)
             return
         if current.binary:
             yield from self._binary(current)
@@ -473,10 +474,10 @@ class _Parser:
             self.blobs = _Blobs(self.repo_path)
         size = self.blobs.size(current.new_oid)
         if size is None:
-            yield Notice(shown, "binary (blob not readable)")
+            yield Notice(shown, "binary (blob not readable)", incomplete=True)
             return
         if size > self.max_size:
-            yield Notice(shown, f"binary, larger than the size limit ({size} > {self.max_size} bytes)")
+            yield Notice(shown, f"binary, larger than the size limit ({size} > {self.max_size} bytes)", incomplete=True)
             return
         raw = self.blobs.read(current.new_oid) or b""
         if self.archives is not None and archives.kind(raw) is not None:

@@ -25,6 +25,7 @@ from typing import IO, Any
 from nhiguard.config import ArchiveLimits
 from nhiguard.errors import SourceError
 from nhiguard.model import Chunk, Notice, Origin
+from nhiguard.safeio import open_regular, read_capped
 from nhiguard.sources import archives
 from nhiguard.sources.registry import DIGEST, INDEX_TYPES, Registry, credentials_for, parse_reference
 
@@ -68,15 +69,20 @@ def short(digest: str) -> str:
 
 
 def open_image(target: str, options: ImageOptions) -> Image:
-    """A tarball or OCI layout folder when `target` names one on disk, else a registry reference."""
+    """A tarball or OCI layout folder when `target` names one on disk, else a registry reference. An image's
+    metadata is the image author's: a field of the wrong type (a list where a mapping belongs, a number for the
+    layer list) makes the image invalid, exit 2, never a crash."""
     path = Path(target)
-    if path.is_dir():
-        return _oci_folder(path, options)
-    if path.is_file():
-        return _tarball(path, options)
-    if os.sep in target and not re.match(r"^[\w.-]+(:\d+)?/", target):
-        raise SourceError(f"{target}: no such file or folder")
-    return _pull(target, options)
+    try:
+        if path.is_dir():
+            return _oci_folder(path, options)
+        if path.is_file():
+            return _tarball(path, options)
+        if os.sep in target and not re.match(r"^[\w.-]+(:\d+)?/", target):
+            raise SourceError(f"{target}: no such file or folder")
+        return _pull(target, options)
+    except (AttributeError, KeyError, TypeError, IndexError, ValueError, RecursionError) as exc:
+        raise SourceError(f"{target}: not a valid image: malformed metadata ({type(exc).__name__}: {exc})") from None
 
 
 # -- docker save / podman save ----------------------------------------------------------------------------------
@@ -156,21 +162,14 @@ def _oci_folder(folder: Path, options: ImageOptions) -> Image:
     if not (folder / "index.json").is_file():
         raise SourceError(f"{folder}: not an OCI image layout (no index.json)")
 
+    # Blobs are the layout author's files: a FIFO must not hang the run, nor /dev/zero fill its memory
     def read(digest: str) -> bytes:
-        file = folder / _blob_path(digest)
-        try:
-            if file.stat().st_size > _MAX_JSON:
-                raise SourceError(f"{folder}: {digest[:19]}… is too large for a manifest or config")
-            return file.read_bytes()
-        except OSError as exc:
-            raise SourceError(f"{folder}: blob {digest[:19]}… unreadable: {exc.strerror or exc}") from None
+        return read_capped(folder / _blob_path(digest), limit=_MAX_JSON, what="manifest or config blob",
+                           error=SourceError)
 
     def opener(digest: str) -> Callable[[], AbstractContextManager[IO[bytes]]]:
         def open_blob() -> AbstractContextManager[IO[bytes]]:
-            try:
-                return open(folder / _blob_path(digest), "rb")
-            except OSError as exc:
-                raise SourceError(f"{folder}: layer {digest[:19]}… unreadable: {exc.strerror or exc}") from None
+            return open_regular(folder / _blob_path(digest), what="layer", error=SourceError)
         return open_blob
 
     def size(digest: str) -> int:
@@ -179,7 +178,8 @@ def _oci_folder(folder: Path, options: ImageOptions) -> Image:
         except OSError:
             return 0
 
-    return _oci(read, opener, size, (folder / "index.json").read_bytes(), folder.name, options, lambda: None)
+    index = read_capped(folder / "index.json", limit=_MAX_JSON, what="index.json", error=SourceError)
+    return _oci(read, opener, size, index, folder.name, options, lambda: None)
 
 
 def _oci(
@@ -260,7 +260,7 @@ def _pull(text: str, options: ImageOptions) -> Image:
 def _json(raw: bytes, what: str) -> Any:
     try:
         return json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise SourceError(f"{what}: not valid JSON") from None
 
 
@@ -287,7 +287,11 @@ def chunks(image: Image, options: ImageOptions,
     """The image's config, then every layer's files, as Chunks; Notices for what was not read.
     `progress(layers done, stored bytes done, what is being read)` is called as layers are read."""
     yield from image.notices
-    text = render_config(image.config)
+    try:
+        text = render_config(image.config)
+    except (AttributeError, TypeError, ValueError, RecursionError) as exc:
+        text = b""
+        yield Notice(f"image:{image.name}", f"config not read: malformed ({type(exc).__name__})", incomplete=True)
     base = f"image:{image.name}"
     if text:
         yield Chunk(data=text, origin=Origin(path=f"{base}@{short(image.config_digest)}!config", kind="image"))
@@ -307,7 +311,7 @@ def _layer(layer: Layer, prefix: str, options: ImageOptions) -> Iterator[Chunk |
         with layer.open() as raw:
             stream = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw, 1 << 20)  # type: ignore[type-var]
             if stream.peek(4)[:4] == _ZSTD:
-                yield Notice(prefix, "zstd-compressed layer: not supported, not scanned")
+                yield Notice(prefix, "zstd-compressed layer: not supported, not scanned", incomplete=True)
                 return
             with tarfile.open(fileobj=stream, mode="r|*") as tar:
                 for member in tar:
@@ -330,13 +334,14 @@ def _layer(layer: Layer, prefix: str, options: ImageOptions) -> Iterator[Chunk |
                         else:
                             yield item
     except SourceError as exc:
-        yield Notice(prefix, f"layer not read: {exc}")
+        yield Notice(prefix, f"layer not read: {exc}", incomplete=True)
     except (tarfile.TarError, OSError, EOFError, ValueError) as exc:
-        yield Notice(prefix, f"corrupt layer, the rest was not read: {exc}")
+        yield Notice(prefix, f"corrupt layer, the rest was not read: {exc}", incomplete=True)
     if binary:
         yield Notice(prefix, f"{binary:,} binary file(s) not scanned")
     if large:
-        yield Notice(prefix, f"{large:,} file(s) larger than the size limit ({options.max_size:,} bytes) not scanned")
+        yield Notice(prefix, f"{large:,} file(s) larger than the size limit ({options.max_size:,} bytes) not scanned",
+                     incomplete=True)
 
 
 __all__ = ["Image", "ImageOptions", "chunks", "open_image", "render_config", "short"]

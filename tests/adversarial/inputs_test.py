@@ -260,3 +260,21 @@ def test_a_bad_saved_report_or_plan_is_exit_2_naming_it(tmp_path: Path, kind: st
         _no_traceback(done)
         assert done.returncode == 2, (args, done.stderr)
         assert "report.json: " in done.stderr
+
+
+@pytest.mark.parametrize("text", ["1: a\nfoo: b\n", "allow:\n  1: x\n  zz: 1\n", "archives:\n  true: 1\n",
+                                  'baseline: "a\\0b"\n', 'rules: ["a\\0b"]\n'])
+def test_config_keys_that_are_not_words_and_paths_with_a_nul_are_exit_2(tmp_path: Path, text: str) -> None:
+    (tmp_path / ".nhiguard.yml").write_text(text, encoding="utf-8")
+    (tmp_path / "a.txt").write_text("nothing\n", encoding="utf-8")
+    done = run_cli("scan", tmp_path, timeout=30)
+    _no_traceback(done)
+    assert done.returncode == 2, done.stderr
+    assert ".nhiguard.yml: " in done.stderr
+
+
+def test_a_pyproject_whose_tool_is_no_table_is_exit_2(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("# [tool.nhiguard]\ntool = 5\n", encoding="utf-8")
+    done = run_cli("scan", tmp_path, timeout=30)
+    _no_traceback(done)
+    assert done.returncode == 2 and "pyproject.toml: " in done.stderr, done.stderr

@@ -68,7 +68,7 @@ def test_percent_encoded(engine: Engine, token: str) -> None:
 
 def test_json_escaped_slashes(engine: Engine) -> None:
     """PHP's json_encode and many loggers write `https:\\/\\/…`: the line is read with its slashes unescaped."""
-    hook = "https://hooks.slack.com/services/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"
+    hook = "https://hooks.slack.com/services/" + "T024BE7LD/B01ABCD2EFG/xQ9wE3rT5yU7iO1pA2sD4fG6"  # (split: dogfood)
     db = "postgresql:\\/\\/app:Vb7nQ2xLk9pZ@db.acme-corp.io\\/x"
     text = '{"slack": "' + hook.replace("/", "\\/") + '", "db": "' + db + '"}'
     found = {(r, s, d) for r, s, _, _, d in _scan(engine, text + "\n", "settings.json")}
@@ -76,7 +76,8 @@ def test_json_escaped_slashes(engine: Engine) -> None:
     assert ("postgres-uri-password", "Vb7nQ2xLk9pZ", ("escaped",)) in found
 
 
-@pytest.mark.parametrize("token", ["hf_Qz7Lp2Wx9Kc4Vb8Nm3Rt6Yh1Jd5Gf0Sa2E", "r8_Qz7Lp2Wx9Kc4Vb8Nm3Rt6Yh1Jd5Gf0Sa2Ek4P"])
+@pytest.mark.parametrize("token", ["hf_" + "Qz7Lp2Wx9Kc4Vb8Nm3Rt6Yh1Jd5Gf0Sa2E",
+                                   "r8_" + "Qz7Lp2Wx9Kc4Vb8Nm3Rt6Yh1Jd5Gf0Sa2Ek4P"])
 def test_three_character_prefix_inside_base64(engine: Engine, token: str) -> None:
     """A Kubernetes Secret's `data:` holds each value base64-encoded from its first byte: a three-character
     prefix is then four whole base64 characters, enough for a needle."""

@@ -90,11 +90,18 @@ def test_a_zip_of_an_unknown_version_is_a_notice(tmp_path: Path) -> None:
 
 
 def test_size_limit_reported(tmp_path: Path) -> None:
+    """A file over the size limit is named, and the run is incomplete: exit 4, never 0 as if clean (unless the
+    user accepts it)."""
     (tmp_path / "big.txt").write_text("a" * 5000 + TOKEN)
-    doc = _json(run_cli("scan", tmp_path, "-f", "json", "--max-file-size", "1KB"))
+    result = run_cli("scan", tmp_path, "-f", "json", "--max-file-size", "1KB")
+    assert result.returncode == 4, result.stderr
+    doc = json.loads(result.stdout)
     assert doc["findings"] == []
     assert doc["notices"][0]["path"] == "big.txt"
     assert "size limit" in doc["notices"][0]["reason"]
+    assert doc["stats"]["incomplete"] == 1
+    accepted = run_cli("scan", tmp_path, "-f", "json", "--max-file-size", "1KB", "--allow-incomplete")
+    assert accepted.returncode == 0
 
 
 def test_fifty_megabyte_single_line(tmp_path: Path) -> None:

@@ -183,3 +183,54 @@ def test_unreadable_layers_are_notices_and_the_rest_is_scanned(tmp_path: Path) -
     reasons = {n["path"]: n["reason"] for n in report["notices"]}
     assert reasons[f"image:odd:x@{short(images.digest(zstd_blob))}"].startswith("zstd-compressed layer")
     assert reasons[f"image:odd:x@{short(images.digest(broken))}"].startswith("corrupt layer")
+
+
+def _rewrite_blob(folder: Path, digest: str, replace_with: bytes | None = None) -> Path:
+    path = folder / "blobs" / "sha256" / digest.split(":", 1)[1]
+    path.unlink()
+    if replace_with is not None:
+        path.write_bytes(replace_with)
+    return path
+
+
+@pytest.mark.parametrize("config", [b'{"rootfs": "x"}', b'{"config": [1, 2]}', b"[1, 2]", b'"abc"',
+                                    b"[" * 100_000])
+def test_malformed_image_metadata_is_exit_2(tmp_path: Path, config: bytes) -> None:
+    """An image's metadata is its author's: a field of the wrong type is an invalid image (exit 2) or a notice,
+    never a crash."""
+    built = sample(secret=False)
+    bad = images.Built(config, built.layers, built.diff_ids, built.manifest)
+    for target in (images.docker_save(tmp_path / "a.tar", bad, "acme/a:1"), images.oci_layout(tmp_path / "o", bad)):
+        done = run_cli("image", target, "-f", "json", "--no-baseline")
+        assert done.returncode in (0, 2, 4), done.stderr  # (a config field it does not read is no matter)
+        assert "Traceback" not in done.stderr and "internal error" not in done.stderr
+
+
+def test_manifest_fields_of_the_wrong_type_are_exit_2(tmp_path: Path) -> None:
+    built = sample(secret=False)
+    for field, value in (("layers", 5), ("config", "abc")):
+        manifest = json.loads(built.manifest)
+        manifest[field] = value
+        bad = images.Built(built.config, built.layers, built.diff_ids, json.dumps(manifest).encode())
+        folder = images.oci_layout(tmp_path / f"o-{field}", bad)
+        done = run_cli("image", folder, "-f", "json", "--no-baseline")
+        assert done.returncode == 2 and "not a valid image" in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize("which", ["config", "layer"])
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_an_oci_blob_that_is_a_fifo_or_a_device_neither_hangs_nor_fills_memory(tmp_path: Path, which: str,
+                                                                               kind: str) -> None:
+    import os
+
+    built = sample(secret=False)
+    folder = images.oci_layout(tmp_path / "o", built)
+    digest = images.digest(built.config if which == "config" else built.layers[0])
+    path = _rewrite_blob(folder, digest)
+    if kind == "fifo":
+        os.mkfifo(path)
+    else:
+        path.symlink_to("/dev/zero")
+    done = run_cli("image", folder, "-f", "json", "--no-baseline", timeout=60)
+    assert done.returncode in (2, 4), done.stderr
+    assert "regular file" in done.stdout + done.stderr
