@@ -16,6 +16,7 @@ import click
 from nhiguard import __version__, gcpace
 from nhiguard.constants import EXIT_CLEAN, EXIT_FINDINGS, EXIT_INCOMPLETE, EXIT_INTERNAL, EXIT_USAGE
 from nhiguard.errors import NhiguardError
+from nhiguard.escape import printable, printable_lines
 from nhiguard.model import SEVERITIES
 
 if TYPE_CHECKING:
@@ -50,7 +51,8 @@ def emit(report: Report, fmt: str, output: str | None, *, show_secrets: bool, co
     if output:
         Path(output).write_text(text, encoding="utf-8")
         if fmt != "text":
-            click.echo(f"nhiguard: {len(report.findings)} finding(s); {fmt} report written to {output}", err=True)
+            click.echo(f"nhiguard: {len(report.findings)} finding(s); {fmt} report written to {printable(output)}",
+                       err=True)
     else:
         click.echo(text, nl=not text.endswith("\n"))
 
@@ -408,7 +410,7 @@ def verify_cmd(report_path: Path, root: Path | None, **opts: Any) -> int:
     engine = Engine(rules, store=default_store())
     recovered = recover(saved, {r.id: r for r in rules}, base, engine)
     for note in recovered.gone:
-        click.echo(f"nhiguard: {note}", err=True)
+        click.echo(f"nhiguard: {printable(note)}", err=True)
     options = replace(verify_options_from(opts), base=base)
     stats = verify_findings(recovered.found, options)
     ctx = click.get_current_context()
@@ -483,11 +485,11 @@ def remediate_cmd(report_path: Path | None, root: Path | None, config_path: Path
                                     trusted=extra_rules)
     if plan_out is not None:
         plan_out.write_text(json_mod.dumps(plan.document(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        click.echo(f"nhiguard: plan written to {plan_out}", err=True)
+        click.echo(f"nhiguard: plan written to {printable(str(plan_out))}", err=True)
     if fmt == "json":
         click.echo(json_mod.dumps(plan.document(), indent=2, sort_keys=True))
     else:
-        click.echo(plan.text())
+        click.echo(printable_lines(plan.text()))
     overrides = parse_overrides(list(endpoints))
     for override in overrides:
         click.echo(f"nhiguard: warning: remediation endpoint override: requests of '{override.selector}' are sent "
@@ -515,7 +517,7 @@ def remediate_cmd(report_path: Path | None, root: Path | None, config_path: Path
     finally:
         applier.close()
     failed = sum(1 for r in results if not r.outcome.ok)
-    click.echo("applied:\n" + remediate.results_text(results), err=fmt == "json")
+    click.echo("applied:\n" + printable_lines(remediate.results_text(results)), err=fmt == "json")
     click.echo(f"nhiguard: {len(results) - failed} action(s) done, {failed} failed", err=True)
     return EXIT_FINDINGS if failed else EXIT_CLEAN
 
@@ -1059,6 +1061,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with gcpace.paced():
             result = cli.main(args=argv, prog_name="nhiguard", standalone_mode=False)
+            sys.stdout.flush()  # (a full disk or a closed pipe behind stdout surfaces here, not at exit)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.ClickException as exc:
@@ -1068,10 +1071,16 @@ def main(argv: list[str] | None = None) -> int:
         click.echo("nhiguard: aborted", err=True)
         return 130
     except NhiguardError as exc:
-        click.echo(f"nhiguard: error: {exc}", err=True)
+        # (messages quote paths, config values and report fields: a repository's bytes, escaped for the terminal)
+        click.echo(f"nhiguard: error: {printable(str(exc))}", err=True)
         return EXIT_USAGE
     except BrokenPipeError:
         return EXIT_CLEAN
+    except OSError as exc:
+        # an output that cannot be written (a missing folder, a full disk, /dev/full): the user's to fix
+        where = printable(os.fsdecode(exc.filename)) if exc.filename else "output"
+        click.echo(f"nhiguard: error: {where}: {exc.strerror or exc}", err=True)
+        return EXIT_USAGE
     except Exception as exc:
         if os.environ.get("NHIGUARD_DEBUG"):
             raise

@@ -60,3 +60,8 @@ def json_text(dumped: str) -> str:
     if dumped.isascii() and "\x7f" not in dumped:  # (two C scans: a report of 100,000 findings is 30 MB)
         return dumped
     return _UNSAFE_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", dumped)
+
+
+def printable_lines(text: str) -> str:
+    """Multi-line text for a terminal: each line through `printable`, the line breaks kept."""
+    return "\n".join(printable(line) for line in text.split("\n"))

@@ -128,3 +128,20 @@ def test_symlink_loop_and_unreadable_targets_are_notices(tmp_path: Path) -> None
         assert len(notices) == 1 and "symbolic links" in notices[0]["reason"]
     both = run_cli("scan", tmp_path / "one", tmp_path / "self", "-f", "json")
     assert both.returncode == 0 and len(json.loads(both.stdout)["notices"]) == 2
+
+
+@pytest.mark.parametrize("target", ["missing/x.json", "/dev/full"])
+def test_an_output_that_cannot_be_written_is_exit_2(tmp_path: Path, target: str) -> None:
+    (tmp_path / "a.txt").write_text("nothing\n")
+    out = target if target.startswith("/") else str(tmp_path / target)
+    done = run_cli("scan", tmp_path / "a.txt", "-f", "json", "-o", out)
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr and "internal error" not in done.stderr
+    assert done.stderr.startswith("nhiguard: error: ")
+
+
+def test_error_lines_escape_what_the_user_or_a_repository_supplied(tmp_path: Path) -> None:
+    name = "q\x1b]0;PWNED\x07"
+    done = run_cli("scan", tmp_path / name)
+    assert done.returncode == 2
+    assert "\x1b" not in done.stderr and "\x07" not in done.stderr and "\\x1b]0;PWNED\\x07" in done.stderr
