@@ -54,6 +54,7 @@ from nhiguard.verify import (
     recover,
     route,
     rule_names,
+    saved_locations,
 )
 from nhiguard.verifyspec import RevokeSpec
 
@@ -258,13 +259,13 @@ def build_plan(saved: Sequence[Mapping[str, Any]], rules: Mapping[str, Rule], *,
         verdict_raw = item.get("verdict") if isinstance(item.get("verdict"), Mapping) else {}
         assert isinstance(verdict_raw, Mapping)
         status = str(verdict_raw.get("status") or "not_checked")
-        locations = [loc for loc in item.get("locations") or [] if isinstance(loc, Mapping) and loc.get("path")]
-        paths = [where.prefix + str(loc["path"]) for loc in locations]
-        first = locations[0] if locations else {}
+        locations = saved_locations(item.get("locations"))  # (fields of the wrong kind leave a location out)
+        paths = [where.prefix + loc.path for loc in locations]
+        first = locations[0] if locations else None
         if rule is None:
             continue
-        owner, owner_source = _owner(paths[0] if paths else "", rule, first.get("author"), first.get("email"),
-                                     entries, owners_cfg, policy)
+        owner, owner_source = _owner(paths[0] if paths else "", rule, first.author if first else None,
+                                     first.email if first else None, entries, owners_cfg, policy)
         shown = str(item.get("secret") or "")
         # a report saved with --show-secrets holds the secret itself: tickets and plans get its preview only
         secrets = [shown] if shown and matches(rule, shown, fp) else []
@@ -276,9 +277,8 @@ def build_plan(saved: Sequence[Mapping[str, Any]], rules: Mapping[str, Rule], *,
             redacted=redact.preview(shown) if secrets else shown, verdict=status,
             verdict_detail=redact.scrub(str(verdict_raw.get("detail") or ""), secrets),
             identity=identity, rotation_guide=rule.rotation_guide,
-            locations=tuple(TicketLocation(Path(where.repo).name, str(loc["path"]), int(loc.get("line") or 1),
-                                           loc.get("commit"), loc.get("email") or loc.get("author"), loc.get("date"))
-                            for loc in locations),
+            locations=tuple(TicketLocation(Path(where.repo).name, loc.path, loc.line, loc.commit,
+                                           loc.email or loc.author, loc.date) for loc in locations),
             owner=owner, owner_source=owner_source, assignee=_assignee(owner, policy), labels=policy.labels,
         )
         facts: dict[str, list[str]] = {"verdict": [status], "provider": [rule.provider],
@@ -299,7 +299,7 @@ def build_plan(saved: Sequence[Mapping[str, Any]], rules: Mapping[str, Rule], *,
             action, why = "none", f"{why}; no ticket backend configured (remediate.tickets.backend)"
         if action == "none":
             backend = None
-        dates = sorted(str(loc["date"]) for loc in locations if loc.get("date"))
+        dates = sorted(loc.date for loc in locations if loc.date)
         actions.append(Action(fp, rule.id, rule.provider, action, backend, why, status, ticket,
                               identity, dates[0] if dates else None))
     return Plan(target=target, root=str(base), actions=tuple(actions), tickets=policy.tickets)

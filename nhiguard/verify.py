@@ -468,25 +468,32 @@ class Recovered:
     gone: list[str]  # human-readable notes: which saved findings could not be found again
 
 
-def _saved_locations(raw: Any) -> list[Location]:
+def saved_locations(raw: Any) -> list[Location]:
+    """The locations of a saved finding. A saved report is a file anyone may have edited: a location whose fields
+    are not of their kind (a line that is no number, a commit that is no text) is left out, as one with no path."""
     out = []
-    for loc in raw or []:
+    for loc in raw if isinstance(raw, list) else []:
         if not isinstance(loc, Mapping) or not isinstance(loc.get("path"), str):
             continue
-        out.append(
-            Location(
-                path=loc["path"],
-                line=int(loc.get("line") or 1),
-                column=int(loc.get("column") or 1),
-                commit=loc.get("commit"),
-                author=loc.get("author"),
-                email=loc.get("email"),
-                date=loc.get("date"),
-                decoded=tuple(loc.get("decoded") or ()),
-                kind=str(loc.get("kind") or "file"),
-            )
-        )
+        line, column = _position(loc.get("line")), _position(loc.get("column"))
+        texts = [loc.get(key) for key in ("commit", "author", "email", "date")]
+        decoded = loc.get("decoded") or []
+        if line is None or column is None or not all(t is None or isinstance(t, str) for t in texts) \
+                or not isinstance(decoded, list) or not all(isinstance(d, str) for d in decoded):
+            continue
+        commit, author, email, date = texts
+        out.append(Location(path=loc["path"], line=line, column=column, commit=commit, author=author, email=email,
+                            date=date, decoded=tuple(decoded), kind=str(loc.get("kind") or "file")))
     return out
+
+
+def _position(value: Any) -> int | None:
+    """A saved line or column: a whole number from 1 up (absent: 1); None when it is anything else."""
+    if value is None:
+        return 1
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 1 << 40:
+        return None
+    return value
 
 
 def load_saved_report(path: Path) -> tuple[str, list[Mapping[str, Any]]]:
@@ -545,7 +552,7 @@ def recover(saved: Sequence[Mapping[str, Any]], rules: Mapping[str, Rule], base:
     for item in saved:
         rule_id = str(item.get("rule_id", ""))
         fp = str(item.get("fingerprint", ""))
-        locations = _saved_locations(item.get("locations"))
+        locations = saved_locations(item.get("locations"))
         rule = rules.get(rule_id)
         where = ", ".join(f"{loc.path}:{loc.line}" for loc in locations[:3]) or "no location"
         if rule is None:

@@ -278,3 +278,34 @@ def test_a_pyproject_whose_tool_is_no_table_is_exit_2(tmp_path: Path) -> None:
     done = run_cli("scan", tmp_path, timeout=30)
     _no_traceback(done)
     assert done.returncode == 2 and "pyproject.toml: " in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize("field", ["line", "commit", "author", "decoded", "locations"])
+def test_saved_report_fields_of_the_wrong_kind_are_left_out(tmp_path: Path, field: str) -> None:
+    """A saved report is a file anyone may edit: a location whose fields are of the wrong kind is left out of
+    verify and remediate, never a crash."""
+    import json
+
+    from tests.support.tokens import github_classic
+
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / "a.env").write_text(f"GITHUB_TOKEN={github_classic('saved')}\n", encoding="utf-8")
+    saved = tmp_path / "report.json"
+    assert run_cli("scan", root, "-f", "json", "-o", saved, "--no-baseline").returncode == 1
+    document = json.loads(saved.read_text(encoding="utf-8"))
+    bad: dict[str, object] = {"line": "abc", "commit": 5, "author": {"a": 1}, "decoded": 5}
+    if field == "locations":
+        document["findings"][0]["locations"] = 5
+    else:
+        document["findings"][0]["locations"][0][field] = bad[field]
+    saved.write_text(json.dumps(document), encoding="utf-8")
+    for args in (["verify", saved, "--root", root, "--verify-deadline", "1"], ["remediate", saved, "--root", root]):
+        done = run_cli(*args, timeout=60)
+        _no_traceback(done)
+        assert done.returncode in (0, 1, 4), done.stderr
+    huge = json.loads(saved.read_text(encoding="utf-8"))
+    if field == "line":
+        huge["findings"][0]["locations"][0]["line"] = 1e999
+        saved.write_text(json.dumps(huge).replace("Infinity", "1e999"), encoding="utf-8")
+        _no_traceback(run_cli("verify", saved, "--root", root, "--verify-deadline", "1", timeout=60))
