@@ -720,7 +720,7 @@ def audit(paths: tuple[Path, ...], baseline_path: Path | None, config_path: Path
         click.echo(f"\n[{n}/{len(todo)}] {clean(rule.name)} [{rule.id}] {short_fingerprint(finding)}")
         click.echo(f"  {clean(where.path)}:{where.line}" + (f" (+{len(finding.locations) - 1} more)"
                                                            if len(finding.locations) > 1 else ""))
-        for line in triage.context(finding, where, base, show=show_secrets):
+        for line in triage.context(finding, where, base, show=show_secrets, others=report.findings):
             click.echo("  " + line)
         answer = click.prompt("  [t]rue positive, [f]alse positive, [a]ccepted risk, [s]kip, [q]uit",
                               type=click.Choice(["t", "f", "a", "s", "q"]), show_choices=False)

@@ -40,9 +40,12 @@ def pending(findings: Iterable[Finding], known: baseline.Baseline | None, *, aga
     return [f for f in findings if again or f.fingerprint not in decided]
 
 
-def context(finding: Finding, location: Location, base: Path, *, show: bool = False) -> list[str]:
-    """The lines around a location, numbered, the finding's secret (and its parts) redacted, control characters
-    escaped. Read from the location's commit when it has one, else from the working tree."""
+def context(finding: Finding, location: Location, base: Path, *, show: bool = False,
+            others: Iterable[Finding] = ()) -> list[str]:
+    """The lines around a location, numbered, control characters escaped, and redacted: the finding's secret and
+    parts, every other finding's (`others`: a neighbouring line may hold another secret), and each line of a
+    multi-line secret (a private key's body). Read from the location's commit when it has one, else from the
+    working tree."""
     data = gitinfo.read_at(base, location.commit, location.path) if location.commit else None
     if data is None:
         path = Path(location.path)
@@ -55,13 +58,29 @@ def context(finding: Finding, location: Location, base: Path, *, show: bool = Fa
         return ["  (the file is not readable here)"]
     lines = data.decode("utf-8", "replace").splitlines()
     lo, hi = max(1, location.line - CONTEXT_LINES), min(len(lines), location.line + CONTEXT_LINES)
-    secrets = [finding.secret, *(v for _, v in finding.parts)]
+    secrets = _pieces(f for f in (finding, *others))
     out = []
     for n in range(lo, hi + 1):
         text = redact.scrub(lines[n - 1], secrets, show=show)
         text = clean(text if len(text) <= MAX_LINE else text[:MAX_LINE] + "…")
         out.append(f"{'>' if n == location.line else ' '} {n:>5} | {text}")
     return out
+
+
+def _pieces(findings: Iterable[Finding]) -> list[str]:
+    """What must not show in a context line: each secret and secret part (a host or a user is context, shown in
+    clear as reports show it), and the lines of a multi-line one (its BEGIN/END markers aside: they say what it
+    is, not what it holds)."""
+    out: list[str] = []
+    for f in findings:
+        for value in (f.secret, *(v for name, v in f.parts if name not in redact.CONTEXT_PARTS)):
+            if not value:
+                continue
+            out.append(value)
+            if "\n" in value:
+                out.extend(line.strip() for line in value.splitlines()
+                           if len(line.strip()) >= 8 and not line.strip().startswith("-----"))
+    return sorted(set(out), key=len, reverse=True)  # (longest first: a secret holding another is hidden whole)
 
 
 def record(path: Path, decisions: Sequence[Decision], who: str) -> baseline.Baseline:

@@ -132,3 +132,23 @@ def test_audit_quits_and_skips_without_recording(tmp_path: Path) -> None:
     done = run_cli("audit", cwd=root, stdin=b"s\nq\n")
     assert done.returncode == 0 and "recorded 0 decision(s)" in done.stderr
     assert not (root / ".nhiguard-baseline.json").exists()
+
+
+def test_audit_context_hides_the_neighbours_secrets_and_a_keys_body(tmp_path: Path) -> None:
+    """The context of one finding must not show another's secret on a nearby line, nor a private key's body."""
+    import base64
+    import random
+
+    root = tmp_path / "repo"
+    root.mkdir()
+    first, second = github_classic("neighbour-1"), github_classic("neighbour-2")
+    (root / "a.env").write_text(f"ONE={first}\nTWO={second}\n")
+    body = base64.b64encode(random.Random(5).randbytes(600)).decode()
+    lines = [body[i:i + 64] for i in range(0, len(body), 64)]
+    pem = "-----BEGIN " + "PRIVATE KEY-----\n" + "\n".join(lines) + "\n-----END " + "PRIVATE KEY-----\n"
+    (root / "key.pem").write_text(pem)
+    done = run_cli("audit", cwd=root, stdin=b"s\n" * 5)
+    assert "3 finding(s) to review" in done.stdout, done.stdout
+    assert first not in done.stdout and second not in done.stdout
+    assert not any(line in done.stdout for line in lines)
+    assert "BEGIN PRIVATE KEY" in done.stdout  # (the marker says what it is)
