@@ -916,7 +916,13 @@ def sweep(repo_list: Path | None, github_orgs: tuple[str, ...], github_users: tu
     if fmt == "json":
         click.echo(json.dumps(sweep_mod.as_dict(summary), indent=2))
     click.echo(sweep_mod.describe(summary), err=True)
-    return EXIT_USAGE if summary.errors else EXIT_CLEAN
+    if summary.errors:
+        return EXIT_USAGE
+    if summary.incomplete and not incomplete_allowed({}):
+        click.echo("nhiguard: incomplete: part of a repository could not be read (see above); exit 4 "
+                   "(NHIGUARD_ALLOW_INCOMPLETE=1 accepts this)", err=True)
+        return EXIT_INCOMPLETE
+    return EXIT_CLEAN
 
 
 # -- the NHI inventory ----------------------------------------------------------------------------------------------

@@ -61,6 +61,7 @@ class Outcome:
     tips: tuple[tuple[str, str], ...] = ()
     seconds: float = 0.0
     error: str | None = None
+    incomplete: tuple[str, ...] = ()  # what the run could not read ("path: reason"); its tips are not recorded
 
 
 @dataclass(slots=True)
@@ -70,6 +71,10 @@ class SweepSummary:
 
     def count(self, mode: str) -> int:
         return sum(o.mode == mode for o in self.outcomes)
+
+    @property
+    def incomplete(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.incomplete]
 
     @property
     def errors(self) -> list[Outcome]:
@@ -162,8 +167,11 @@ def sweep_one(task: Task) -> Outcome:
         records = keep_recorded_identities(identity_records(report.findings, where, config), report.findings,
                                            lambda _: set(task.recorded_nhg1))
         context = replace(repo_context(where, config), repo=task.label)
-        return Outcome(task.source, task.label, mode, tuple(records), context, tuple(sorted(tips.items())),
-                       time.monotonic() - started)
+        lost = tuple(f"{n.path}: {n.reason}" for n in report.notices if n.incomplete)
+        # A repository swept in part keeps no tips: the next sweep reads it again instead of calling it unchanged
+        # (a blob that could not be read today may be readable then).
+        return Outcome(task.source, task.label, mode, tuple(records), context,
+                       () if lost else tuple(sorted(tips.items())), time.monotonic() - started, incomplete=lost)
     except (NhiguardError, OSError) as exc:
         return Outcome(task.source, task.label, "error", error=str(exc), seconds=time.monotonic() - started)
 
@@ -260,12 +268,19 @@ def describe(summary: SweepSummary) -> str:
     found = sum(len(o.identities) for o in summary.outcomes)
     text = (f"nhiguard: swept {len(summary.outcomes)} repositories in {summary.seconds:.1f}s: "
             f"{summary.count('full')} full, {summary.count('incremental')} incremental, "
-            f"{summary.count('unchanged')} unchanged, {len(summary.errors)} failed; {found} identities recorded")
-    return "\n".join([text, *(f"nhiguard: {shown(o.source)}: {shown(o.error or '')}" for o in summary.errors)])
+            f"{summary.count('unchanged')} unchanged, {len(summary.errors)} failed"
+            + (f", {len(summary.incomplete)} incomplete" if summary.incomplete else "")
+            + f"; {found} identities recorded")
+    lines = [text, *(f"nhiguard: {shown(o.source)}: {shown(o.error or '')}" for o in summary.errors)]
+    for o in summary.incomplete:
+        more = f" (and {len(o.incomplete) - 1} more)" if len(o.incomplete) > 1 else ""
+        lines.append(f"nhiguard: {shown(o.source)}: incomplete: {shown(o.incomplete[0])}{more}")
+    return "\n".join(lines)
 
 
 def as_dict(summary: SweepSummary) -> dict[str, Any]:
     return {"seconds": summary.seconds, "repositories": [
         {"source": _USERINFO.sub(r"\1:***@", o.source), "repo": o.label, "mode": o.mode,
-         "identities": len(o.identities), "error": _USERINFO.sub(r"\1:***@", o.error) if o.error else None}
+         "identities": len(o.identities), "error": _USERINFO.sub(r"\1:***@", o.error) if o.error else None,
+         **({"incomplete": list(o.incomplete)} if o.incomplete else {})}
         for o in summary.outcomes]}

@@ -236,3 +236,27 @@ def test_a_clone_urls_password_is_never_printed(tmp_path: Path) -> None:
         assert secret not in result.stdout + result.stderr
         assert "https://deploy:***@127.0.0.1:9/org/app.git" in result.stdout + result.stderr
     assert sweep.label_of(f"https://deploy:{secret}@git.example.org/a.git") == "https://deploy@git.example.org/a.git"
+
+
+def test_a_repository_swept_in_part_is_incomplete_and_swept_again(tmp_path: Path) -> None:
+    """A blob that cannot be read: the sweep says so (exit 4) and records no tips, so the next sweep reads the
+    repository again instead of calling it unchanged."""
+    repo = tmp_path / "repo"
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@x", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@x"}
+    subprocess.run(["git", "init", "-q", str(repo)], check=True, env=env)
+    (repo / "a.env").write_text(f"GITHUB_TOKEN={github_classic('incomplete')}\n")
+    (repo / "b.txt").write_text("hello\n")
+    subprocess.run(["git", "-C", str(repo), "add", "."], check=True, env=env)
+    subprocess.run(["git", "-C", str(repo), "commit", "-qm", "c"], check=True, env=env)
+    blob = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD:b.txt"], check=True, capture_output=True,
+                          text=True, env=env).stdout.strip()
+    (repo / ".git" / "objects" / blob[:2] / blob[2:]).unlink()
+    listing = tmp_path / "list.txt"
+    listing.write_text(f"{repo}\n")
+    for _ in range(2):
+        done = run_cli("sweep", listing, "--inventory", tmp_path / "inv.sqlite", "--no-progress", "-f", "json")
+        assert done.returncode == 4, done.stderr
+        [entry] = json.loads(done.stdout)["repositories"]
+        assert entry["mode"] == "full" and entry["identities"] == 1
+        assert "b.txt" in entry["incomplete"][0]
