@@ -36,6 +36,7 @@ from nhiguard.config import ArchiveLimits
 from nhiguard.errors import SourceError
 from nhiguard.model import Chunk, Notice, Origin
 from nhiguard.sources import archives
+from nhiguard.sources.files import OVERLAP, WINDOW
 from nhiguard.sources.text import prepare
 
 ZERO_OID = "0" * 40
@@ -275,6 +276,9 @@ class _File:
     numbers: list[int] = field(default_factory=list)
     size: int = 0
     oversize: bool = False
+    pending: int = 0  # bytes in `lines`: past WINDOW they are scanned and all but the last OVERLAP bytes let go
+    whole: bytes | None = None
+    whole_read: bool = False
 
 
 class _Blobs:
@@ -342,6 +346,8 @@ class _Parser:
                     if lead == b"+":
                         self._add(current, raw[1:], line_no)
                         line_no += 1
+                        if current.pending > WINDOW:
+                            yield from self._window(current)
                         continue
                     if lead == b"-" or lead == b"\\":
                         continue
@@ -354,6 +360,8 @@ class _Parser:
                         if b"-" not in lead:
                             if lead.count(b"+") == current.parents:
                                 self._add(current, raw[current.parents :], line_no)
+                                if current.pending > WINDOW:
+                                    yield from self._window(current)
                             line_no += 1
                         continue
                     if raw[:1] == b"\\":
@@ -431,6 +439,22 @@ class _Parser:
             return
         current.lines.append(content)
         current.numbers.append(line_no)
+        current.pending += len(content)
+
+    def _window(self, current: _File) -> Iterator[Chunk]:
+        """The added lines so far, scanned now; the last OVERLAP bytes of them are kept for the next window, so
+        memory is bounded by the window whatever the size of the change (a match across the seam is found whole
+        in one of the two, and the same location twice is one location)."""
+        if current.deleted or current.submodule or current.binary or current.path is None:
+            return
+        yield Chunk(data=b"".join(current.lines), origin=self.origin(current.path),
+                    line_map=tuple(current.numbers), whole=self._whole(current))
+        kept, size = 0, 0
+        while kept < len(current.lines) and size < OVERLAP:
+            kept += 1
+            size += len(current.lines[-kept])
+        del current.lines[:-kept], current.numbers[:-kept]
+        current.pending = size
 
     def _finish(self, current: _File) -> Iterator[Chunk | Notice]:
         if current.deleted or current.path is None:
@@ -452,7 +476,14 @@ class _Parser:
 
     def _whole(self, current: _File) -> bytes | None:
         """The whole new file, when a file-kind detector reads this path (it parses the file, then reports the
-        fields on added lines only)."""
+        fields on added lines only); read once a file."""
+        if current.whole_read:
+            return current.whole
+        current.whole_read = True
+        current.whole = self._read_whole(current)
+        return current.whole
+
+    def _read_whole(self, current: _File) -> bytes | None:
         if not current.new_oid or is_zero(current.new_oid) or current.path is None \
                 or not filekinds.claimed(show_path(current.path)):
             return None
