@@ -6,6 +6,7 @@ allowed folders before reading them, and reports every file it does not scan wit
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import errno
 import os
@@ -182,14 +183,50 @@ def read_parts(ref: FileRef) -> Iterator[Part | Notice]:
         os.close(fd)
 
 
+def _wide_windows(fd: int, size: int, codec: str, ref: FileRef) -> Iterator[Part]:
+    """A large UTF-16/32 file, transcoded as it is read (an incremental decoder keeps a character cut by a read
+    for the next one) and scanned in windows of the UTF-8 text, overlapping as `_windows`' do: memory is bounded by
+    the window, not the file."""
+    decoder = codecs.getincrementaldecoder(codec)(errors="replace")
+    buf = b""  # transcoded text from `base` on
+    base = 0  # its position in the whole transcoded text
+    line = 1  # the line number at `base`
+    keep = 0  # matches from here on are this window's
+    offset = 0
+    done = False
+    while not done or keep < base + len(buf):
+        while not done and len(buf) < keep - base + WINDOW + OVERLAP:
+            raw = os.pread(fd, WINDOW, offset)
+            offset += len(raw)
+            done = not raw or offset >= size
+            buf += decoder.decode(raw, final=done).encode("utf-8")
+        start = max(base, keep - OVERLAP)
+        nl = buf.find(b"\n", start - base, keep - base) if start > base else -1
+        if nl >= 0:
+            start = base + nl + 1  # (just after a line break, so columns stay true)
+        stop = min(base + len(buf), keep + WINDOW + OVERLAP)
+        last = done and stop == base + len(buf)
+        keep_to = stop if last else keep + WINDOW
+        first = line + buf.count(b"\n", 0, start - base)
+        yield Part(Chunk(data=buf[start - base:stop - base], origin=Origin(path=ref.path), first_line=first),
+                   keep - start, keep_to - start)
+        if last:
+            return
+        cut = max(0, keep_to - OVERLAP - base)  # the next window starts no earlier than this
+        line += buf.count(b"\n", 0, cut)
+        buf, base, keep = buf[cut:], base + cut, keep_to
+
+
 def _windows(fd: int, ref: FileRef) -> Iterator[Part | Notice]:
     size = os.fstat(fd).st_size
     head = os.pread(fd, 8192, 0)
     kind = sniff(head)
-    if kind not in (TEXT, BINARY) or filekinds.wants_binary(ref.path):
-        # UTF-16/32 must be transcoded as a whole (a window could start inside a character): read it all
+    if filekinds.wants_binary(ref.path):
         chunk = read(ref)
         yield chunk if isinstance(chunk, Notice) else _whole(chunk)
+        return
+    if kind not in (TEXT, BINARY):
+        yield from _wide_windows(fd, size, kind, ref)
         return
     binary = kind == BINARY
     line = 1  # the line number at `begin`

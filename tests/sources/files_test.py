@@ -175,3 +175,39 @@ def test_a_link_to_a_folder_named_on_the_command_line_is_followed(tmp_path: Path
     (tmp_path / "real" / "a.txt").write_text(f"T = '{TOKEN}'\n")
     (tmp_path / "link").symlink_to(tmp_path / "real")
     assert _found(_json(run_cli("scan", tmp_path / "link", "-f", "json"))) == [("a.txt", 1)]
+
+
+def test_a_large_utf16_file_is_transcoded_in_windows(tmp_path: Path) -> None:
+    """A UTF-16 file larger than a window is transcoded as it is read and scanned window by window: secrets on
+    either side of a seam and at the end keep their lines and columns, and memory grows by a bounded amount (it
+    was read, decoded and re-encoded whole: four times the file)."""
+    lines = [f"# 設定 line {i} filler filler filler\n" for i in range(900_000)]
+    (tmp_path / "clean.txt").write_bytes("".join(lines).encode("utf-16"))
+    marked = (3, 120_001, 255_555, 899_999)
+    for i in marked:
+        lines[i] = f"TOKEN_{i} = '{TOKEN}'\n"
+    (tmp_path / "big.txt").write_bytes("".join(lines).encode("utf-16"))
+    (tmp_path / "small.txt").write_bytes("nothing here\n".encode("utf-16"))
+    # (VmHWM, not this process's ru_maxrss, which keeps the forking test process's peak across exec; a large file
+    # may be scanned in a worker: the largest child counts too)
+    probe = (
+        "import re, resource, sys\nfrom nhiguard.cli import main\n"
+        "code = main(['scan', sys.argv[1], '--max-file-size', '1GB', '-f', 'json', '-o', sys.argv[2]])\n"
+        "hwm = int(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1))\n"
+        "print(code, max(hwm, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) // 1024)\n"
+    )
+
+    def run(name: str) -> tuple[int, int]:
+        done = subprocess.run([sys.executable, "-c", probe, name, "out.json"], cwd=tmp_path, capture_output=True,
+                              text=True, check=True)
+        code, rss_mb = map(int, done.stdout.split())
+        return code, rss_mb
+
+    run("small.txt")  # (builds the caches once)
+    small, clean = run("small.txt"), run("clean.txt")
+    assert small[0] == clean[0] == 0
+    assert clean[1] - small[1] < 80, (clean, small)  # (72 MB of UTF-16: it was 150 MB more, now 45)
+    assert run("big.txt")[0] == 1
+    doc = json.loads((tmp_path / "out.json").read_text())
+    assert sorted((loc["line"], loc["column"]) for f in doc["findings"] for loc in f["locations"]) == [
+        (i + 1, len(f"TOKEN_{i} = '") + 1) for i in marked]
