@@ -229,6 +229,10 @@ def _github(environ: Mapping[str, str]) -> Context:
         branch = ref.removeprefix("refs/heads/") if ref.startswith("refs/heads/") else None
         shown = ref.removeprefix("refs/heads/").removeprefix("refs/tags/") or "?"
         after = _field(doc, "after", event=event, required=False)
+        if not after and doc.get("deleted") is not True:
+            # (a payload with no `after` at all is no deletion: a truncated or foreign event file must not pass
+            # as "nothing to scan")
+            raise ConfigError(f"GitHub Actions: the {event} event payload has no after; {NO_RANGE}")
         if doc.get("deleted") is True or gitdiff.is_zero(after):
             return Context("github", event, "nothing", f"push to {shown}", hint=GITHUB_HINT,
                            reason=f"{_md(ref) if ref else 'the ref'} was deleted: there is nothing to scan")

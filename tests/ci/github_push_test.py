@@ -203,6 +203,14 @@ def test_deleted_branch_scans_nothing(upstream: Upstream, tmp_path: Path) -> Non
     assert sarif_errors(run.sarif) == []
 
 
+def test_a_push_payload_without_after_is_an_error_not_a_deletion(upstream: Upstream, tmp_path: Path) -> None:
+    """A truncated or foreign event file (`{}`) names no commit: exit 2, never "deleted, nothing to scan"."""
+    work = clone(upstream, tmp_path / "work")
+    run = run_github(work, tmp_path, "push", {}, ref="refs/heads/main")
+    assert run.code == 2, run.stderr
+    assert "has no after" in run.stderr
+
+
 @pytest.mark.parametrize("event", ["workflow_dispatch", "schedule"])
 def test_events_without_a_range_scan_the_checked_out_tree(upstream: Upstream, tmp_path: Path, event: str) -> None:
     work = clone(upstream, tmp_path / "work")
