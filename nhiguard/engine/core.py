@@ -595,6 +595,19 @@ class Engine:
             self._active = saved
         return False
 
+    def rule_accepts(self, rule_id: str, value: str) -> bool:
+        """Whether the rule's pattern finds exactly `value` in `value` alone and accepts it (checks, entropy)."""
+        index = self.by_id.get(rule_id)
+        if index is None:
+            return False
+        data = value.encode("utf-8", "replace")
+        saved, self._active = self._active, None
+        try:
+            found = self._match_window(index, data, 0, len(data), "")
+        finally:
+            self._active = saved
+        return any(not c.rejected and c.secret == value.strip() for c in found)
+
     def allowed_value(self, rule_id: str, secret: str) -> bool:
         """The allow lists (the rule's and the config's values, stopwords and regexes) for a file-kind value."""
         index = self.by_id.get(rule_id)
@@ -775,11 +788,22 @@ def filekind_matches(engine: Engine, chunk: Chunk, kinds: Sequence[Any], regex: 
 
     out: list[Match] = []
     for m in regex:
-        twin = next((found[i] for i in near(m) if i not in removed and overlaps(m, found[i])), None)
-        if twin is None:
+        at = next((i for i in near(m) if i not in removed and overlaps(m, found[i])), None)
+        if at is None:
             out.append(m)
             continue
-        if engine.rules[engine.by_id[m.rule_id]].generic or (not m.decoded and m.secret != twin.secret):
+        twin = found[at]
+        specific = not engine.rules[engine.by_id[m.rule_id]].generic
+        if m.secret != twin.secret and engine.rule_accepts(m.rule_id, twin.secret):
+            # A setting that holds, written another way, exactly what a rule's pattern takes as a whole (a private
+            # key with its JSON or .env `\n` escapes): that rule names it, with the setting's unescaped value and
+            # context. (A name-based generic rule never matches a bare value.)
+            known = {k for k, _ in m.parts}
+            out.append(dataclasses.replace(m, secret=twin.secret,
+                                           parts=(*m.parts, *((k, v) for k, v in twin.parts if k not in known))))
+            removed.update(i for i in near(m) if overlaps(m, found[i]))
+            continue
+        if not specific or (not m.decoded and m.secret != twin.secret):
             # the field says more than a generic assignment, and more than a rule that read the same value
             # another way (still encoded, with its quotes): the format's parser found the credential itself. A
             # provider's token the engine decoded from the value says more than the field's encoded text.

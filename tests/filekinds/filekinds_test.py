@@ -270,3 +270,16 @@ def test_compose_template_defaults(engine: Engine) -> None:
     assert found == [("Xq7Lp2Wz9Kc4vB", 7), ("Rt5Yh8Kk2Mn4Pq", 8)]
     spring = "spring:\n  datasource:\n    password: ${DB_PASSWORD:Zx9Cv7Bn5Mq3Wl}\n"
     assert [s for _, s, _, _, _ in _scan(engine, "application.yml", spring)] == ["Zx9Cv7Bn5Mq3Wl"]
+
+
+def test_a_private_key_in_a_json_setting_is_named_a_private_key(engine: Engine) -> None:
+    """A JSON config's `private_key` holds the key with `\\n` escapes: the setting's parser unescapes it, the PEM rule
+    takes the unescaped value whole, so the finding is the private key's (not a generic config secret)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    pem = ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+    text = json.dumps({"jwt": {"private_key": pem, "issuer": "svc"}}, indent=2) + "\n"
+    found = _scan(engine, "config/settings.json", text)
+    assert [(rule, secret.strip()) for rule, secret, _, _, _ in found] == [("private-key-pem", pem.strip())]
