@@ -33,6 +33,8 @@ from typing import IO
 CACHE_BYTES = 96 << 20  # what git's core.deltaBaseCacheLimit defaults to
 _CACHE_LARGEST = CACHE_BYTES // 8  # a larger object is not cached (it would push out everything else)
 _FIRST_READ = 4096  # one read gets an entry's header and, for most deltas, all of its data
+_LARGE = 8 << 20  # an entry this large is inflated into a buffer of its exact size (see _large_entry)
+_STEP = 1 << 20
 _MAX_PACKS = 128
 _MAX_CHAIN = 10_000  # git's deepest chains are 4,095; beyond that the pack is damaged
 _BLOB = 3
@@ -219,6 +221,8 @@ class _Pack:
                 return None
         except IndexError:  # a header running past the end of the pack
             return None
+        if size > _LARGE:
+            return self._large_entry(kind, base, offset + at, size)
         inflater = zlib.decompressobj()
         try:
             parts = [inflater.decompress(memoryview(raw)[at:])]
@@ -234,6 +238,33 @@ class _Pack:
         except zlib.error:
             return None
         data = parts[0] if len(parts) == 1 else b"".join(parts)
+        return (kind, base, data) if len(data) == size else None
+
+    def _large_entry(self, kind: int, base: int | bytes | None, start: int,
+                     size: int) -> tuple[int, int | bytes | None, bytes] | None:
+        """A large entry inflated into one buffer of exactly its size, so the blob is held once: the pieces of
+        an incremental inflate and their join held it twice, and reading ahead by deflate's worst case held up to
+        as much again. A first pass, in bounded steps with its output let go, finds where the stream ends: twice
+        the inflating, for the few entries this large."""
+        fd = self._fd
+        bound = size + (size >> 12) + (size >> 14) + 64  # zlib's compressBound: no stream is longer
+        inflater = zlib.decompressobj()
+        position = start
+        try:
+            while not inflater.eof:
+                if position - start > bound or position >= self._end:
+                    return None
+                more = os.pread(fd, min(_STEP, self._end - position), position)
+                if not more:
+                    return None
+                position += len(more)
+                while more and not inflater.eof:
+                    inflater.decompress(more, _STEP)
+                    more = inflater.unconsumed_tail
+            length = position - start - len(inflater.unused_data)
+            data = zlib.decompress(os.pread(fd, length, start), zlib.MAX_WBITS, size)
+        except zlib.error:
+            return None
         return (kind, base, data) if len(data) == size else None
 
 

@@ -236,3 +236,15 @@ def test_a_private_key_in_a_notebooks_source_lines_is_found() -> None:
     found = Engine(ruleset.load_builtin()).scan(Chunk(data=data, origin=Origin(path="analysis.ipynb")))
     assert [m.rule_id for m in found] == ["private-key-pem"]
     assert found[0].line == 3 and "-----END PRIVATE KEY-----" in found[0].secret
+
+
+def test_inline_markers_are_found_in_any_case_across_the_search_blocks() -> None:
+    """The marker search lowers the buffer a block at a time: one that straddles a block's end is found once."""
+    from nhiguard.engine import core
+
+    marker = ("NHIGUARD" + ":Allow").encode()
+    block = core._MARK_BLOCK
+    for at in (0, block - 5, block - len(marker), block, 3 * block - 1):
+        data = b"x" * at + marker + b"\n" + b"y" * 10
+        hits = [(m, offset) for m, offset in core._marker_hits(data) if m == marker.lower()]
+        assert hits == [(marker.lower(), at)], at

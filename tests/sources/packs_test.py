@@ -189,3 +189,71 @@ def test_offsets_in_the_64_bit_table_are_followed(tmp_path: Path) -> None:
     with _store(repo) as store:
         for oid in _blobs(repo):
             assert store.blob(oid) == _content(repo, oid), oid
+
+
+def _large(tmp_path: Path) -> tuple[GitRepo, str]:
+    """A 12 MB text blob (past the large-entry size) beside a small one, packed."""
+    repo = GitRepo(tmp_path / "r")
+    rng = random.Random(11)
+    repo.write("big.txt", "".join(f"row {i} {rng.random()}\n" for i in range(500_000)))
+    repo.write("small.txt", "small\n")
+    repo.commit("big", date="2024-01-01T00:00:00+00:00")
+    repo.git("repack", "-adq")
+    return repo, repo.git("rev-parse", "HEAD:big.txt")
+
+
+def test_a_large_entry_is_inflated_whole_and_exactly(tmp_path: Path) -> None:
+    """An entry past 8 MiB is inflated into one buffer of its size (found by a first pass that lets its output go):
+    the content is git's, byte for byte."""
+    repo, big = _large(tmp_path)
+    content = _content(repo, big)
+    assert len(content) > 8 << 20
+    with _store(repo) as store:
+        assert store.blob(big) == content
+
+
+def test_a_damaged_large_entry_is_left_to_git(tmp_path: Path) -> None:
+    repo, big = _large(tmp_path)
+    offset, _ = _entries(repo)[big]
+    pack = _pack(repo)
+    pack.chmod(0o644)
+    raw = bytearray(pack.read_bytes())
+    for at in range(offset + 5000, offset + 5016):
+        raw[at] ^= 0x5A
+    pack.write_bytes(bytes(raw))
+    with _store(repo) as store:
+        assert store.blob(big) is None
+
+
+def test_a_large_blob_is_held_about_once(tmp_path: Path) -> None:
+    """A history sweep of a 60 MB blob: the pack reader inflates it into one buffer and the inline-ignore search
+    reads it without a lowered copy, so this process's peak grows by little more than the blob (it grew by twice
+    and more: the inflate's pieces and their join, then the lowered copy)."""
+    import json
+    import subprocess
+    import sys
+
+    repo = GitRepo(tmp_path / "r")
+    line = "x = compute(alpha, beta, gamma)  # filler line for the history sweep\n"
+    repo.write("big.txt", line * 850_000 + f"TOKEN = '{token('large')}'\n")
+    repo.commit("big", date="2024-01-01T00:00:00+00:00")
+    repo.git("repack", "-adq")
+    small = GitRepo(tmp_path / "s")
+    small.write("a.txt", f"TOKEN = '{token('large')}'\n")
+    small.commit("small", date="2024-01-01T00:00:00+00:00")
+    probe = ("import re, sys\nfrom nhiguard.cli import main\n"
+             "main(['history', sys.argv[1], '--max-file-size', '1GB', '--no-progress', '-f', 'json', '-o', "
+             "sys.argv[2]])\nprint(int(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1)))\n")
+
+    def peak_mb(path: Path) -> int:
+        done = subprocess.run([sys.executable, "-c", probe, str(path), str(tmp_path / "out.json")],
+                              capture_output=True, text=True, check=True)
+        return int(done.stdout.split()[-1]) // 1024
+
+    peak_mb(small.path)  # (builds the caches once)
+    base = peak_mb(small.path)
+    grown = peak_mb(repo.path) - base
+    size_mb = len(line) * 850_000 // (1 << 20)
+    assert grown < 1.5 * size_mb, (grown, size_mb)  # (it grew by 2x and more)
+    found = json.loads((tmp_path / "out.json").read_text())["findings"]
+    assert {loc["line"] for f in found for loc in f["locations"]} == {850_001}
