@@ -93,7 +93,8 @@ def scan_options(func: Any) -> Any:
                      help="Open archives (zip, jar, whl, tar, gz, bz2, xz…) nested up to N deep; 0 turns it off "
                           "(default from config archives.depth, else 4)."),
         click.option("--allow-incomplete", is_flag=True,
-                     help="Exit 0, not 4, when no finding but part of the input was not checked (time bound)."),
+                     help="Exit 0, not 4, when no finding but part of the input was not read or not checked in "
+                          "full (named in the notices)."),
         *verify_option_list(),
         click.option("--inventory", "inventory_path", is_flag=False, flag_value="", default=None, metavar="[PATH]",
                      help="Record this run in the NHI inventory (SQLite) at PATH (alone: NHIGUARD_INVENTORY, else "
@@ -868,11 +869,13 @@ def image(image_ref: str, platform: str, insecure_registry: bool, registry_ca: s
               help="Where clones of URLs are kept between sweeps (default: nhiguard's cache folder).")
 @click.option("--progress/--no-progress", "show_progress", default=None, help="Progress bar (default: on a terminal).")
 @click.option("-f", "--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
+@click.option("--allow-incomplete", is_flag=True,
+              help="Exit 0, not 4, when part of a repository could not be read (it is still named).")
 def sweep(repo_list: Path | None, github_orgs: tuple[str, ...], github_users: tuple[str, ...],
           gitlab_groups: tuple[str, ...], github_url: str, gitlab_url: str, include_forks: bool,
           include_archived: bool, include_private: bool, rate_limit_wait: float, inventory_path: Path | None,
           config_path: Path | None, jobs: int | None, executor: str, scheduler: str | None, workdir: Path | None,
-          show_progress: bool | None, fmt: str) -> int:
+          show_progress: bool | None, fmt: str, allow_incomplete: bool) -> int:
     """Sweep every repository in LIST (local paths or clone URLs, one a line) and of the GitHub organisations,
     users and GitLab groups named, into one inventory, several at a time. Resumable (run it again) and
     incremental: a re-sweep scans only the commits new since the last one."""
@@ -918,9 +921,9 @@ def sweep(repo_list: Path | None, github_orgs: tuple[str, ...], github_users: tu
     click.echo(sweep_mod.describe(summary), err=True)
     if summary.errors:
         return EXIT_USAGE
-    if summary.incomplete and not incomplete_allowed({}):
+    if summary.incomplete and not incomplete_allowed({"allow_incomplete": allow_incomplete}):
         click.echo("nhiguard: incomplete: part of a repository could not be read (see above); exit 4 "
-                   "(NHIGUARD_ALLOW_INCOMPLETE=1 accepts this)", err=True)
+                   "(--allow-incomplete or NHIGUARD_ALLOW_INCOMPLETE=1 accepts this)", err=True)
         return EXIT_INCOMPLETE
     return EXIT_CLEAN
 

@@ -198,7 +198,7 @@ class Stats:
     skipped: int = 0
     seconds: float = 0.0
     baselined: int = 0
-    incomplete: int = 0  # paths not checked in full: a rule hit its time bound there, or an incomplete notice
+    incomplete: int = 0  # paths with an incomplete notice (unread, or a rule hit its time bound there)
 
 
 @dataclass(frozen=True, slots=True)

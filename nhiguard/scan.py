@@ -326,10 +326,10 @@ def finish(
     started: float,
 ) -> Report:
     for rule_id, path in engine.stats.timeouts:
-        report.notices.append(Notice(path, f"rule {rule_id} hit its time bound; part of the file was not checked"))
+        report.notices.append(Notice(path, f"rule {rule_id} hit its time bound; part of the file was not checked",
+                                     incomplete=True))
     report.notices.extend(allow_timeout_notices(engine))
-    report.stats.incomplete = len({path for _, path in engine.stats.timeouts}
-                                  | {n.path for n in report.notices if n.incomplete})
+    report.stats.incomplete = len({n.path for n in report.notices if n.incomplete})
     report.notices.extend(collector.capped_notices())
     findings, accepted = baseline.partition(collector.result(), known)
     baselined = len(accepted)

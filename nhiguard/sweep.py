@@ -258,10 +258,14 @@ def run_sweep(sources: Sequence[str], inventory: Path, *, workdir: Path, runner:
     return summary
 
 
+def _hidden(text: str) -> str:
+    """A clone URL's password hidden (CI logs keep what a sweep prints)."""
+    return _USERINFO.sub(r"\1:***@", text)
+
+
 def shown(text: str) -> str:
-    """A source or message as it may be printed: a clone URL's password hidden (CI logs keep what a sweep
-    prints), control characters escaped."""
-    return printable(_USERINFO.sub(r"\1:***@", text))
+    """A source or message as it may be printed on a terminal: the password hidden, control characters escaped."""
+    return printable(_hidden(text))
 
 
 def describe(summary: SweepSummary) -> str:
@@ -280,7 +284,7 @@ def describe(summary: SweepSummary) -> str:
 
 def as_dict(summary: SweepSummary) -> dict[str, Any]:
     return {"seconds": summary.seconds, "repositories": [
-        {"source": _USERINFO.sub(r"\1:***@", o.source), "repo": o.label, "mode": o.mode,
-         "identities": len(o.identities), "error": _USERINFO.sub(r"\1:***@", o.error) if o.error else None,
+        {"source": _hidden(o.source), "repo": o.label, "mode": o.mode,
+         "identities": len(o.identities), "error": _hidden(o.error) if o.error else None,
          **({"incomplete": list(o.incomplete)} if o.incomplete else {})}
         for o in summary.outcomes]}

@@ -104,7 +104,8 @@ def document(report: Report, *, show_secrets: bool = False) -> dict[str, Any]:
         "tool": {"name": TOOL_NAME, "version": tool_version(report)},
         "target": report.target,
         "findings": [finding_document(f, show_secrets=show_secrets) for f in findings],
-        "notices": [{"path": n.path, "reason": n.reason} for n in ordered_notices(report.notices)],
+        "notices": [{"path": n.path, "reason": n.reason, **({"incomplete": True} if n.incomplete else {})}
+                    for n in ordered_notices(report.notices)],
         "stats": {
             "findings": len(findings),
             "locations": sum(len(f.locations) for f in findings),

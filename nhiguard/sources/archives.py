@@ -54,9 +54,15 @@ def zip_at_end(data: bytes, lo: int = 0, before: Callable[[int], bytes] | None =
     Python zipapp behind its shebang, a Spring Boot jar behind its launch script, a self-extracting archive. Its
     end-of-central-directory record must point back at a central directory header; `before(n)` reads the 4
     bytes n bytes before `data` when that header lies earlier than `data` holds."""
-    end = data.rfind(b"PK\x05\x06", lo)
-    if end < 0 or end + 22 > len(data):
-        return False
+    n = len(data)
+    if data[n - 22:n - 18] == b"PK\x05\x06" and n - 22 >= lo:
+        end = n - 22  # (the record without a comment: what zipapps, jars and self-extractors write)
+    elif data.find(b"\0", lo) < 0:
+        return False  # (the record holds NUL bytes: text has none, and every file of a tree is asked this)
+    else:
+        end = data.rfind(b"PK\x05\x06", lo)
+        if end < 0 or end + 22 > n:
+            return False
     size = int.from_bytes(data[end + 12:end + 16], "little")
     if size == 0 or size == 0xFFFFFFFF:
         return False

@@ -12,7 +12,7 @@ import errno
 import os
 import stat
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -183,13 +183,26 @@ def read_parts(ref: FileRef) -> Iterator[Part | Notice]:
         os.close(fd)
 
 
-def _wide_windows(fd: int, size: int, codec: str, ref: FileRef) -> Iterator[Part]:
-    """A large UTF-16/32 file, transcoded as it is read (an incremental decoder keeps a character cut by a read
-    for the next one) and scanned in windows of the UTF-8 text, overlapping as `_windows`' do: memory is bounded by
-    the window, not the file."""
-    decoder = codecs.getincrementaldecoder(codec)(errors="replace")
-    buf = b""  # transcoded text from `base` on
-    base = 0  # its position in the whole transcoded text
+def _windows(fd: int, ref: FileRef) -> Iterator[Part | Notice]:
+    """A large file in overlapping windows of its text (see WINDOW): read in order, each read turned into the text
+    the engine scans (as it is; its printable view; UTF-16/32 transcoded by an incremental decoder, which keeps a
+    character a read cut for the next), so memory is bounded by the window whatever the file's size or encoding."""
+    if filekinds.wants_binary(ref.path):
+        chunk = read(ref)
+        yield chunk if isinstance(chunk, Notice) else _whole(chunk)
+        return
+    size = os.fstat(fd).st_size
+    kind = sniff(os.pread(fd, 8192, 0))
+    convert: Callable[[bytes, bool], bytes]
+    if kind == TEXT:
+        convert = lambda raw, _final: raw  # noqa: E731
+    elif kind == BINARY:
+        convert = lambda raw, _final: printable_view(raw)  # noqa: E731
+    else:
+        decoder = codecs.getincrementaldecoder(kind)(errors="replace")
+        convert = lambda raw, final: decoder.decode(raw, final=final).encode("utf-8")  # noqa: E731
+    buf = b""  # the text from `base` on
+    base = 0  # its position in the whole text
     line = 1  # the line number at `base`
     keep = 0  # matches from here on are this window's
     offset = 0
@@ -199,7 +212,9 @@ def _wide_windows(fd: int, size: int, codec: str, ref: FileRef) -> Iterator[Part
             raw = os.pread(fd, WINDOW, offset)
             offset += len(raw)
             done = not raw or offset >= size
-            buf += decoder.decode(raw, final=done).encode("utf-8")
+            buf += convert(raw, done)
+        if not buf:
+            return
         start = max(base, keep - OVERLAP)
         nl = buf.find(b"\n", start - base, keep - base) if start > base else -1
         if nl >= 0:
@@ -215,40 +230,6 @@ def _wide_windows(fd: int, size: int, codec: str, ref: FileRef) -> Iterator[Part
         cut = max(0, keep_to - OVERLAP - base)  # the next window starts no earlier than this
         line += buf.count(b"\n", 0, cut)
         buf, base, keep = buf[cut:], base + cut, keep_to
-
-
-def _windows(fd: int, ref: FileRef) -> Iterator[Part | Notice]:
-    size = os.fstat(fd).st_size
-    head = os.pread(fd, 8192, 0)
-    kind = sniff(head)
-    if filekinds.wants_binary(ref.path):
-        chunk = read(ref)
-        yield chunk if isinstance(chunk, Notice) else _whole(chunk)
-        return
-    if kind not in (TEXT, BINARY):
-        yield from _wide_windows(fd, size, kind, ref)
-        return
-    binary = kind == BINARY
-    line = 1  # the line number at `begin`
-    begin = 0  # where the previous window started in the file
-    previous = b""
-    keep = 0
-    while keep < size:
-        start = max(0, keep - OVERLAP)
-        if start:
-            # start just after a line break in the overlap, so columns stay true
-            nl = previous.find(b"\n", start - begin, keep - begin) if previous else -1
-            if nl >= 0:
-                start = begin + nl + 1
-        line += previous.count(b"\n", 0, start - begin) if previous else 0
-        stop = min(size, keep + WINDOW + OVERLAP)
-        data = os.pread(fd, stop - start, start)
-        if not data:
-            break
-        keep_to = keep + WINDOW if stop < size else start + len(data)
-        view = printable_view(data) if binary else data
-        yield Part(Chunk(data=view, origin=Origin(path=ref.path), first_line=line), keep - start, keep_to - start)
-        previous, begin, keep = data, start, keep_to
 
 
 def read(ref: FileRef) -> Chunk | Notice:

@@ -104,11 +104,14 @@ def _reads_as(head: bytes, codec: str) -> bool:
         text = head[: len(head) - len(head) % unit].decode(codec)
     except UnicodeDecodeError:
         return False
-    if not text:
+    # the cheap tests first (a binary file asks this of every head with NULs in it): no NUL character, lines,
+    # ASCII; the per-character count of printables last
+    if not text or "\0" in text or text.count("\n") * 200 < len(text):
+        return False
+    if len(text.encode("ascii", "ignore")) < 0.2 * len(text):
         return False
     plain = sum(1 for c in text if c.isprintable() or c in "\t\r\n")
-    ascii_share = sum(1 for c in text if c < "\x80")
-    return plain >= 0.97 * len(text) and ascii_share >= 0.2 * len(text) and text.count("\n") * 200 >= len(text)
+    return plain >= 0.97 * len(text)
 
 
 def printable_view(data: bytes) -> bytes:

@@ -90,9 +90,11 @@ def test_crowded_line_nul_and_binary_found_by_the_cli(tmp_path: Path) -> None:
     assert found == {("crowded.js", secret), ("nul.txt", token), ("app.bin", token2)}
 
 
-def test_large_file_in_windows_finds_each_match_once_with_true_lines(tmp_path: Path,
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16", "utf-16-le", "utf-32"])
+def test_large_file_in_windows_finds_each_match_once_with_true_lines(tmp_path: Path, encoding: str,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    # small windows (the mechanism, not the size, is under test); the overlap still exceeds the line windows
+    # small windows (the mechanism, not the size, is under test); the overlap still exceeds the line windows.
+    # A wide encoding is transcoded as it is read: the windows are of its UTF-8 text.
     monkeypatch.setattr(files, "WINDOW", 64 << 10)
     monkeypatch.setattr(files, "OVERLAP", 16 << 10)
     lines = []
@@ -103,9 +105,9 @@ def test_large_file_in_windows_finds_each_match_once_with_true_lines(tmp_path: P
             lines.append(f"key{i} = {token}")
             expected.add((token, i + 1))
         else:
-            lines.append(f"filler {i} " + "x" * (i % 50))
+            lines.append(f"filler {i} 設定 " + "x" * (i % 50))
     path = tmp_path / "big.txt"
-    path.write_text("\n".join(lines) + "\n")
+    path.write_bytes(("\n".join(lines) + "\n").encode(encoding))
     ref = files.FileRef("big.txt", str(path), path.stat().st_size)
     parts = list(files.read_parts(ref))
     assert len(parts) > 3

@@ -260,3 +260,5 @@ def test_a_repository_swept_in_part_is_incomplete_and_swept_again(tmp_path: Path
         [entry] = json.loads(done.stdout)["repositories"]
         assert entry["mode"] == "full" and entry["identities"] == 1
         assert "b.txt" in entry["incomplete"][0]
+    accepted = run_cli("sweep", listing, "--inventory", tmp_path / "inv.sqlite", "--no-progress", "--allow-incomplete")
+    assert accepted.returncode == 0, accepted.stderr

@@ -98,7 +98,7 @@ def test_size_limit_reported(tmp_path: Path) -> None:
     doc = json.loads(result.stdout)
     assert doc["findings"] == []
     assert doc["notices"][0]["path"] == "big.txt"
-    assert "size limit" in doc["notices"][0]["reason"]
+    assert "size limit" in doc["notices"][0]["reason"] and doc["notices"][0]["incomplete"] is True
     assert doc["stats"]["incomplete"] == 1
     accepted = run_cli("scan", tmp_path, "-f", "json", "--max-file-size", "1KB", "--allow-incomplete")
     assert accepted.returncode == 0
