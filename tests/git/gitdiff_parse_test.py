@@ -138,4 +138,5 @@ def test_size_limit_applies_to_added_lines(tmp_path: Path) -> None:
     code, doc, _ = nhiguard_git(repo.path, "--staged", "--max-file-size", "4KB")
     assert code == 1
     assert found(doc) == [(T2, "small.txt", 1)]
-    assert doc["notices"] == [{"path": "big.txt", "reason": "added lines larger than the size limit (> 4096 bytes)"}]
+    assert doc["notices"] == [{"path": "big.txt", "reason": "added lines larger than the size limit (> 4096 bytes)",
+                               "incomplete": True}]
