@@ -28,6 +28,7 @@ from nhiguard.engine.matcher import compile_pattern, compile_plain, finditer, ga
 from nhiguard.engine.prefilter import Prefilter, backend_name, make_prefilter
 from nhiguard.engine.score import run_checks, shannon_entropy
 from nhiguard.filekinds import Detectors
+from nhiguard.filekinds.base import FREE_FORM, setting_names
 from nhiguard.model import Allow, Chunk, Match, Rule
 
 LINE_REACH = 4096  # a window never reaches further than this from a hit on one (minified) line
@@ -36,6 +37,7 @@ MULTILINE_AFTER = 65536
 _CACHE_LIMIT = 65536
 ALLOW_REGEX_TIMEOUT = 0.25  # an allow regex sees one candidate secret: a quarter second is far beyond any honest one
 _CACHE_BYTES = 32 << 20  # the line cache's budget: lines are up to 8 KiB, so the entry count alone is not a bound
+_MAX_ATTRIBUTED = 4096  # a setting name or value longer than this is not tried against the provider rules
 # A merged window longer than this (a line crowded with keyword hits) is matched in pieces that overlap by the
 # window reach, each under its own time bound: the cost stays linear and one slow piece loses only itself.
 _PIECE = 64 << 10
@@ -610,6 +612,37 @@ class Engine:
             self._active = saved
         return any(not c.rejected and c.secret == value.strip() for c in found)
 
+    def provider_for(self, names: Sequence[str], value: str, path: str = "") -> str | None:
+        """The id of the provider rule (not a generic one) that takes exactly `value` assigned to one of `names`
+        (`NAME=value`, the names tried in order), or None. A file-kind parser knows which setting holds a value
+        even where the text does not put the provider's name beside it: a Kubernetes Secret's base64 `data:`,
+        a key nested a few lines under its provider's section, `api_key:` in the provider's own config file."""
+        if not value or len(value) > _MAX_ATTRIBUTED or any(c in value for c in "\r\n"):
+            return None
+        skip = self._rules_off_for_path(path)
+        saved, self._active = self._active, None
+        try:
+            for name in names:
+                head = f"{name}=".encode("utf-8", "replace")
+                if len(head) > _MAX_ATTRIBUTED or b"\n" in head:
+                    continue
+                data = head + value.encode("utf-8", "replace")
+                if not self._hits_provider(data):
+                    continue
+                for c in self._scan_bytes(data, skip, 0, path):
+                    if c.rule not in self._generic and c.start == len(head) and c.secret == value:
+                        return self.rules[c.rule].id
+        finally:
+            self._active = saved
+        return None
+
+    def _hits_provider(self, data: bytes) -> bool:
+        """Whether the prefilter hits a keyword or gate of some provider's rule (not a generic one) in `data`: a
+        scan that costs microseconds, where the full one costs a hundred (a file of 100,000 `password = …`
+        settings asks it of each)."""
+        generic, targets = self._generic, self._targets
+        return any(t >= 0 and t not in generic for index, _ in self.prefilter.scan(data) for t in targets[index])
+
     def allowed_value(self, rule_id: str, secret: str) -> bool:
         """The allow lists (the rule's and the config's values, stopwords and regexes) for a file-kind value."""
         index = self.by_id.get(rule_id)
@@ -756,14 +789,20 @@ def filekind_matches(engine: Engine, chunk: Chunk, kinds: Sequence[Any], regex: 
         if (added is not None and real not in added) or engine.allowed_value(f.rule, f.value) \
                 or marks.allowed(f.offset):
             continue
-        if f.generic and (f.offset, f.value) not in provider and (
+        rule_id = f.rule
+        if f.rule in FREE_FORM and (f.offset, f.value) not in provider and f.kind != "hash":
+            # a value its setting's name ties to a provider the text does not name beside it (a Kubernetes
+            # Secret's base64 data, a key a few lines under its provider's section): that provider's rule, which
+            # judged it on its own terms (shape, checks, allow list)
+            rule_id = engine.provider_for(setting_names(f), f.value, chunk.origin.path) or f.rule
+        if rule_id == f.rule and f.generic and (f.offset, f.value) not in provider and (
                 filters.looks_fake(f.value) or engine.provider_shape(f.value)
                 or (f.kind != "password" and filters.is_not_secret(f.value))):
             continue  # chosen by a setting's name only: the generic rules' filters apply (a password setting's
             #           placeholders were judged already, and a password may look like a name or a path)
         line_start = data.rfind(b"\n", 0, f.offset) + 1
         parts = f.context if not f.decoded else (*f.context, ("decoded", "+".join(f.decoded)))
-        found.append(Match(rule_id=f.rule, secret=f.value, start=f.offset, end=f.offset + max(f.length, 1),
+        found.append(Match(rule_id=rule_id, secret=f.value, start=f.offset, end=f.offset + max(f.length, 1),
                            line=real, column=f.offset - line_start + 1, parts=parts, decoded=f.decoded,
                            entropy=shannon_entropy(f.value)))
     if not found:

@@ -34,6 +34,7 @@ BUILTINS: dict[str, str] = {
     "clients": "nhiguard.filekinds.clients:KINDS",
     "frameworks": "nhiguard.filekinds.frameworks:KINDS",
     "configs": "nhiguard.filekinds.configs:KINDS",
+    "providers": "nhiguard.filekinds.providers:KINDS",
 }
 
 __all__ = ["Detectors", "Field", "FileKind", "all_kinds", "claimed", "rules"]

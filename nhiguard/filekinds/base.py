@@ -91,6 +91,34 @@ def rule(
     )
 
 
+# Free-form configuration, where a value is chosen by its setting's name alone. Where a provider's rule takes the
+# value under that name (or under its section's, or in the provider's own config file), that rule reports it.
+PROVIDER_CONFIG = "file-provider-config-secret"
+FREE_FORM = frozenset({"file-yaml-config-secret", "file-json-config-secret", "file-ini-config-secret",
+                       "file-dotenv-secret", "file-spring-config-password", "file-django-settings-secret",
+                       "file-tfvars-secret", "file-php-config-password", "file-gradle-properties-secret",
+                       PROVIDER_CONFIG})
+_PARENTS = ("path", "section")
+_SETTINGS = ("setting", "secret_key", "variable")
+
+
+def setting_names(f: Field) -> tuple[str, ...]:
+    """The names a free-form field's value is assigned under, most specific first: the setting under its parent
+    keys or section (`datadog.apiKey`), the setting alone, the setting in its provider's own config file
+    (`datadog_api_key` for `api_key` in datadog.yaml)."""
+    ctx: dict[str, str] = {}
+    for key, value in f.context:
+        ctx.setdefault(key, value)
+    setting = next((ctx[k] for k in _SETTINGS if ctx.get(k)), "")
+    if not setting:
+        return ()
+    out = [f"{ctx[k]}.{setting}" for k in _PARENTS if ctx.get(k) and ctx[k].lower() != "default"]
+    out.append(setting)
+    if ctx.get("config_of"):
+        out.append(f"{ctx['config_of']}_{setting}")
+    return tuple(dict.fromkeys(out))
+
+
 # Shared rules: a weak or default password in a real configuration file, and password hashes.
 DEFAULT_PASSWORD = "file-default-password"  # noqa: S105 (a rule id)
 HASH = "file-password-hash"

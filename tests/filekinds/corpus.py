@@ -619,6 +619,26 @@ def _cases(g: Gen) -> list[Case]:
          Planted(bc, bc, {"user": f"{u1}@corp.invalid", "column": "encrypted_password", "scheme": "bcrypt"})])
     pg = cases[-1].content.decode().split("PASSWORD '")[1].split("'")[0]
     cases[-1].planted.append(Planted(pg, pg, {"user": "app", "scheme": "postgres-md5"}))
+
+    # Providers' own config files name the provider only in the file name; the provider's rule takes the value
+    dd, nr, st = g.hexs(32), g.hexs(40), g.hexs(64)
+    add("agent/datadog.yaml", f"## Datadog Agent\nsite: datadoghq.eu\napi_key: {dd}\nlogs_enabled: true\n"
+        "proxy:\n  https: http://proxy.invalid:3128\n", [Planted(dd, dd, {"config_of": "datadog"}, "datadog-api-key")])
+    add("ruby/config/newrelic.yml", f"common: &default_settings\n  license_key: '{nr}'\n  app_name: Shop\n"
+        "development:\n  <<: *default_settings\n  license_key: '<%= ENV[\"NEW_RELIC_LICENSE_KEY\"] %>'\n",
+        [Planted(nr, nr, {"config_of": "newrelic"}, "newrelic-license-key-legacy")])
+    add("home/.sentryclirc", f"[defaults]\norg = acme\nproject = web\n\n[auth]\ntoken = {st}\n",
+        [Planted(st, st, {"config_of": "sentry", "section": "auth"}, "sentry-auth-token-legacy")])
+    other = g.pw(24)
+    add("home/.config/ngrok/ngrok.yml", f"version: \"2\"\nauthtoken: {other}\n",
+        [Planted(other, other, {"config_of": "ngrok"}, "file-provider-config-secret")])
+    # a setting a few lines under its provider's section (Helm values), and a Kubernetes Secret's base64 data
+    dd = g.hexs(32)
+    add("charts/monitoring/values.yaml", f"datadog:\n  site: datadoghq.com\n  clusterName: prod\n  apiKey: {dd}\n"
+        "  logs:\n    enabled: true\n", [Planted(dd, dd, {"path": "datadog"}, "datadog-api-key")])
+    dd = g.hexs(32)
+    add("k8s/agent-secret.yaml", "apiVersion: v1\nkind: Secret\nmetadata:\n  name: datadog\ntype: Opaque\ndata:\n"
+        f"  DD_API_KEY: {b64(dd)}\n", [Planted(dd, b64(dd), {"secret_key": "DD_API_KEY"}, "datadog-api-key")])
     return cases
 
 

@@ -283,3 +283,30 @@ def test_a_private_key_in_a_json_setting_is_named_a_private_key(engine: Engine) 
     text = json.dumps({"jwt": {"private_key": pem, "issuer": "svc"}}, indent=2) + "\n"
     found = _scan(engine, "config/settings.json", text)
     assert [(rule, secret.strip()) for rule, secret, _, _, _ in found] == [("private-key-pem", pem.strip())]
+
+
+# -- provider attribution -----------------------------------------------------------------------------------------
+_DD = "".join("0123456789abcdef"[(i * 7 + 3) % 16] for i in range(32))  # 32 hex, a Datadog API key's shape
+
+
+def test_a_kubernetes_secret_value_is_named_by_its_key(engine: Engine) -> None:
+    """The regex rules see only the base64 text, never the decoded key beside its name: the field's key names it."""
+    text = f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: agent\ndata:\n  DD_API_KEY: {b64(_DD)}\n" \
+           f"  API_KEY: {b64(_DD[::-1])}\n"
+    found = {(rule, secret, line) for rule, secret, line, _, _ in _scan(engine, "k8s/secret.yaml", text)}
+    assert found == {("datadog-api-key", _DD, 6), ("file-yaml-config-secret", _DD[::-1], 7)}
+
+
+def test_a_setting_under_its_providers_section_and_in_its_providers_file(engine: Engine) -> None:
+    helm = f"datadog:\n  site: datadoghq.com\n  clusterName: prod\n  apiKey: {_DD}\n"
+    assert [r for r, *_ in _scan(engine, "chart/values.yaml", helm)] == ["datadog-api-key"]
+    # the same key under another provider's section is not Datadog's
+    other = helm.replace("datadog:", "tracker:")
+    assert "datadog-api-key" not in [r for r, *_ in _scan(engine, "chart/values.yaml", other)]
+    agent = f"site: datadoghq.eu\napi_key: {_DD}\n"
+    found = _scan(engine, "etc/datadog-agent/datadog.yaml", agent)
+    assert [(r, s, ctx.get("config_of")) for r, s, _, _, ctx in found] == [("datadog-api-key", _DD, "datadog")]
+    # a value of no shape the provider issues stays this file's generic finding; a file of another name is not read
+    odd = "Zq8" + _DD[:17]
+    assert [r for r, *_ in _scan(engine, "datadog.yaml", f"api_key: {odd}\n")] == ["file-provider-config-secret"]
+    assert "datadog-api-key" not in [r for r, *_ in _scan(engine, "agent/monitor.yaml", agent)]
