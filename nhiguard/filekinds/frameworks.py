@@ -64,11 +64,13 @@ _TEMPLATE_DEFAULT = 8  # shortest fallback value reported
 
 
 def _with_context(rule_id: str, key: str, value: str, at: int, others: dict[str, str],
-                  extra: Iterable[tuple[str, str | None]] = ()) -> Iterator[Field]:
+                  extra: Iterable[tuple[str, str | None]] = (), written: str | None = None) -> Iterator[Field]:
     """One secret setting: the URL/connection-string password when the value is one, else the value; context
-    from the settings that share its prefix (DB_HOST for DB_PASSWORD)."""
+    from the settings that share its prefix (DB_HOST for DB_PASSWORD). `written`: the value as the file writes
+    it, when `value` is it with its escapes undone."""
     m = _DEFAULT.match(value) or _SHELL_DEFAULT.match(value)
     if m:  # only the default is written here
+        written = None
         if m.group(1) == "?" or len(m.group(2).strip()) < _TEMPLATE_DEFAULT:
             return  # (a short fallback, "dev" or "postgres", is the template's placeholder)
         value, at = m.group(2), at + m.start(2)
@@ -89,8 +91,9 @@ def _with_context(rule_id: str, key: str, value: str, at: int, others: dict[str,
         yield field_at("file-password-hash" if not found[1] else "file-password-hash-unsalted", value, at,
                        [*base, ("scheme", found[0])], kind="hash")
         return
-    yield field_at(rule_id, value, at, base, kind="password" if re.search(r"(?i)pass|pwd", key) else "key",
-                   generic=not _KNOWN.match(key))
+    yield field_at(rule_id, value if written is None else written, at, base,
+                   kind="password" if re.search(r"(?i)pass|pwd", key) else "key", generic=not _KNOWN.match(key),
+                   secret=None if written is None else value)
 
 
 # -- dotenv ----------------------------------------------------------------------------------------------------
@@ -100,7 +103,21 @@ def parse_dotenv(text: str, path: str) -> Iterator[Field]:
     for e in entries:
         if secret_key(e.key) or (connections.looks_like_connection(e.value) and "://" in e.value \
                 and "@" in e.value):
-            yield from _with_context(DOTENV, e.key, e.value, e.offset, others)
+            plain = _dotenv_unescape(e.value) if text[e.offset - 1:e.offset] == '"' else e.value
+            yield from _with_context(DOTENV, e.key, plain, e.offset, others,
+                                     written=None if plain == e.value else e.value)
+
+
+_DOTENV_ESCAPE = lazy_re(r"\\([nrt\"\\])")
+_DOTENV_CHARS = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\"}
+
+
+def _dotenv_unescape(value: str) -> str:
+    """A double-quoted dotenv value as its readers (Compose, python-dotenv, dotenv for Node) expand it: a private
+    key written on one line with `\\n` escapes is the key."""
+    if "\\n" not in value:
+        return value  # (other escapes alone change nothing a rule would read differently)
+    return _DOTENV_ESCAPE.sub(lambda m: _DOTENV_CHARS[m.group(1)], value)
 
 
 def claim_dotenv(name: str) -> bool:

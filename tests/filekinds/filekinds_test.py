@@ -310,3 +310,16 @@ def test_a_setting_under_its_providers_section_and_in_its_providers_file(engine:
     odd = "Zq8" + _DD[:17]
     assert [r for r, *_ in _scan(engine, "datadog.yaml", f"api_key: {odd}\n")] == ["file-provider-config-secret"]
     assert "datadog-api-key" not in [r for r, *_ in _scan(engine, "agent/monitor.yaml", agent)]
+
+
+def test_a_private_key_on_one_dotenv_line_is_named_a_private_key(engine: Engine) -> None:
+    """Compose and the dotenv libraries expand `\\n` in a double-quoted value: the key written on one line is the
+    key, the PEM rule's finding, with its line breaks; single quotes keep the escapes as text."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    pem = ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode().strip()
+    one_line = pem.replace("\n", "\\n")
+    found = _scan(engine, "deploy/.env", f'APP_NAME=shop\nJWT_PRIVATE_KEY="{one_line}"\n')
+    assert [(rule, secret.strip(), line) for rule, secret, line, _, _ in found] == [("private-key-pem", pem, 2)]
