@@ -86,10 +86,12 @@ def _atlassian_crc(secret: str, _arg: str) -> bool:
 
 
 def _grafana_crc(secret: str, _arg: str) -> bool:
-    """Grafana service-account tokens: glsa_<32 body>_<8 lower-case hex CRC32 of the body>."""
-    _, _, rest = secret.partition("_")
-    body, sep, checksum = rest.rpartition("_")
-    return bool(sep) and len(checksum) == 8 and f"{zlib.crc32(body.encode()):08x}" == checksum
+    """Grafana service-account tokens: glsa_<32 body>_<8 hex>, the CRC32 of `glsa_<body>` written as its four
+    bytes in little-endian order (as Grafana's satokengen writes it; checked on tokens published in the wild)."""
+    head, sep, checksum = secret.rpartition("_")
+    if not sep or len(checksum) != 8:
+        return False
+    return zlib.crc32(head.encode()).to_bytes(4, "little").hex() == checksum.lower()
 
 
 _BECH32 = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"

@@ -930,7 +930,7 @@ def _sentry(rng: random.Random) -> Token:
 def _grafana(rng: random.Random) -> Token:
     if rng.random() < 0.5:
         body = rand(rng, ALNUM, 32)
-        s = f"glsa_{body}_{zlib.crc32(body.encode()):08x}"
+        s = f"glsa_{body}_{zlib.crc32(f'glsa_{body}'.encode()).to_bytes(4, 'little').hex()}"
         return _tok("grafana", "grafana", PREFIXED, s, "GRAFANA_SERVICE_ACCOUNT_TOKEN", prefix="glsa_")
     payload = {
         "o": str(rng.randint(100000, 999999)),
