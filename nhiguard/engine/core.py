@@ -23,7 +23,7 @@ from typing import Any, Protocol
 
 from nhiguard import __version__
 from nhiguard.constants import INLINE_ALLOW_MARKERS, MAX_DECODE_DEPTH, REGEX_TIMEOUT_SECONDS
-from nhiguard.engine import decode, filters
+from nhiguard.engine import decode, filters, pairs
 from nhiguard.engine.matcher import compile_pattern, compile_plain, finditer, gate_open, search, secret_gate
 from nhiguard.engine.prefilter import Prefilter, backend_name, make_prefilter
 from nhiguard.engine.score import run_checks, shannon_entropy
@@ -48,6 +48,7 @@ _STORE_FORMAT = 6
 
 _GATE_TRIES = 64  # windows a rule's shape gate is tried in before its pattern is compiled regardless
 _DECODERS = {decode.BASE64: -1, decode.HEX: -2, decode.PERCENT: -3}
+_PAIRS = -4  # the target of the needles that announce a two-line name/value setting (see `pairs`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +104,7 @@ class Engine:
         self._cache_bytes = 0
         self._skip_cache: dict[str, frozenset[int]] = {}
         self._active: set[int] | None = None  # while scan_all_rules runs: rules whose patterns matched
+        self._in_pairs = False  # while the pairs of a chunk are rescanned (their text has no pairs to look for)
         self._dependents = any(r.depends_on for r in self.rules)
         self._path_allows = [(i, r.allow.paths) for i, r in enumerate(self.rules) if r.allow.paths]
         self._generic = frozenset(i for i, r in enumerate(self.rules) if r.generic)
@@ -154,6 +156,8 @@ class Engine:
                     needles[needle, kind == decode.BASE64].append(_DECODERS[kind])
             for needle, kind in decode.percent_needles():
                 needles[needle, False].append(_DECODERS[kind])
+        for needle in pairs.NEEDLES:
+            needles[needle, False].append(_PAIRS)
         self._needles = [needle for needle, _ in needles]
         self._exact = [exact for _, exact in needles]
         self._targets = [tuple(sorted(set(targets))) for targets in needles.values()]
@@ -338,6 +342,15 @@ class Engine:
     def _scan_bytes(
         self, data: bytes, skip: frozenset[int], depth: int, path: str, helpers: bool = False
     ) -> list[_Candidate]:
+        out = self._candidates(data, skip, depth, path, helpers)
+        if not out:
+            return out
+        return self._settle(out, data, helpers)
+
+    def _candidates(
+        self, data: bytes, skip: frozenset[int], depth: int, path: str, helpers: bool
+    ) -> list[_Candidate]:
+        """Every rule's candidates in `data`, before filters, pairing and resolution."""
         hits = self.prefilter.scan(data)
         if not hits:
             return []
@@ -411,10 +424,14 @@ class Engine:
                 windows.append((lo, min(n, s + MULTILINE_AFTER)))
             for lo, hi in _merge(sorted(windows)):
                 out.extend(self._match_pieces(rule_index, data, lo, hi, path, MULTILINE_AFTER))
+        pair_hits = decode_hits.pop(_PAIRS, None)
         if decode_hits and depth < self.options.max_decode_depth:
             out.extend(self._decoded(data, decode_hits, skip, depth, path, helpers))
-        if not out:
-            return out
+        if pair_hits and not self._in_pairs:
+            out.extend(self._pairs(data, pair_hits, skip, depth, path, helpers))
+        return out
+
+    def _settle(self, out: list[_Candidate], data: bytes, helpers: bool) -> list[_Candidate]:
         # Specific candidates are filtered and dependents paired first; an unpaired dependent (an AWS-looking
         # secret with no key id nearby) claims nothing. Spans a specific rule rejected on its own terms
         # (checksum, entropy, its allow list of documented sample keys, a fake-looking value) stay that
@@ -560,6 +577,32 @@ class Engine:
                             inner.rule, lo, hi, inner.secret, inner.parts, inner.entropy, (kind, *inner.decoded)
                         )
                     )
+        return out
+
+    def _pairs(
+        self, data: bytes, hits: list[int], skip: frozenset[int], depth: int, path: str, helpers: bool
+    ) -> list[_Candidate]:
+        """Candidates in the values of two-line name/value settings (see `pairs`): all the pairs of `data`
+        rescanned at once as `NAME="value"` lines (so a key id and its secret in two pairs still pair up), what
+        lies inside a value mapped back to that value's bytes."""
+        found = pairs.find(data, hits, LINE_REACH)
+        if not found:
+            return []
+        text, places = pairs.synthetic(data, found)
+        self._in_pairs = True
+        try:
+            inner = self._candidates(text, skip, depth, path, helpers)
+        finally:
+            self._in_pairs = False
+        starts = [lo for lo, _, _ in places]
+        out = []
+        for c in inner:
+            at = bisect.bisect_right(starts, c.start) - 1
+            if at < 0:
+                continue
+            lo, hi, real = places[at]
+            if lo <= c.start and c.end <= hi:
+                out.append(dataclasses.replace(c, start=real + c.start - lo, end=real + c.end - lo))
         return out
 
     # -- verdicts on candidates -----------------------------------------------------------------------------
@@ -736,7 +779,7 @@ def _needle_code() -> bytes:
     """A digest of the modules whose code decides the needles and the database (this one, the decoders', the
     prefilter's)."""
     digest = hashlib.sha256()
-    for module in (sys.modules[__name__], decode, sys.modules[make_prefilter.__module__]):
+    for module in (sys.modules[__name__], decode, pairs, sys.modules[make_prefilter.__module__]):
         try:
             digest.update(Path(module.__file__ or "").read_bytes())
         except OSError:

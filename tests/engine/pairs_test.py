@@ -1,0 +1,103 @@
+"""Two-line name/value settings (`- name: OKTA_API_TOKEN` / `value: "00…"`): every rule, provider or generic, sees
+the value as if it were written `NAME="value"`, and the finding points at the value's own bytes."""
+
+from __future__ import annotations
+
+import random
+import string
+
+import pytest
+
+from nhiguard.engine import Engine
+from nhiguard.engine.pairs import Pair, find, synthetic
+from nhiguard.model import Chunk, Origin
+from nhiguard.ruleset import load_builtin
+
+_R = random.Random("pairs")
+OKTA = "00" + "".join(_R.choice(string.ascii_letters + string.digits + "_-") for _ in range(40))
+TOKEN = "".join(_R.choice(string.ascii_letters + string.digits) for _ in range(28))
+AWS_ID = "AKIA" + "".join(_R.choice(string.ascii_uppercase + "234567") for _ in range(16))
+AWS_SECRET = "".join(_R.choice(string.ascii_letters + string.digits + "/+") for _ in range(40))
+
+
+@pytest.fixture(scope="module")
+def engine() -> Engine:
+    return Engine(load_builtin())
+
+
+def _found(engine: Engine, text: str, path: str = "deploy/app.yaml") -> list[tuple[str, str, int, int]]:
+    data = text.encode()
+    out = []
+    for m in engine.scan(Chunk(data, Origin(path))):
+        assert data[m.start : m.end].decode() == m.secret  # the span is the value's own bytes
+        out.append((m.rule_id, m.secret, m.line, m.column))
+    return sorted(out)
+
+
+def test_kubernetes_env_pair_goes_to_the_provider_rule(engine: Engine) -> None:
+    text = (
+        "spec:\n  containers:\n    - name: api\n      env:\n        - name: LOG_LEVEL\n          value: info\n"
+        f"        - name: OKTA_API_TOKEN\n          value: \"{OKTA}\"\n"
+    )
+    assert _found(engine, text) == [("okta-api-token", OKTA, 8, 19)]
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        (f"env:\n  - name: DEPLOY_TOKEN\n    value: {TOKEN}\n", 3),  # YAML, bare
+        (f"env:\n  - name: DEPLOY_TOKEN\n    value: '{TOKEN}'  # from the vault\n", 3),
+        (f'[\n  {{\n    "name": "DEPLOY_TOKEN",\n    "value": "{TOKEN}"\n  }}\n]\n', 4),  # ECS task definition
+        (f'env {{\n  name  = "DEPLOY_TOKEN"\n  value = "{TOKEN}"\n}}\n', 3),  # Terraform
+        (f'[{{"ParameterKey": "DeployToken",\r\n  "ParameterValue": "{TOKEN}"}}]\r\n', 2),  # CloudFormation
+        (f'<env name="DEPLOY_TOKEN"\n     value="{TOKEN}"/>\n', 2),  # XML over two lines
+        (f"- value: {TOKEN}\n  name: DEPLOY_TOKEN\n", 1),  # the value first
+    ],
+)
+def test_generic_rules_see_the_pair(engine: Engine, text: str, line: int) -> None:
+    assert [(rule, secret, at) for rule, secret, at, _ in _found(engine, text)] == [("generic-token", TOKEN, line)]
+
+
+def test_key_id_and_secret_in_two_pairs_pair_up(engine: Engine) -> None:
+    text = (
+        f"env:\n  - name: AWS_ACCESS_KEY_ID\n    value: {AWS_ID}\n"
+        f"  - name: AWS_SECRET_ACCESS_KEY\n    value: \"{AWS_SECRET}\"\n"
+    )
+    found = {rule: (secret, line) for rule, secret, line, _ in _found(engine, text)}
+    assert found["aws-secret-access-key"] == (AWS_SECRET, 5)
+    assert found["aws-access-key-id"] == (AWS_ID, 3)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"env:\n  - name: DEPLOY_TOKEN\n    value: \"{TOKEN}\"  # nhiguard:allow\n",  # allowed on its line
+        f"env:\n  - name: BUILD_NUMBER\n    value: \"{TOKEN}\"\n",  # a name that says nothing
+        "env:\n  - name: DEPLOY_TOKEN\n    valueFrom:\n      secretKeyRef: {name: deploy, key: token}\n",
+        "env:\n  - name: DEPLOY_TOKEN\n    value: \"{{ .Values.deployToken }}\"\n",  # a template
+        f"env:\n  - name: DEPLOY_TOKEN\n\n    value: {TOKEN}\n",  # not the next line
+        f"  default_value: {TOKEN}\n  name: DEPLOY_TOKEN\n",  # another setting ending in "value"
+        f"env:\n  - name: DEPLOY_TOKEN\n    value: |\n      {TOKEN}\n",  # a block: not a one-line value
+    ],
+)
+def test_what_is_not_a_pair_or_not_a_secret(engine: Engine, text: str) -> None:
+    assert _found(engine, text) == []
+
+
+def test_pairs_are_found_once_and_mapped_back() -> None:
+    data = b'- name: A_TOKEN\n  value: "x1"\n- name: B\n  value: y2 # note\n'
+    pairs = find(data, [data.index(b"value"), data.index(b"value") + 2, data.rindex(b"value")], 4096)
+    assert pairs == [Pair(b"A_TOKEN", data.index(b"x1"), data.index(b"x1") + 2),
+                     Pair(b"B", data.index(b"y2"), data.index(b"y2") + 2)]
+    text, places = synthetic(data, pairs)
+    assert text == b'A_TOKEN="x1"\nB="y2"\n'
+    assert [text[lo:hi] for lo, hi, _ in places] == [b"x1", b"y2"]
+    assert [real for _, _, real in places] == [p.start for p in pairs]
+
+
+def test_a_file_of_many_pairs_stays_linear(engine: Engine) -> None:
+    # 20,000 pairs are one rescan of one synthetic text, not 20,000 (a bounded count of findings comes out)
+    values = ["".join(_R.choice(string.ascii_letters + string.digits) for _ in range(28)) for _ in range(20_000)]
+    body = "".join(f"- name: T{i}_TOKEN\n  value: {v}\n" for i, v in enumerate(values))
+    found = _found(engine, body)
+    assert len(found) == 20_000 and {rule for rule, *_ in found} == {"generic-token"}
