@@ -61,10 +61,23 @@ CONTEXT_PARTS = frozenset({
 })
 
 
+_TOKEN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-+/=")
+
+
+def looks_like_token(value: str) -> bool:
+    """A context value that is itself a credential: a token where a user name goes (`https://ghp_…:x-oauth-basic@`
+    in .git-credentials, `login <token>` in .netrc) is long, of token characters only, and not guessable."""
+    return len(value) >= 20 and _TOKEN_CHARS.issuperset(value) and not guessable(value)
+
+
+def in_clear(name: str, value: str, secret: str) -> bool:
+    """Whether a finding's named part is context shown in clear: a context name, the secret not in it, and not a
+    token itself."""
+    return name in CONTEXT_PARTS and secret not in value and not looks_like_token(value)
+
+
 def part(name: str, value: str, secret: str, *, show: bool = False) -> str:
     """A finding's named part as text: context in clear (the secret itself never, even inside it), else redacted."""
-    if show:
-        return value
-    if name in CONTEXT_PARTS and secret not in value:
+    if show or in_clear(name, value, secret):
         return value
     return preview(value)

@@ -73,7 +73,7 @@ def _pieces(findings: Iterable[Finding]) -> list[str]:
     is, not what it holds)."""
     out: list[str] = []
     for f in findings:
-        for value in (f.secret, *(v for name, v in f.parts if name not in redact.CONTEXT_PARTS)):
+        for value in (f.secret, *(v for name, v in f.parts if not redact.in_clear(name, v, f.secret))):
             if not value:
                 continue
             out.append(value)

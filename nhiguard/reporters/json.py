@@ -41,7 +41,8 @@ def ordered_notices(notices: Iterable[Notice]) -> list[Notice]:
 
 def secret_values(finding: Finding) -> list[str]:
     """The secret and its paired parts: everything that must never leak into free text."""
-    return [finding.secret, *(value for name, value in finding.parts if name not in redact.CONTEXT_PARTS)]
+    return [finding.secret,
+            *(value for name, value in finding.parts if not redact.in_clear(name, value, finding.secret))]
 
 
 def scrub(text: str, finding: Finding, *, show: bool) -> str:

@@ -6,6 +6,7 @@ import json
 import random
 import re
 import xml.etree.ElementTree as ET
+from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
@@ -13,6 +14,8 @@ from reporter_data import ALL_SECRETS, AWS_KEY_ID, GH_SECRET, PEM_SECRET, SLACK_
 
 from nhiguard.model import Report
 from nhiguard.reporters import REPORTERS, Reporter
+from tests.support.cli import run_cli
+from tests.support.tokens import github_classic
 
 FORMATS = sorted(REPORTERS)
 
@@ -128,3 +131,21 @@ def test_context_parts_are_shown_and_credential_parts_redacted() -> None:
     assert "another-" + "Secret-99" not in json_mod.dumps(doc) and secret not in json_mod.dumps(doc)
     out = text.render(report_of(f))
     assert re.search(r"part host +db\.internal\.example\.net\n", out) and secret not in out
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_token_in_a_user_position_is_redacted(tmp_path: Path, fmt: str) -> None:
+    # GitHub documents https://<token>:x-oauth-basic@github.com: the token is the user of a credential URL, and
+    # .netrc's login holds it too. It is one finding's secret and another's "user": never in clear.
+    root = tmp_path
+    token = github_classic("user-part")
+    (root / ".git-credentials").write_text(f"https://{token}:x-oauth-basic@github.com\n")
+    (root / ".netrc").write_text(f"machine github.com\n  login {token}\n  password x-oauth-basic\n")
+    (root / "url.env").write_text(f"DATABASE_URL=postgres://{token}:Pq7zLm2xVr9kTw4n@db:5432/app\n")
+    result = run_cli("scan", root, "-f", fmt)
+    assert result.returncode == 1, result.stderr
+    assert "ghp_" in result.stdout and not windows(token) & set(_runs(result.stdout, 12))
+
+
+def _runs(text: str, size: int) -> list[str]:
+    return [text[i : i + size] for i in range(len(text) - size + 1)]
