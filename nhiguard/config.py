@@ -113,7 +113,7 @@ def from_mapping(data: Any, *, root: Path, source: Path | None) -> Config:
     for pattern in regexes:
         try:
             re.compile(pattern)
-        except re.error as exc:
+        except (re.error, OverflowError, RecursionError) as exc:  # (a{99999999999} overflows, it does not fail)
             raise ConfigError(f"{label}: allow.regexes: {pattern!r} does not compile: {exc}") from None
     allow = Allow(
         regexes=regexes,

@@ -70,7 +70,7 @@ def expand(raw: Any, *, validate: bool = True) -> Expanded:
         raise ContextError("'context.secret' is required: the value's shape as a bounded regex, e.g. '[a-f0-9]{32}'")
     try:
         groups = re.compile(secret).groups if validate else 0
-    except re.error as exc:
+    except (re.error, OverflowError, RecursionError) as exc:  # (a{99999999999} overflows, it does not fail)
         raise ContextError(f"'context.secret' is not a regex: {exc}") from None
     if groups:
         raise ContextError("'context.secret' must not have groups; use (?:…)")

@@ -161,3 +161,24 @@ def test_a_password_list_is_reported_within_a_bounded_time(tmp_path: Path) -> No
     assert notices and all(" not listed: over " in n for n in notices)
     # (a .cfg is also an INI file kind: two rules share the notices; a few random passwords look like placeholders)
     assert 690 <= sum(int(n.split()[0].replace(",", "")) for n in notices) <= 700
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "args"),
+    [
+        (".nhiguard.yml", "allow:\n  regexes: ['a{99999999999}']\n", ("scan",)),
+        ("r.yml", "provider: acme\nrules:\n  - id: acme-key\n    name: Acme key\n    severity: low\n"
+         "    context:\n      names: [acmecloud]\n      secret: '[0-9]{99999999999}'\n", ("scan", "--rules", "r.yml")),
+        ("r.yml", "provider: acme\nrules:\n  - id: acme-key\n    name: Acme key\n    severity: low\n"
+         "    context:\n      names: [acmecloud]\n      secret: '[0-9]{99999999999}'\n", ("rules", "check", "r.yml")),
+    ],
+)
+def test_a_repetition_too_large_to_compile_is_bad_input(tmp_path: Path, name: str, text: str,
+                                                        args: tuple[str, ...]) -> None:
+    # a repository supplies its config and may supply rules: a count that overflows the regex compiler is a
+    # malformed input (exit 2, the file named), not a crash
+    (tmp_path / name).write_text(text)
+    (tmp_path / "a.txt").write_text("x = 1\n")
+    result = run_cli(*args, *(["."] if args[0] == "scan" else []), cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert name in result.stderr and "repetition" in result.stderr
