@@ -860,8 +860,11 @@ def _notices(repo: git.Repository, index: git.BlobIndex, report: Report, options
             "another repository; sweep that repository on its own")))
     if not options.branches:
         for name, kind in git.non_commit_refs(repo):
-            reason = f"ref points at a {kind}, not a commit: not swept (only what commits hold is)"
-            report.notices.append(Notice(name, reason))
+            # a tag straight on a blob or tree is content the repository publishes: unread, so the run is incomplete
+            reason = (f"ref points at a {kind}, not a commit: not swept (only what commits hold is); scan it with "
+                      f"`git cat-file -p {name} | nhiguard scan -`" if kind == "blob" else
+                      f"ref points at a {kind}, not a commit: not swept (only what commits hold is)")
+            report.notices.append(Notice(name, reason, incomplete=True))
     if index.excluded_blobs:
         report.notices.append(Notice(repo.shown, (
             f"{len(index.excluded_blobs):,} blob(s) seen only at excluded or allowed paths were not scanned")))

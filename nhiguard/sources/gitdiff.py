@@ -37,6 +37,7 @@ from nhiguard.errors import SourceError
 from nhiguard.model import Chunk, Notice, Origin
 from nhiguard.sources import archives
 from nhiguard.sources.files import OVERLAP, WINDOW
+from nhiguard.sources.gitinfo import UNREWRITTEN
 from nhiguard.sources.text import prepare
 
 ZERO_OID = "0" * 40
@@ -103,6 +104,7 @@ def _env() -> dict[str, str]:
     for name in ("GIT_DIFF_OPTS", "GIT_EXTERNAL_DIFF", "GIT_PAGER", "PAGER"):
         env.pop(name, None)
     env["GIT_TERMINAL_PROMPT"] = "0"
+    env.update(UNREWRITTEN)
     return env
 
 

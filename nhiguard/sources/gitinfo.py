@@ -19,8 +19,13 @@ class RepoFacts:
     recent_emails: tuple[str, ...] = ()
 
 
+# The objects as they are stored: a pushed refs/replace/<commit> ref, or .git/info/grafts, would otherwise show git
+# (and so every reader of history, staged changes or a range) another history than the one that holds a secret.
+UNREWRITTEN = {"GIT_NO_REPLACE_OBJECTS": "1", "GIT_GRAFT_FILE": os.devnull}
+
+
 def _git(root: Path, *args: str, extra_env: Mapping[str, str] | None = None) -> str | None:
-    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **(extra_env or {})}
+    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **UNREWRITTEN, **(extra_env or {})}
     try:
         done = subprocess.run(["git", "-C", str(root), *args], capture_output=True, env=env, check=False, timeout=60)
     except (OSError, subprocess.TimeoutExpired):
@@ -138,7 +143,7 @@ def read_at(root: Path, commit: str, path: str, max_size: int = 64 << 20) -> byt
     finding from history can be checked long after the working tree changed."""
     if not commit or commit.startswith("-") or not path:
         return None
-    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
+    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **UNREWRITTEN}
     spec = f"{commit}:{path.lstrip('/')}"
     try:
         size = subprocess.run(["git", "-C", str(root), "cat-file", "-s", spec], capture_output=True, env=env,

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import IO
 
 from nhiguard.errors import SourceError
+from nhiguard.sources.gitinfo import UNREWRITTEN
 from nhiguard.sources.packs import PackStore
 
 NULL_OID = b"0" * 40
@@ -55,8 +56,10 @@ _STATUS = tuple(bytes((status,)) for status in range(5))
 
 def _env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_") or k in _KEEP_ENV}
-    env.update({"LC_ALL": "C", "GIT_TERMINAL_PROMPT": "0", "GIT_NO_LAZY_FETCH": "1", "GIT_OPTIONAL_LOCKS": "0"})
+    env.update({"LC_ALL": "C", "GIT_TERMINAL_PROMPT": "0", "GIT_NO_LAZY_FETCH": "1", "GIT_OPTIONAL_LOCKS": "0",
+                **UNREWRITTEN})
     return env
+
 
 
 # Identity and config isolation may come from the caller; where the repository is never does (a hook's GIT_DIR

@@ -150,7 +150,28 @@ def test_refs_to_blobs_and_trees_are_named(tmp_path: Path) -> None:
     repo = _source(tmp_path)
     repo.git("tag", "key-blob", repo.git("rev-parse", "HEAD:keep.txt"))
     repo.git("tag", "-a", "-m", "a tree", "a-tree", repo.git("rev-parse", "HEAD^{tree}"))
-    notices = {(n.path, n.reason) for n in sweep(repo.path).report.notices}
+    notices = {(n.path, n.reason, n.incomplete) for n in sweep(repo.path).report.notices}
     tail = "not a commit: not swept (only what commits hold is)"
-    assert notices == {("refs/tags/key-blob", f"ref points at a blob, {tail}"),
-                       ("refs/tags/a-tree", f"ref points at a tree, {tail}")}
+    # content a ref publishes and the sweep did not read: the run is incomplete (exit 4), never clean
+    assert notices == {("refs/tags/key-blob", f"ref points at a blob, {tail}; scan it with "
+                        "`git cat-file -p refs/tags/key-blob | nhiguard scan -`", True),
+                       ("refs/tags/a-tree", f"ref points at a tree, {tail}", True)}
+
+
+def test_replace_refs_and_grafts_do_not_hide_a_commit(tmp_path: Path) -> None:
+    # refs/replace/* travels with a push: a commit that added a key, replaced by an innocent one, must still be
+    # swept (and a graft that cuts it off too)
+    repo = Repo(tmp_path / "r")
+    repo.write("README", "base\n")
+    repo.commit("init")
+    repo.write("s.env", f"GITHUB_TOKEN={token('hidden')}\n")
+    repo.commit("add")
+    bad = repo.git("rev-parse", "HEAD")
+    repo.remove("s.env")
+    repo.commit("remove")
+    repo.git("replace", bad, repo.git("commit-tree", "-p", f"{bad}~1", "-m", "innocent", f"{bad}~1^{{tree}}"))
+    assert {f.secret for f in sweep(repo.path).report.findings} == {token("hidden")}
+    repo.git("replace", "-d", bad)
+    (repo.path / ".git" / "info").mkdir(exist_ok=True)
+    (repo.path / ".git" / "info" / "grafts").write_text(repo.git("rev-parse", "HEAD") + "\n")
+    assert {f.secret for f in sweep(repo.path).report.findings} == {token("hidden")}
