@@ -225,18 +225,18 @@ def _resolved(path: Path) -> Path:
 
 
 def discover(start: Path) -> Path | None:
-    """The nearest config file at or above `start`, stopping at a repository root."""
+    """The config of what is scanned: in a repository, its top folder's; outside one, the scanned folder's own.
+    A config file deeper in the repository (a vendored library's) or above the scanned folder (anything up to `/`,
+    world-writable `/tmp` included) is not the scanned content's, and would let a third party silence the scan."""
     here = _resolved(start)
     if here.is_file():
         here = here.parent
-    for directory in (here, *here.parents):
-        for name in (CONFIG_FILE, CONFIG_FILE_ALT):
-            if os.path.lexists(directory / name):  # (not a regular file: load_file says so, never skips it)
-                return directory / name
-        if _has_tool_section(directory / "pyproject.toml"):
-            return directory / "pyproject.toml"
-        if (directory / ".git").exists():
-            return None
+    directory = next((d for d in (here, *here.parents) if (d / ".git").exists()), here)
+    for name in (CONFIG_FILE, CONFIG_FILE_ALT):
+        if os.path.lexists(directory / name):  # (not a regular file: load_file says so, never skips it)
+            return directory / name
+    if _has_tool_section(directory / "pyproject.toml"):
+        return directory / "pyproject.toml"
     return None
 
 
