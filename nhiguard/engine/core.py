@@ -428,7 +428,14 @@ class Engine:
         if decode_hits and depth < self.options.max_decode_depth:
             out.extend(self._decoded(data, decode_hits, skip, depth, path, helpers))
         if pair_hits and not self._in_pairs:
-            out.extend(self._pairs(data, pair_hits, skip, depth, path, helpers))
+            paired = self._pairs(data, pair_hits, skip, depth, path, helpers)
+            if paired:
+                # The pair's name is context the value's own line lacks: where it makes another provider's rule take
+                # the very same value (CLERK_SECRET_KEY's sk_live_… is Clerk's, not Stripe's), that rule wins.
+                generic = self._generic
+                named = {(c.start, c.end): c.rule for c in paired if c.rule not in generic and not c.rejected}
+                out = [c for c in out if c.rule in generic or named.get((c.start, c.end), c.rule) == c.rule]
+                out.extend(paired)
         return out
 
     def _settle(self, out: list[_Candidate], data: bytes, helpers: bool) -> list[_Candidate]:

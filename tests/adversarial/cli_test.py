@@ -182,3 +182,23 @@ def test_a_repetition_too_large_to_compile_is_bad_input(tmp_path: Path, name: st
     result = run_cli(*args, *(["."] if args[0] == "scan" else []), cwd=tmp_path)
     assert result.returncode == 2, result.stderr
     assert name in result.stderr and "repetition" in result.stderr
+
+
+def test_only_the_scanned_content_s_own_config_applies(tmp_path: Path) -> None:
+    # a config above the scanned folder (a shared /tmp) or in a vendored subfolder is not the content's own: it
+    # must not silence the scan
+    silence = "allow:\n  regexes: ['.']\n  paths: ['**']\n"
+    (tmp_path / ".nhiguard.yml").write_text(silence)
+    artifact = tmp_path / "artifact"
+    artifact.mkdir()
+    (artifact / "a.env").write_text(f"GITHUB_TOKEN={github_classic('config-above')}\n")
+    assert run_cli("scan", artifact).returncode == 1
+    repo = GitRepo(tmp_path / "repo")
+    vendored = repo.path / "vendor" / "lib"
+    vendored.mkdir(parents=True)
+    (vendored / ".nhiguard.yml").write_text(silence)
+    (vendored / "a.env").write_text(f"GITHUB_TOKEN={github_classic('config-nested')}\n")
+    assert run_cli("scan", vendored).returncode == 1
+    assert run_cli("scan", vendored / "a.env").returncode == 1
+    (repo.path / ".nhiguard.yml").write_text(silence)  # the repository's own config is the one that applies
+    assert run_cli("scan", vendored).returncode == 0

@@ -101,3 +101,10 @@ def test_a_file_of_many_pairs_stays_linear(engine: Engine) -> None:
     body = "".join(f"- name: T{i}_TOKEN\n  value: {v}\n" for i, v in enumerate(values))
     found = _found(engine, body)
     assert len(found) == 20_000 and {rule for rule, *_ in found} == {"generic-token"}
+
+
+def test_the_pairs_name_decides_between_two_providers(engine: Engine) -> None:
+    # Clerk's secret keys start sk_live_ like Stripe's: the value's own line says nothing, the pair's name does
+    clerk = "sk_live_" + "".join(_R.choice(string.ascii_letters + string.digits) for _ in range(42))
+    text = f"env:\n  - name: CLERK_SECRET_KEY\n    value: {clerk}\n"
+    assert [(rule, line) for rule, _, line, _ in _found(engine, text)] == [("clerk-secret-key", 3)]
