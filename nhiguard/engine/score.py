@@ -6,6 +6,7 @@ import base64
 import binascii
 import json
 import math
+import re
 import zlib
 from collections import Counter
 from collections.abc import Callable
@@ -129,15 +130,22 @@ def _jwt(secret: str, _arg: str) -> bool:
     return isinstance(header, dict) and "alg" in header and isinstance(claims, dict)
 
 
+_PEM_MARKER = re.compile(r"-{4,5} ?(?:BEGIN|END)[A-Z0-9 ]{0,40}-{4,5}")  # (RFC 7468's five dashes, SSH2's four)
+_BASE64_WORD = re.compile(r"[A-Za-z0-9+/=]+")
+_XML_BREAK = re.compile(r"&#(?:x[aAdD]|1[03]);")
+
+
 def _pem(secret: str, _arg: str) -> bool:
-    # a line may be wrapped in a string's quotes and comma (a notebook's source: "MIIE…\n",)
-    lines = [ln.strip().strip("\"',").strip() for ln in secret.replace("\\n", "\n").splitlines()]
-    body = "".join(ln for ln in lines if ln and not ln.startswith("-----") and ":" not in ln)
-    body = body.replace('"', "").replace("'", "").replace("\\", "")
+    # The body is what is left of the base64 words once the markers are gone: a key written on one line (its line
+    # breaks turned to spaces, `export KEY="-----BEGIN … -----END …"`), CR-only breaks, a `# ` before each line, a
+    # notebook's quoted source lines ("MIIE…\n",) and header lines (Proc-Type: 4,ENCRYPTED) leave only those.
+    text = _PEM_MARKER.sub("\n", _XML_BREAK.sub("\n", secret.replace("\\r", "\n").replace("\\n", "\n")))
+    words = (w.strip("\"',\\") for w in text.split())
+    body = "".join(w for w in words if _BASE64_WORD.fullmatch(w) and w[0] != "=")  # (not PGP's =CRC24 line)
     if len(body) < 64:
         return False
-    try:
-        base64.b64decode(body + "=" * (-len(body) % 4), validate=False)
+    try:  # (whole quanta only: a header's stray word must not fail the padding)
+        base64.b64decode(body.rstrip("=")[: len(body.rstrip("=")) // 4 * 4], validate=False)
     except (ValueError, binascii.Error):
         return False
     return True

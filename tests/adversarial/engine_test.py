@@ -120,3 +120,27 @@ def test_inline_allow_on_a_crowded_line(engine: Engine) -> None:
     nextline = b"# pragma: allowlist nextline secret\n" + " ".join(tokens).encode() + b"\n" + tokens[0].encode()
     found = _scan(engine, nextline)
     assert [(m.secret, m.line) for m in found] == [(tokens[0], 3)]
+
+
+def _rsa_block() -> str:
+    import random as _random
+
+    from tests.corpus.tokens import pem
+
+    rng = _random.Random("pem-forms")
+    return pem("RSA PRIVATE KEY", bytes(rng.randrange(256) for _ in range(600)))
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        lambda k: 'export SSH_KEY="' + k.replace("\n", " ") + '"\n',  # line breaks turned to spaces
+        lambda k: "ssh_key: " + k.replace("\n", " ") + "\n",
+        lambda k: k.replace("\n", "\r") + "\r",  # CR-only line breaks
+        lambda k: "\n".join("# " + line for line in k.split("\n")) + "\n",  # commented out
+        lambda k: "ssh.key=" + k.replace("\n", "\\n\\\n    ") + "\n",  # a .properties value continued
+        lambda k: "<cfg><key>" + k.replace("\n", "&#xA;") + "</key></cfg>\n",  # XML character references
+    ],
+)
+def test_a_private_key_in_its_other_written_forms_is_found(engine: Engine, form: Callable[[str], str]) -> None:
+    assert {m.rule_id for m in _scan(engine, form(_rsa_block()).encode())} == {"private-key-pem"}
