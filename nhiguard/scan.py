@@ -25,6 +25,7 @@ from nhiguard.sources import files
 
 PARALLEL_MIN_BYTES = 8 << 20
 PARALLEL_MIN_FILES = 1024  # or this many files: a tree of many small files starts both cores early too
+LOCATIONS_PER_FILE = 100  # locations of one finding listed per file (see Collector.add)
 GUESSABLE_PER_FILE = 200  # guessable secrets listed per file (see Collector.add): each costs 10-15 ms on purpose
 # Smaller batches (2 MiB, three queued per worker): at the end of a streamed walk a worker is not left idle while
 # another still holds several batches (4 MiB batches, three queued, kept one core waiting for seconds).
@@ -57,6 +58,8 @@ class Collector:
     allowed: list[tuple[Finding, Suppression]] = field(default_factory=list)  # after result(): those findings
     capped: dict[tuple[str, str], int] = field(default_factory=dict)  # (path, rule) → guessable secrets not listed
     _stretched: dict[str, int] = field(default_factory=dict)  # per path: guessable secrets listed
+    _listed: dict[tuple[str, str, str], int] = field(default_factory=dict)  # (rule, secret, path) → locations
+    unlisted: dict[tuple[str, str], int] = field(default_factory=dict)  # (path, fingerprint) → locations not listed
 
     def add(self, origin: Origin, match: Match) -> None:
         key = (match.rule_id, match.secret)
@@ -80,6 +83,15 @@ class Collector:
                 entropy=match.entropy,
             )
             self.findings[key] = finding
+        # One value repeated all over a file (450,000 times in 9.5 MB) is one finding: its locations are listed up to
+        # a cap per file and the rest counted in a notice, so the report's size (and memory) stays bounded.
+        where = (match.rule_id, match.secret, origin.path)
+        listed = self._listed.get(where, 0)
+        if listed >= LOCATIONS_PER_FILE:
+            self.unlisted[origin.path, finding.fingerprint] = self.unlisted.get((origin.path, finding.fingerprint),
+                                                                                0) + 1
+            return
+        self._listed[where] = listed + 1
         finding.locations.append(
             Location(
                 path=f"{origin.path}!{match.member}" if match.member else origin.path,
@@ -100,6 +112,10 @@ class Collector:
                          f"over {GUESSABLE_PER_FILE:,} in one file (a password list or test data?); each costs a "
                          "deliberately slow fingerprint")
             for (path, rule_id), count in sorted(self.capped.items())
+        ] + [
+            Notice(path, f"{count:,} more location{'s' if count > 1 else ''} of finding {fp} in this file not listed "
+                         f"(over {LOCATIONS_PER_FILE:,}): the same secret repeated")
+            for (path, fp), count in sorted(self.unlisted.items())
         ]
 
     def result(self) -> list[Finding]:

@@ -202,3 +202,14 @@ def test_only_the_scanned_content_s_own_config_applies(tmp_path: Path) -> None:
     assert run_cli("scan", vendored / "a.env").returncode == 1
     (repo.path / ".nhiguard.yml").write_text(silence)  # the repository's own config is the one that applies
     assert run_cli("scan", vendored).returncode == 0
+
+
+def test_one_secret_repeated_all_over_a_file_is_listed_up_to_a_cap(tmp_path: Path) -> None:
+    # 450,000 locations of one value made a 4 GB SARIF report: a file lists 100 of them, the rest are counted
+    token = github_classic("repeated")
+    (tmp_path / "dump.txt").write_text(f"{token}\n" * 3_000)
+    result = run_cli("scan", tmp_path, "-f", "json")
+    assert result.returncode == 1, result.stderr
+    doc = json.loads(result.stdout)
+    assert [len(f["locations"]) for f in doc["findings"]] == [100]
+    assert any("2,900 more locations" in n["reason"] for n in doc["notices"])
