@@ -45,6 +45,9 @@ class ArchiveLimits:
     max_bytes: int = 256 << 20  # bytes expanded per tree
     max_ratio: int = 200  # expanded : compressed bytes of one member, past its first MiB
     max_entries: int = 100_000  # members per tree
+    # a configuration file (a scanned repository's, untrusted) set depth 0: each archive left closed is an incomplete
+    # notice, so a repository cannot hide a secret in a zip by turning archive opening off (--archive-depth 0 can)
+    closed_by_config: bool = False
 
 
 _ARCHIVE_KEYS = ("depth", "max_bytes", "max_ratio", "max_entries")
@@ -181,7 +184,10 @@ def _archives(label: str, raw: Any) -> ArchiveLimits:
                               f" whole number, got {value!r}")
         else:
             values[key] = value
-    return ArchiveLimits(**values)
+    default = ArchiveLimits()
+    return ArchiveLimits(depth=values.get("depth", default.depth), max_bytes=values.get("max_bytes", default.max_bytes),
+                         max_ratio=values.get("max_ratio", default.max_ratio),
+                         max_entries=values.get("max_entries", default.max_entries))
 
 
 def load_file(path: Path) -> Config:

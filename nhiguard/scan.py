@@ -204,7 +204,9 @@ def _init_worker(engine: Engine | None, rules: Sequence[Rule], options: EngineOp
 
 def archive_limits(config: Config, settings: ScanSettings) -> ArchiveLimits:
     limits = config.archives
-    return limits if settings.archive_depth is None else replace(limits, depth=settings.archive_depth)
+    if settings.archive_depth is not None:
+        return replace(limits, depth=settings.archive_depth)
+    return replace(limits, closed_by_config=True) if limits.depth <= 0 else limits
 
 
 _Batch = tuple[list[tuple[Origin, list[Match]]], list[Notice], int, int, list[tuple[str, str]]]

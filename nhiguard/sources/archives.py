@@ -395,12 +395,20 @@ _OPENERS: dict[str, Callable[[bytes, str, int, _Budget, Origin], Iterator[_Item]
 
 
 
+def closed_notice(path: str) -> Notice:
+    return Notice(path, "archive not opened: the configuration sets archives.depth to 0 (its members were not "
+                        "scanned; --archive-depth N overrides it)", incomplete=True)
+
+
 def chunks(data: bytes, origin: Origin, limits: ArchiveLimits | None, max_member: int) -> Iterator[Chunk | Notice]:
     """A file's bytes as the engine takes them: an archive's members (when `limits` open archives), else the
     text, else a Notice that it is binary. Every source that reads whole files calls this."""
-    if limits is not None and limits.depth > 0 and kind(data) is not None:
-        yield from expand(data, origin, limits, max_member)
-        return
+    if limits is not None and kind(data) is not None:
+        if limits.depth > 0:
+            yield from expand(data, origin, limits, max_member)
+            return
+        if limits.closed_by_config:
+            yield closed_notice(origin.path)
     prepared = prepare(data)
     yield Notice(origin.path, "binary") if prepared is None else Chunk(data=prepared, origin=origin)
-__all__ = ["chunks", "expand", "kind"]
+__all__ = ["chunks", "closed_notice", "expand", "kind"]

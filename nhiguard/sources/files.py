@@ -261,6 +261,8 @@ def read_all(ref: FileRef, limits: ArchiveLimits | None, max_member: int) -> Ite
         for member in archives.expand(data, Origin(path=ref.path), limits, max_member):
             yield member if isinstance(member, Notice) else _whole(member)
     else:
+        if limits is not None and limits.closed_by_config and archives.kind(data) is not None:
+            yield archives.closed_notice(ref.path)
         chunk = _chunk(ref, data)
         yield chunk if isinstance(chunk, Notice) else _whole(chunk)
 

@@ -213,3 +213,16 @@ def test_one_secret_repeated_all_over_a_file_is_listed_up_to_a_cap(tmp_path: Pat
     doc = json.loads(result.stdout)
     assert [len(f["locations"]) for f in doc["findings"]] == [100]
     assert any("2,900 more locations" in n["reason"] for n in doc["notices"])
+
+
+def test_a_repository_config_that_closes_archives_makes_the_run_incomplete(tmp_path: Path) -> None:
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "bundle.zip", "w", zipfile.ZIP_DEFLATED) as bundle:
+        bundle.writestr("app/.env", f"GITHUB_TOKEN={github_classic('zipped')}\n")
+    assert run_cli("scan", tmp_path).returncode == 1
+    (tmp_path / ".nhiguard.yml").write_text("archives:\n  depth: 0\n")
+    result = run_cli("scan", tmp_path, "-f", "json")
+    assert result.returncode == 4, result.stderr  # the repository's own config is untrusted: never a clean exit
+    assert any(n["path"] == "bundle.zip" and n["incomplete"] for n in json.loads(result.stdout)["notices"])
+    assert run_cli("scan", tmp_path, "--archive-depth", "0").returncode == 0  # the user's own choice
