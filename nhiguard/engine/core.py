@@ -568,7 +568,10 @@ class Engine:
                     raw, kind = unescaped if unescaped is not None else (None, decode.PERCENT)
                 elif code == _DECODERS[decode.BASE64]:
                     lo, hi = decode.base64_run(data, at)
-                    raw = decode.decode_base64(data[lo:hi])
+                    block = decode.wrapped_run(data, lo, hi)  # (`base64 id_rsa`: lines of 76)
+                    if block is not None:
+                        lo, hi, run = block
+                    raw = decode.decode_base64(run if block is not None else data[lo:hi])
                     kind = decode.BASE64
                 else:
                     lo, hi = decode.hex_run(data, at)

@@ -99,6 +99,43 @@ def base64_run(data: bytes, at: int) -> tuple[int, int]:
     return start, end
 
 
+_B64_LINE = re.compile(rb"[A-Za-z0-9+/]+={0,2}\r?$")
+
+
+def wrapped_run(data: bytes, lo: int, hi: int) -> tuple[int, int, bytes] | None:
+    """The block around a base64 run that fills its whole line, when that line is one of equal lines of 60 to 128
+    characters (`base64` and MIME wrap at 76, PEM-style tools at 64): the block's span and its base64 without the
+    line breaks. None when the run is not part of such a block."""
+    start = data.rfind(b"\n", 0, lo) + 1
+    stop = data.find(b"\n", hi)
+    stop = len(data) if stop < 0 else stop
+    line = data[start:stop].rstrip(b"\r")
+    width = len(line)
+    if not (60 <= width <= 128 and width % 4 == 0) or start != lo or start + width != hi:
+        return None
+    lines = [line]
+    top = start
+    while top > 0 and len(lines) * width < MAX_RUN:  # lines above of the same width
+        above = data.rfind(b"\n", 0, top - 1) + 1
+        prior = data[above : top - 1].rstrip(b"\r")
+        if len(prior) != width or not _B64_LINE.match(prior):
+            break
+        lines.insert(0, prior)
+        top = above
+    end = stop
+    while end < len(data) and len(lines) * width < MAX_RUN:  # lines below: the same width, then a shorter last one
+        below = data.find(b"\n", end + 1)
+        below = len(data) if below < 0 else below
+        following = data[end + 1 : below].rstrip(b"\r")
+        if not following or len(following) > width or not _B64_LINE.match(following):
+            break
+        lines.append(following)
+        end = below
+        if len(following) < width:
+            break
+    return (top, end, b"".join(lines)) if len(lines) > 1 else None
+
+
 def hex_run(data: bytes, at: int) -> tuple[int, int]:
     start = _run_start(data, at, _HEX_LEFT)
     right = _HEX_RIGHT.match(data, at, min(len(data), at + MAX_RUN))

@@ -140,6 +140,7 @@ def _rsa_block() -> str:
         lambda k: "\n".join("# " + line for line in k.split("\n")) + "\n",  # commented out
         lambda k: "ssh.key=" + k.replace("\n", "\\n\\\n    ") + "\n",  # a .properties value continued
         lambda k: "<cfg><key>" + k.replace("\n", "&#xA;") + "</key></cfg>\n",  # XML character references
+        lambda k: __import__("base64").encodebytes((k + "\n").encode()).decode(),  # `base64 id_rsa`: 76 a line
     ],
 )
 def test_a_private_key_in_its_other_written_forms_is_found(engine: Engine, form: Callable[[str], str]) -> None:
