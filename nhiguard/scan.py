@@ -58,7 +58,7 @@ class Collector:
     allowed: list[tuple[Finding, Suppression]] = field(default_factory=list)  # after result(): those findings
     capped: dict[tuple[str, str], int] = field(default_factory=dict)  # (path, rule) → guessable secrets not listed
     _stretched: dict[str, int] = field(default_factory=dict)  # per path: guessable secrets listed
-    _listed: dict[tuple[str, str, str], int] = field(default_factory=dict)  # (rule, secret, path) → locations
+    _listed: dict[tuple[str, str, str, str | None], int] = field(default_factory=dict)  # (rule, secret, path, commit)
     unlisted: dict[tuple[str, str], int] = field(default_factory=dict)  # (path, fingerprint) → locations not listed
 
     def add(self, origin: Origin, match: Match) -> None:
@@ -84,8 +84,9 @@ class Collector:
             )
             self.findings[key] = finding
         # One value repeated all over a file (450,000 times in 9.5 MB) is one finding: its locations are listed up to
-        # a cap per file and the rest counted in a notice, so the report's size (and memory) stays bounded.
-        where = (match.rule_id, match.secret, origin.path)
+        # a cap per file (per version of it, in history: each version's commit, and HEAD's, stays listed) and the
+        # rest counted in a notice, so the report's size (and memory) stays bounded.
+        where = (match.rule_id, match.secret, origin.path, origin.commit)
         listed = self._listed.get(where, 0)
         if listed >= LOCATIONS_PER_FILE:
             self.unlisted[origin.path, finding.fingerprint] = self.unlisted.get((origin.path, finding.fingerprint),

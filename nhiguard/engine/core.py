@@ -104,7 +104,6 @@ class Engine:
         self._cache_bytes = 0
         self._skip_cache: dict[str, frozenset[int]] = {}
         self._active: set[int] | None = None  # while scan_all_rules runs: rules whose patterns matched
-        self._in_pairs = False  # while the pairs of a chunk are rescanned (their text has no pairs to look for)
         self._dependents = any(r.depends_on for r in self.rules)
         self._path_allows = [(i, r.allow.paths) for i, r in enumerate(self.rules) if r.allow.paths]
         self._generic = frozenset(i for i, r in enumerate(self.rules) if r.generic)
@@ -348,9 +347,10 @@ class Engine:
         return self._settle(out, data, helpers)
 
     def _candidates(
-        self, data: bytes, skip: frozenset[int], depth: int, path: str, helpers: bool
+        self, data: bytes, skip: frozenset[int], depth: int, path: str, helpers: bool, pairs_too: bool = True
     ) -> list[_Candidate]:
-        """Every rule's candidates in `data`, before filters, pairing and resolution."""
+        """Every rule's candidates in `data`, before filters, pairing and resolution (`pairs_too`: and in the values
+        of two-line settings; not in the pairs' own rescanned text, which has none)."""
         hits = self.prefilter.scan(data)
         if not hits:
             return []
@@ -427,7 +427,7 @@ class Engine:
         pair_hits = decode_hits.pop(_PAIRS, None)
         if decode_hits and depth < self.options.max_decode_depth:
             out.extend(self._decoded(data, decode_hits, skip, depth, path, helpers))
-        if pair_hits and not self._in_pairs:
+        if pair_hits and pairs_too:
             paired = self._pairs(data, pair_hits, skip, depth, path, helpers)
             if paired:
                 # The pair's name is context the value's own line lacks: where it makes another provider's rule take
@@ -568,7 +568,7 @@ class Engine:
                     raw, kind = unescaped if unescaped is not None else (None, decode.PERCENT)
                 elif code == _DECODERS[decode.BASE64]:
                     lo, hi = decode.base64_run(data, at)
-                    block = decode.wrapped_run(data, lo, hi)  # (`base64 id_rsa`: lines of 76)
+                    block = decode.wrapped_run(data, lo, hi, his[-1] if his else 0)  # (`base64 id_rsa`: 76 a line)
                     if block is not None:
                         lo, hi, run = block
                     raw = decode.decode_base64(run if block is not None else data[lo:hi])
@@ -599,11 +599,7 @@ class Engine:
         if not found:
             return []
         text, places = pairs.synthetic(data, found)
-        self._in_pairs = True
-        try:
-            inner = self._candidates(text, skip, depth, path, helpers)
-        finally:
-            self._in_pairs = False
+        inner = self._candidates(text, skip, depth, path, helpers, pairs_too=False)
         starts = [lo for lo, _, _ in places]
         out = []
         for c in inner:

@@ -102,10 +102,11 @@ def base64_run(data: bytes, at: int) -> tuple[int, int]:
 _B64_LINE = re.compile(rb"[A-Za-z0-9+/]+={0,2}\r?$")
 
 
-def wrapped_run(data: bytes, lo: int, hi: int) -> tuple[int, int, bytes] | None:
+def wrapped_run(data: bytes, lo: int, hi: int, floor: int = 0) -> tuple[int, int, bytes] | None:
     """The block around a base64 run that fills its whole line, when that line is one of equal lines of 60 to 128
     characters (`base64` and MIME wrap at 76, PEM-style tools at 64): the block's span and its base64 without the
-    line breaks. None when the run is not part of such a block."""
+    line breaks. None when the run is not part of such a block. The block reaches up no further than `floor` (where
+    the previous block ended: each byte is decoded once, so a file of 10 MB of wrapped base64 costs one pass)."""
     start = data.rfind(b"\n", 0, lo) + 1
     stop = data.find(b"\n", hi)
     stop = len(data) if stop < 0 else stop
@@ -113,15 +114,16 @@ def wrapped_run(data: bytes, lo: int, hi: int) -> tuple[int, int, bytes] | None:
     width = len(line)
     if not (60 <= width <= 128 and width % 4 == 0) or start != lo or start + width != hi:
         return None
-    lines = [line]
+    ups: list[bytes] = []
     top = start
-    while top > 0 and len(lines) * width < MAX_RUN:  # lines above of the same width
+    while top > floor and (len(ups) + 1) * width < MAX_RUN:  # lines above of the same width
         above = data.rfind(b"\n", 0, top - 1) + 1
         prior = data[above : top - 1].rstrip(b"\r")
-        if len(prior) != width or not _B64_LINE.match(prior):
+        if above < floor or len(prior) != width or not _B64_LINE.match(prior):
             break
-        lines.insert(0, prior)
+        ups.append(prior)
         top = above
+    lines = [*reversed(ups), line]
     end = stop
     while end < len(data) and len(lines) * width < MAX_RUN:  # lines below: the same width, then a shorter last one
         below = data.find(b"\n", end + 1)

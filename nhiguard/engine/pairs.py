@@ -28,7 +28,6 @@ _NAME_LINE = re.compile(
     rb"""(?P<v>["']?)(?P<name>[A-Za-z_][\w.\-/]{0,127})(?P=v)[ \t]*[,;]?[ \t]*(?:\#[^\r\n]*)?\r?$""",
     re.I,
 )
-_PREFIXES = frozenset((b"parameter", b"parameter_", b"option", b"option_"))
 # a value that is not a literal: a YAML block, anchor, alias or tag (`!Ref`), a flow collection, a template
 _NOT_LITERAL = frozenset(b"|>&*!{[%@`")
 
@@ -83,9 +82,6 @@ def find(data: bytes, hits: Iterable[int], reach: int) -> list[Pair]:
         if lo == last:
             continue
         last = lo
-        before = data[lo:at].translate(None, b" \t\"'{[-")  # (cheaper than the match for `x.value = …` in code)
-        if before and before.lower() not in _PREFIXES:
-            continue
         head = _VALUE_HEAD.match(data, lo, at + 64)
         if head is None:
             continue

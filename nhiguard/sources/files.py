@@ -251,7 +251,10 @@ def read_all(ref: FileRef, limits: ArchiveLimits | None, max_member: int) -> Ite
     """A file as the parts to scan: an archive opened into its members (`sources/archives.py`), a large file in
     overlapping windows (`read_parts`), anything else whole."""
     opens = limits is not None and limits.depth > 0 and not filekinds.wants_binary(ref.path)
+    closed = limits is not None and limits.closed_by_config  # (a config's depth 0: name each archive left closed)
     if ref.size > WINDOW + OVERLAP and not (opens and _starts_as_archive(ref)):
+        if closed and _starts_as_archive(ref):
+            yield archives.closed_notice(ref.path)
         yield from read_parts(ref)
         return
     data = _read_bytes(ref)
@@ -261,7 +264,7 @@ def read_all(ref: FileRef, limits: ArchiveLimits | None, max_member: int) -> Ite
         for member in archives.expand(data, Origin(path=ref.path), limits, max_member):
             yield member if isinstance(member, Notice) else _whole(member)
     else:
-        if limits is not None and limits.closed_by_config and archives.kind(data) is not None:
+        if closed and archives.kind(data) is not None:
             yield archives.closed_notice(ref.path)
         chunk = _chunk(ref, data)
         yield chunk if isinstance(chunk, Notice) else _whole(chunk)

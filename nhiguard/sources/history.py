@@ -61,7 +61,6 @@ def _env() -> dict[str, str]:
     return env
 
 
-
 # Identity and config isolation may come from the caller; where the repository is never does (a hook's GIT_DIR
 # must not redirect a sweep of another repository).
 _KEEP_ENV = frozenset({"GIT_CONFIG_NOSYSTEM", "GIT_CONFIG_GLOBAL", "GIT_CONFIG_SYSTEM", "GIT_AUTHOR_NAME",

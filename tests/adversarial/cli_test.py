@@ -216,6 +216,7 @@ def test_one_secret_repeated_all_over_a_file_is_listed_up_to_a_cap(tmp_path: Pat
 
 
 def test_a_repository_config_that_closes_archives_makes_the_run_incomplete(tmp_path: Path) -> None:
+    import random
     import zipfile
 
     with zipfile.ZipFile(tmp_path / "bundle.zip", "w", zipfile.ZIP_DEFLATED) as bundle:
@@ -226,3 +227,9 @@ def test_a_repository_config_that_closes_archives_makes_the_run_incomplete(tmp_p
     assert result.returncode == 4, result.stderr  # the repository's own config is untrusted: never a clean exit
     assert any(n["path"] == "bundle.zip" and n["incomplete"] for n in json.loads(result.stdout)["notices"])
     assert run_cli("scan", tmp_path, "--archive-depth", "0").returncode == 0  # the user's own choice
+    (tmp_path / "bundle.zip").unlink()  # an archive too large to read whole (read in windows) is named too
+    with zipfile.ZipFile(tmp_path / "large.zip", "w", zipfile.ZIP_STORED) as bundle:
+        bundle.writestr("blob.bin", random.Random("large").randbytes(files.WINDOW + files.OVERLAP + 1))
+    result = run_cli("scan", tmp_path, "-f", "json")
+    assert result.returncode == 4, result.stderr
+    assert any(n["path"] == "large.zip" and n["incomplete"] for n in json.loads(result.stdout)["notices"])

@@ -145,3 +145,21 @@ def _rsa_block() -> str:
 )
 def test_a_private_key_in_its_other_written_forms_is_found(engine: Engine, form: Callable[[str], str]) -> None:
     assert {m.rule_id for m in _scan(engine, form(_rsa_block()).encode())} == {"private-key-pem"}
+
+
+def test_wrapped_base64_is_decoded_once_block_by_block() -> None:
+    # a block never reaches back over the previous one: 10 MB of wrapped base64 whose every line hits a needle
+    # was decoded again from each next line (over 300 s); now each byte is decoded once
+    import base64
+
+    from nhiguard.engine import decode
+
+    data = base64.encodebytes(b"GITHUB_TOKEN=ghp_ " * 80_000)  # 1.9 MB: more than one block (decode.MAX_RUN)
+    first = decode.wrapped_run(data, 0, data.index(b"\n"))
+    assert first is not None and first[0] == 0 and first[1] < len(data)
+    lo = first[1] + 1  # the line after the first block, where the next hit starts the next block
+    hi = data.index(b"\n", lo)
+    second = decode.wrapped_run(data, lo, hi, floor=first[1])
+    assert second is not None and second[0] == lo and second[1] > hi
+    unbounded = decode.wrapped_run(data, lo, hi)
+    assert unbounded is not None and unbounded[0] < first[1]  # (without the floor it reached back over the first)

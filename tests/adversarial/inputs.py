@@ -65,3 +65,17 @@ def aws_pairs(count: int) -> tuple[bytes, int]:
         secret = "".join(rng.choice(ALNUM + "+/") for _ in range(40))
         out.append(f"aws_access_key_id = {key_id}\naws_secret_access_key = {secret}\n")
     return "".join(out).encode(), count
+
+
+def env_pairs(count: int) -> bytes:
+    """A Kubernetes container's env list of `count` two-line name/value pairs, each value a password under a
+    token-like name (every pair is rescanned; the generic rule reports each)."""
+    return "".join(f"        - name: SERVICE_{i}_TOKEN\n          value: \"{password(i)}\"\n"
+                   for i in range(count)).encode()
+
+
+def wrapped_base64(nbytes: int) -> bytes:
+    """`base64` output (76 a line) of text full of token needles with no token: every line hits, one block."""
+    import base64
+
+    return base64.encodebytes(b"GITHUB_TOKEN=ghp_ " * (nbytes * 3 // 4 // 17))

@@ -145,8 +145,4 @@ def test_a_token_in_a_user_position_is_redacted(tmp_path: Path, fmt: str) -> Non
     (root / "url.env").write_text(f"DATABASE_URL=postgres://{token}:{db_pw}@db:5432/app\n")
     result = run_cli("scan", root, "-f", fmt)
     assert result.returncode == 1, result.stderr
-    assert "ghp_" in result.stdout and not windows(token) & set(_runs(result.stdout, 12))
-
-
-def _runs(text: str, size: int) -> list[str]:
-    return [text[i : i + size] for i in range(len(text) - size + 1)]
+    assert "ghp_" in result.stdout and not windows(token) & windows(result.stdout)
