@@ -38,6 +38,7 @@ CASES: dict[str, tuple[str, Callable[[float], bytes]]] = {
     "100k-generic-passwords": ("passwords.cfg", lambda s: inputs.generic_passwords(int(100_000 * s))),
     "10MB-of-A": ("a.txt", lambda s: inputs.one_letter(int((10 << 20) * s))),
     "8.6MB-of-%2f": ("pct.txt", lambda s: inputs.percent_escapes(int(8_600_000 * s))),
+    "10MB-of-u0041": ("u.json", lambda s: inputs.unicode_escapes(int((10 << 20) * s))),
     "aws-pairs-50k": ("aws.ini", lambda s: inputs.aws_pairs(int(50_000 * s))[0]),
     "100k-k8s-env-pairs": ("deploy.yaml", lambda s: inputs.env_pairs(int(100_000 * s))),
     "10MB-wrapped-base64": ("blob.b64", lambda s: inputs.wrapped_base64(int((10 << 20) * s))),

@@ -16,7 +16,7 @@ from urllib.parse import unquote_to_bytes
 BASE64 = "base64"
 HEX = "hex"
 PERCENT = "percent"
-ESCAPED = "escaped"  # JSON's `\/` for `/`
+ESCAPED = "escaped"  # JSON's escapes: `\/` for `/`, `\u0041` for `A`
 
 MIN_RUN = 16
 MAX_RUN = 1 << 20
@@ -34,6 +34,8 @@ _HEX_LEFT = _HEX_RIGHT
 _PRINTABLE = bytes([9, 10, 13, *range(32, 127)])
 _PERCENT_NEEDLES = (b"%2f", b"%3a", b"%3d", b"%2b", b"%40", b"%5f", b"%2d", b"%22", b"%20")
 _ESCAPED_SLASHES = b":\\/\\/"
+_UNICODE_ESCAPE = b"\\u00"  # JSON's `\u00XX`: some serialisers escape `+`, `/`, `=`, `'`, or every character
+_ASCII_ESCAPE = re.compile(rb"\\u00([0-7][0-9A-Fa-f])")
 
 
 def _determined_b64(keyword: bytes, shift: int, *, urlsafe: bool) -> bytes:
@@ -73,9 +75,10 @@ def encoded_needles(keyword: bytes, depth: int = 1) -> list[tuple[bytes, str]]:
 
 
 def percent_needles() -> Iterable[tuple[bytes, str]]:
-    """Needles that announce a line to unescape: percent escapes, and JSON's escaped slashes in a URL
-    (`https:\\/\\/hooks.slack.com\\/services\\/…`, as PHP's json_encode and many loggers write them)."""
-    return ((n, PERCENT) for n in (*_PERCENT_NEEDLES, _ESCAPED_SLASHES))
+    """Needles that announce a line to unescape: percent escapes, JSON's escaped slashes in a URL
+    (`https:\\/\\/hooks.slack.com\\/services\\/…`, as PHP's json_encode and many loggers write them) and JSON's
+    `\\u00XX` escapes (.NET escapes `+` and `'`, obfuscated configs escape every character)."""
+    return ((n, PERCENT) for n in (*_PERCENT_NEEDLES, _ESCAPED_SLASHES, _UNICODE_ESCAPE))
 
 
 def _run_start(data: bytes, at: int, pattern: re.Pattern[bytes]) -> int:
@@ -180,12 +183,12 @@ def decode_hex(run: bytes) -> bytes | None:
 
 
 def decode_line(line: bytes) -> tuple[bytes, str] | None:
-    """A line with its escapes undone, and which kind they were (ESCAPED when only slashes were); None if the
+    """A line with its escapes undone, and which kind they were (ESCAPED when only JSON's were); None if the
     line has none."""
     raw = unquote_to_bytes(line) if b"%" in line else line
-    kind = PERCENT
+    kind = PERCENT if raw != line else ESCAPED
+    if b"\\u00" in raw:
+        raw = _ASCII_ESCAPE.sub(lambda m: bytes([int(m.group(1), 16)]), raw)
     if b"\\/" in raw:
-        unslashed = raw.replace(b"\\/", b"/")
-        kind = ESCAPED if raw == line else PERCENT
-        raw = unslashed
+        raw = raw.replace(b"\\/", b"/")
     return (raw, kind) if raw != line else None

@@ -97,7 +97,8 @@ def test_many_dependent_pairs_linear(engine: Engine) -> None:
 
 
 @pytest.mark.parametrize("data", [inputs.one_letter(1 << 20), inputs.one_letter(1 << 20, b"a"),
-                                  inputs.percent_escapes(1 << 20)], ids=["A", "a", "%2f"])
+                                  inputs.percent_escapes(1 << 20), inputs.unicode_escapes(1 << 20)],
+                         ids=["A", "a", "%2f", "u0041"])
 def test_a_needle_at_every_byte_keeps_few_hits(engine: Engine, data: bytes) -> None:
     hits = engine.prefilter.scan(data)
     # thinned to about one hit per THIN bytes per needle (a few needles may hit), never one per byte

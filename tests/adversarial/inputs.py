@@ -56,6 +56,11 @@ def percent_escapes(nbytes: int) -> bytes:
     return b"%2f" * (nbytes // 3)
 
 
+def unicode_escapes(nbytes: int) -> bytes:
+    """JSON's `\\u0041` on one line: every escape hits a needle, every window decodes to a needle too."""
+    return b"\\u0041" * (nbytes // 6)
+
+
 def aws_pairs(count: int) -> tuple[bytes, int]:
     """Key id and secret pairs, one pair per two lines (dependent-rule pairing over many candidates)."""
     rng = random.Random("aws")

@@ -8,6 +8,7 @@ from urllib.parse import quote
 import pytest
 
 from nhiguard.engine import Engine, EngineOptions
+from nhiguard.engine.decode import decode_line
 from nhiguard.model import Allow, Chunk, Dependency, Examples, Origin, Rule
 from tests.support.tokens import github_classic, github_classic_bad_checksum
 
@@ -74,6 +75,26 @@ def test_json_escaped_slashes(engine: Engine) -> None:
     found = {(r, s, d) for r, s, _, _, d in _scan(engine, text + "\n", "settings.json")}
     assert ("slack-webhook-url", hook, ("escaped",)) in found
     assert ("postgres-uri-password", "Vb7nQ2xLk9pZ", ("escaped",)) in found
+
+
+@pytest.mark.parametrize(
+    "escape",
+    [
+        lambda t: "".join(f"\\u{ord(c):04x}" for c in t),  # every character, as obfuscated configs do
+        lambda t: "".join(f"\\u{ord(c):04X}" for c in t),
+        lambda t: t.replace("_", "\\u005f"),  # only the prefix's separator
+    ],
+)
+def test_json_unicode_escapes(engine: Engine, token: str, escape) -> None:  # type: ignore[no-untyped-def]
+    """JSON may spell any character as `\\u00XX`: the line is read with those escapes undone."""
+    text = '{"name": "ci", "token": "' + escape(token) + '", "note": "caf\\u00e9"}\n'
+    assert [(r, s, d) for r, s, _, _, d in _scan(engine, text, "settings.json")] == [
+        ("github-pat-classic", token, ("escaped",))
+    ]
+
+
+def test_non_ascii_unicode_escapes_are_left_alone(engine: Engine) -> None:
+    assert decode_line(b'"caf\\u00e9 \\u00ff"') is None
 
 
 @pytest.mark.parametrize("token", ["hf_" + "Qz7Lp2Wx9Kc4Vb8Nm3Rt6Yh1Jd5Gf0Sa2E",
