@@ -117,6 +117,7 @@ class Engine:
         self._needle_plan: list[_Plan | None] = []
         self._multiline = frozenset(i for i, r in enumerate(self.rules) if r.multiline)
         self._twoline = frozenset(i for i, r in enumerate(self.rules) if r.names and not r.multiline)
+        self._named = frozenset(i for i, r in enumerate(self.rules) if r.names)  # `context:` rules
         self._kinds = Detectors.for_rules(self.rules)  # file-kind detectors, when their rules are loaded
         # Gates only with Hyperscan: a gated rule is found by its gate regex instead of its (frequent) keywords.
         # The portable back-end keeps the keywords and gets the same answers, more slowly.
@@ -436,7 +437,19 @@ class Engine:
                 named = {(c.start, c.end): c.rule for c in paired if c.rule not in generic and not c.rejected}
                 out = [c for c in out if c.rule in generic or named.get((c.start, c.end), c.rule) == c.rule]
                 out.extend(paired)
-        return out
+        return self._named_first(out) if self._named and out else out
+
+    def _named_first(self, out: list[_Candidate]) -> list[_Candidate]:
+        """A value that a `context:` rule takes beside its provider's name, and another provider's rule takes by its
+        shape alone, is the named provider's: Clerk issues Stripe's `sk_live_` shape, and under a `clerk:` section
+        the Stripe rule cannot see the name on the line above. A shape with a checksum (GitHub's CRC32) proves its
+        provider whatever the name, so such a rule keeps its match."""
+        named = {(c.start, c.end) for c in out if c.rule in self._named and not c.rejected}
+        if not named:
+            return out
+        rules, generic, keep = self.rules, self._generic, self._named
+        return [c for c in out if c.rule in keep or c.rule in generic or rules[c.rule].checks
+                or (c.start, c.end) not in named]
 
     def _settle(self, out: list[_Candidate], data: bytes, helpers: bool) -> list[_Candidate]:
         # Specific candidates are filtered and dependents paired first; an unpaired dependent (an AWS-looking

@@ -12,6 +12,7 @@ from nhiguard.engine import Engine
 from nhiguard.engine.pairs import Pair, find, synthetic
 from nhiguard.model import Chunk, Origin
 from nhiguard.ruleset import load_builtin
+from tests.support.tokens import github_classic
 
 _R = random.Random("pairs")
 OKTA = "00" + "".join(_R.choice(string.ascii_letters + string.digits + "_-") for _ in range(40))
@@ -109,3 +110,21 @@ def test_the_pairs_name_decides_between_two_providers(engine: Engine) -> None:
     clerk = "sk_live_" + "".join(_R.choice(string.ascii_letters + string.digits) for _ in range(42))
     text = f"env:\n  - name: CLERK_SECRET_KEY\n    value: {clerk}\n"
     assert [(rule, line) for rule, _, line, _ in _found(engine, text)] == [("clerk-secret-key", 3)]
+
+
+@pytest.mark.parametrize("text", [
+    "clerk:\n  secretKey: {key}\n",
+    '{{"clerk": {{\n  "secret_key": "{key}"}}}}\n',
+    "CLERK_SECRET_KEY={key}\n",
+])
+def test_a_section_named_for_the_provider_decides_too(engine: Engine, text: str) -> None:
+    # the section's name is on the line above: the Stripe rule cannot see it, Clerk's context rule can
+    clerk = "sk_live_" + "".join(_R.choice(string.ascii_letters + string.digits) for _ in range(42))
+    assert [rule for rule, *_ in _found(engine, text.format(key=clerk))] == ["clerk-secret-key"]
+
+
+def test_a_checksum_proves_its_provider_whatever_the_name(engine: Engine) -> None:
+    # a GitHub token under another provider's name stays GitHub's: its CRC32 is proof a name cannot outweigh
+    token = github_classic("named")
+    found = _found(engine, f"travis:\n  token: {token}\n")
+    assert "github-pat-classic" in [rule for rule, *_ in found]
