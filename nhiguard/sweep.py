@@ -29,7 +29,7 @@ from nhiguard import __version__, fingerprint, gcpace
 from nhiguard import config as config_mod
 from nhiguard.errors import NhiguardError, SourceError
 from nhiguard.escape import printable
-from nhiguard.governance import identity_records, keep_recorded_identities, locate, repo_context
+from nhiguard.inventory.record import identity_records, keep_recorded_identities, locate, repo_context
 from nhiguard.inventory.store import IdentityRecord, Inventory, RepoContext
 from nhiguard.model import Report
 from nhiguard.progress import Progress, wanted
