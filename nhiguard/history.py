@@ -46,7 +46,7 @@ from nhiguard.progress import Progress, wanted
 from nhiguard.progress import size as byte_size
 from nhiguard.scan import Collector, ScanSettings, archive_limits, finish, load_baseline, load_rules, make_engine
 from nhiguard.sources import archives
-from nhiguard.sources import history as git
+from nhiguard.sources import gitobjects as git
 from nhiguard.sources.text import prepare
 from nhiguard.workers import Workers, forks
 

@@ -14,7 +14,7 @@ import pytest
 
 from nhiguard import history
 from nhiguard.history import HistoryOptions, Interrupted
-from nhiguard.sources.history import cache_dir
+from nhiguard.sources.gitobjects import cache_dir
 from tests.history.kit import ALICE, BOB, Repo, locations, sweep, token
 
 
