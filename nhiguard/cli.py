@@ -767,7 +767,7 @@ def history(repo: Path, since: str | None, branches: tuple[str, ...], exclude_pa
     """Sweep every blob ever committed (all refs) once; attribute findings to the commits that introduced them."""
     from nhiguard import config as config_mod
     from nhiguard.config import parse_size
-    from nhiguard.history import HistoryOptions, Interrupted, run_history, summary
+    from nhiguard.history.sweep import HistoryOptions, Interrupted, run_history, summary
 
     options = HistoryOptions(
         branches=branches, since=since, exclude_paths=exclude_paths, stashes=stashes, resume=resume,

@@ -132,7 +132,7 @@ def _incremental(local: Path, config: config_mod.Config, old: Sequence[str], new
 
 
 def _full(local: Path, config: config_mod.Config) -> Report:
-    from nhiguard.history import HistoryOptions, run_history
+    from nhiguard.history.sweep import HistoryOptions, run_history
 
     result = run_history(local, config, ScanSettings(jobs=1, use_baseline=False), HistoryOptions(progress=False))
     return result.report

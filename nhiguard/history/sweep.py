@@ -1,22 +1,6 @@
-"""A full-history sweep: every blob reachable from the refs, scanned once, findings attributed afterwards.
-
-    index    git log --raw (no patches) → reachable blobs, each with the commits and paths that introduced it
-    sizes    cat-file --batch-check over the object database → pack order and size of every blob
-    plan     drop excluded paths, oversized and already-done (resume) blobs; cut the rest, in pack order, into
-             batches of a few MB
-    scan     N worker processes (forked before the index is built, so they stay small), each with its own
-             BlobReader (the pack files read in-process, `git cat-file --batch` for the rest) and its own
-             Engine; a bounded number of batches in flight; every finished batch is appended to the resume log
-             (blob ids and outcomes, never a secret)
-    attribute  per (rule, secret, path): the earliest commit that introduced a blob holding it; author, email
-             and date looked up for those commits only; "head" locations where the secret is still in HEAD's tree
-
-A whole-history sweep with workers runs index and scan side by side instead (`_speculate`): the workers scan
-every listed blob, all rules on, while the walk runs on a thread; `_settle` then keeps the reachable blobs and
-rescans the few whose path turns off a rule that matched in them.
-
-Findings then go through the shared Collector and `scan.finish`, so baselines and allow lists apply.
-"""
+"""The sweep (`run_history`): the plan, the worker processes and what they scan, the scan ahead of the walk and
+how it settles, the resume log kept as batches finish, and the closing summary. The phases are in the package's
+docstring."""
 
 from __future__ import annotations
 
