@@ -18,5 +18,6 @@ blobs and rescans the few whose path turns off a rule that matched in them.
 Findings then go through the shared Collector and `scan.finish`, so baselines and allow lists apply.
 
 `sweep` runs it all (`run_history`, its options and result); `attribute` places the findings at commits and at
-HEAD and writes the notices. The object database is read by a source like any other, `nhiguard.sources.gitobjects`.
+HEAD and writes the notices; `resume` keeps the log an interrupted sweep goes on from. The object database is read
+by a source like any other, `nhiguard.sources.gitobjects`.
 """

@@ -26,6 +26,7 @@ from nhiguard.engine import Engine, EngineOptions
 from nhiguard.engine.filters import path_matches
 from nhiguard.fingerprint import fingerprint
 from nhiguard.history.attribute import attribute, notices, outcome_notices
+from nhiguard.history.resume import SweepLog, cache_dir
 from nhiguard.model import Chunk, Match, Notice, Origin, Report, Rule
 from nhiguard.progress import Progress, wanted
 from nhiguard.progress import size as byte_size
@@ -213,7 +214,7 @@ def _state_key(repo: git.Repository, rules: Sequence[Rule], config: Config, opti
 
 def state_folder(meta: dict[str, object]) -> Path:
     digest = hashlib.sha256(json.dumps(meta, sort_keys=True).encode()).hexdigest()[:24]
-    return git.cache_dir() / digest
+    return cache_dir() / digest
 
 
 def run_history(
@@ -278,7 +279,7 @@ def _run(
         return bool(excludes and path_matches(p, excludes)) or bool(allow_paths and path_matches(p, allow_paths))
 
     revs = git.revisions(repo, options.branches, options.stashes)
-    log = git.SweepLog(state_folder(meta := _state_key(repo, engine.rules, config, options, max_size)), meta)
+    log = SweepLog(state_folder(meta := _state_key(repo, engine.rules, config, options, max_size)), meta)
     done = log.load() if options.resume else {}
     jobs = _jobs(requested_jobs)
 
@@ -419,7 +420,7 @@ def _speculate(
     pool: Workers[list[tuple[bytes, str]]],
     done: dict[bytes, int],
     max_size: int,
-    log: git.SweepLog,
+    log: SweepLog,
     progress: Progress | None,
     stop_after: int | None,
     ahead: _Ahead,
@@ -608,7 +609,7 @@ def _sweep(
     repo: git.Repository,
     pool: Workers[list[tuple[bytes, str]]] | None,
     outcomes: dict[bytes, tuple[int, list[Match], str]],
-    log: git.SweepLog,
+    log: SweepLog,
     report: Report,
     progress: Progress | None,
     stop_after: int | None,

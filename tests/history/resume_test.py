@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from nhiguard.history import sweep as history_sweep
+from nhiguard.history.resume import cache_dir
 from nhiguard.history.sweep import HistoryOptions, Interrupted, run_history
-from nhiguard.sources.gitobjects import cache_dir
 from tests.history.kit import ALICE, BOB, Repo, locations, sweep, token
 
 
