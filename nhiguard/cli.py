@@ -203,7 +203,7 @@ def _verify_if_asked(report: Report) -> None:
 
 
 def _inventory_file(value: str | Path | None) -> Path:
-    from nhiguard.governance import default_path
+    from nhiguard.inventory.record import default_path
 
     return Path(value) if value else default_path()
 
@@ -214,7 +214,7 @@ def _record_if_asked(report: Report) -> None:
     if ctx is None or ctx.params.get("inventory_path") is None or ctx.meta.get("nhiguard.recorded"):
         return
     from nhiguard import config as config_mod
-    from nhiguard.governance import record
+    from nhiguard.inventory.record import record
 
     ctx.meta["nhiguard.recorded"] = True
     base = Path(ctx.params["root"]) if ctx.params.get("root") else _verify_base(ctx.params)
@@ -767,7 +767,7 @@ def history(repo: Path, since: str | None, branches: tuple[str, ...], exclude_pa
     """Sweep every blob ever committed (all refs) once; attribute findings to the commits that introduced them."""
     from nhiguard import config as config_mod
     from nhiguard.config import parse_size
-    from nhiguard.history import HistoryOptions, Interrupted, run_history, summary
+    from nhiguard.history.sweep import HistoryOptions, Interrupted, run_history, summary
 
     options = HistoryOptions(
         branches=branches, since=since, exclude_paths=exclude_paths, stashes=stashes, resume=resume,
@@ -958,14 +958,14 @@ def _assessed(params: dict[str, Any]) -> list[Any]:
         if parsed is None:
             raise click.BadParameter(f"not an ISO 8601 date: {params['as_of']}", param_hint="--as-of")
         now = parsed
-    from nhiguard import governance
+    from nhiguard.inventory.record import reresolve_owners, rotation_guides
 
     config = config_mod.load(params.get("config_path"), Path("."))
     policy = policy_config(config.sections)
     with Inventory(path) as store:
         identities = store.identities()
-        governance.reresolve_owners(identities, config)
-        return assess_all(identities, store.repo_contexts(), policy, now, governance.rotation_guides())
+        reresolve_owners(identities, config)
+        return assess_all(identities, store.repo_contexts(), policy, now, rotation_guides())
 
 
 @cli.group()

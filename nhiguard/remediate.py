@@ -27,9 +27,9 @@ from nhiguard.config import Config
 from nhiguard.engine import Engine
 from nhiguard.errors import ConfigError
 from nhiguard.fingerprint import matches
-from nhiguard.governance import locate
 from nhiguard.http import HttpClient, HttpError, HttpSettings, Request, Response
 from nhiguard.inventory import codeowners, govern
+from nhiguard.inventory.record import locate
 from nhiguard.inventory.store import Inventory
 from nhiguard.model import Finding, Rule, Verdict
 from nhiguard.remediators import (

@@ -29,7 +29,7 @@ from nhiguard import __version__, fingerprint, gcpace
 from nhiguard import config as config_mod
 from nhiguard.errors import NhiguardError, SourceError
 from nhiguard.escape import printable
-from nhiguard.governance import identity_records, keep_recorded_identities, locate, repo_context
+from nhiguard.inventory.record import identity_records, keep_recorded_identities, locate, repo_context
 from nhiguard.inventory.store import IdentityRecord, Inventory, RepoContext
 from nhiguard.model import Report
 from nhiguard.progress import Progress, wanted
@@ -132,7 +132,7 @@ def _incremental(local: Path, config: config_mod.Config, old: Sequence[str], new
 
 
 def _full(local: Path, config: config_mod.Config) -> Report:
-    from nhiguard.history import HistoryOptions, run_history
+    from nhiguard.history.sweep import HistoryOptions, run_history
 
     result = run_history(local, config, ScanSettings(jobs=1, use_baseline=False), HistoryOptions(progress=False))
     return result.report

@@ -19,8 +19,9 @@ LAYERS: dict[str, int] = {
     "catalogue": 2,
     "filekinds": 2,
     "sources": 3, "http": 3, "cache": 3, "verifiers": 3, "remediators": 3, "reporters": 3, "inventory": 3,
-    "scan": 4, "workers": 4, "verify": 4, "remediate": 4, "plugins": 4, "demo": 4, "history": 4, "governance": 4,
+    "scan": 4, "workers": 4, "verify": 4, "remediate": 4, "plugins": 4, "demo": 4, "history": 4,
     "sweep": 4, "triage": 4, "progress": 4,
+    "inventory.record": 4,
     "cli": 5, "__main__": 5, "hook": 5, "ci": 5,
 }
 PLUGIN_FOLDERS = {"sources", "verifiers", "remediators", "reporters", "inventory"}
@@ -64,8 +65,13 @@ def _top(module: str) -> str:
 
 
 def _folder(module: str) -> str | None:
-    """The plugin folder a module is part of, if any."""
-    return next((f for f in PLUGIN_FOLDERS if module == f or module.startswith(f + ".")), None)
+    """The plugin folder a module is part of, if any. DESIGN.md's rule is that the plugin folders of L3 never
+    import each other: a module that LAYERS places above its folder (a capability's orchestration kept beside its
+    plugins, such as `inventory.record`) is not one of the plugins, and imports as its layer allows."""
+    folder = next((f for f in PLUGIN_FOLDERS if module == f or module.startswith(f + ".")), None)
+    if folder is not None and LAYERS.get(_top(module), 0) > LAYERS.get(_top(folder), 0):
+        return None
+    return folder
 
 
 def _imports(path: Path) -> list[str]:

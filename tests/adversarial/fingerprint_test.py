@@ -120,7 +120,7 @@ def test_the_old_form_is_computed_only_when_a_baseline_may_hold_it(rules: dict[s
 
 def test_an_inventory_identity_keeps_its_old_fingerprint(rules: dict[str, Rule], tmp_path: Path) -> None:
     from nhiguard.config import Config
-    from nhiguard.governance import record
+    from nhiguard.inventory.record import record
     from nhiguard.inventory.store import IdentityRecord, Inventory
     from nhiguard.model import Report
 

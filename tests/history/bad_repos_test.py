@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from nhiguard.history import HistoryOptions
+from nhiguard.history.sweep import HistoryOptions
 from tests.history.kit import ALICE, BOB, Person, Repo, cli_json, locations, sweep, token
 from tests.support.cli import run_cli
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from nhiguard.config import Config
-from nhiguard.history import HistoryOptions, HistoryResult, run_history
+from nhiguard.history.sweep import HistoryOptions, HistoryResult, run_history
 from nhiguard.scan import ScanSettings
 from tests.support.cli import run_cli
 from tests.support.gitrepo import ALICE, BOB, CAROL, Commit, GitRepo, Person

@@ -9,7 +9,7 @@ import random
 import re
 from pathlib import Path
 
-from nhiguard.history import HistoryOptions, summary
+from nhiguard.history.sweep import HistoryOptions, summary
 from nhiguard.progress import Progress
 from tests.history.kit import Repo, sweep, token
 from tests.support.cli import run_cli

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from nhiguard import history
-from nhiguard.history import HistoryOptions, Interrupted
-from nhiguard.sources.history import cache_dir
+from nhiguard.history import sweep as history_sweep
+from nhiguard.history.resume import cache_dir
+from nhiguard.history.sweep import HistoryOptions, Interrupted, run_history
 from tests.history.kit import ALICE, BOB, Repo, locations, sweep, token
 
 
@@ -45,9 +45,9 @@ def _state_bytes() -> bytes:
 def test_interrupt_then_resume_equals_one_run(busy: Repo, monkeypatch: pytest.MonkeyPatch) -> None:
     whole = sweep(busy.path)
     assert len(whole.report.findings) >= 8
-    monkeypatch.setattr(history, "BATCH_BLOBS", 4)
+    monkeypatch.setattr(history_sweep, "BATCH_BLOBS", 4)
     with pytest.raises(Interrupted) as stopped:
-        history.run_history(busy.path, *_defaults(busy.path), HistoryOptions(progress=False), stop_after=3)
+        run_history(busy.path, *_defaults(busy.path), HistoryOptions(progress=False), stop_after=3)
     assert stopped.value.done == 12 and stopped.value.total == whole.blobs
     assert "--resume" in str(stopped.value)
     saved = _state_bytes()
@@ -63,13 +63,13 @@ def test_interrupt_then_resume_equals_one_run(busy: Repo, monkeypatch: pytest.Mo
 
 def test_twice_interrupted_and_workers(busy: Repo, monkeypatch: pytest.MonkeyPatch) -> None:
     whole = sweep(busy.path)
-    monkeypatch.setattr(history, "BATCH_BLOBS", 3)
-    monkeypatch.setattr(history, "PARALLEL_MIN_STORED", 0)
-    monkeypatch.setattr(history, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(history_sweep, "BATCH_BLOBS", 3)
+    monkeypatch.setattr(history_sweep, "PARALLEL_MIN_STORED", 0)
+    monkeypatch.setattr(history_sweep, "PARALLEL_MIN_BYTES", 0)
     for _ in range(2):
         # (workers scan ahead of the history walk: the total is the walk's, or the listing's if the walk is not done)
         with pytest.raises(Interrupted) as stopped:
-            history.run_history(busy.path, *_defaults(busy.path, jobs=2), HistoryOptions(resume=True, progress=False),
+            run_history(busy.path, *_defaults(busy.path, jobs=2), HistoryOptions(resume=True, progress=False),
                                  stop_after=2)
         assert stopped.value.total == whole.blobs
     resumed = sweep(busy.path, HistoryOptions(resume=True, progress=False), jobs=2)
@@ -78,17 +78,17 @@ def test_twice_interrupted_and_workers(busy: Repo, monkeypatch: pytest.MonkeyPat
 
 
 def test_without_resume_a_sweep_starts_over(busy: Repo, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(history, "BATCH_BLOBS", 4)
+    monkeypatch.setattr(history_sweep, "BATCH_BLOBS", 4)
     with pytest.raises(Interrupted):
-        history.run_history(busy.path, *_defaults(busy.path), HistoryOptions(progress=False), stop_after=2)
+        run_history(busy.path, *_defaults(busy.path), HistoryOptions(progress=False), stop_after=2)
     fresh = sweep(busy.path)
     assert fresh.resumed == 0
 
 
 def test_other_options_do_not_share_state(busy: Repo, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(history, "BATCH_BLOBS", 4)
+    monkeypatch.setattr(history_sweep, "BATCH_BLOBS", 4)
     with pytest.raises(Interrupted):
-        history.run_history(busy.path, *_defaults(busy.path), HistoryOptions(progress=False), stop_after=2)
+        run_history(busy.path, *_defaults(busy.path), HistoryOptions(progress=False), stop_after=2)
     other = sweep(busy.path, HistoryOptions(resume=True, exclude_paths=("d3/**",), progress=False))
     assert other.resumed == 0
 
@@ -97,13 +97,14 @@ def test_a_killed_cli_run_resumes(busy: Repo, tmp_path: Path) -> None:
     """SIGTERM in the middle of a real run (slowed down by a tiny batch size), then `--resume`."""
     script = (
         "import sys, time\n"
-        "from nhiguard import history, cli\n"
-        "history.BATCH_BLOBS = 1\n"
-        "real = history._scan_batch\n"
+        "from nhiguard import cli\n"
+        "from nhiguard.history import sweep\n"
+        "sweep.BATCH_BLOBS = 1\n"
+        "real = sweep._scan_batch\n"
         "def slow(batch):\n"
         "    time.sleep(0.05)\n"
         "    return real(batch)\n"
-        "history._scan_batch = slow\n"
+        "sweep._scan_batch = slow\n"
         "sys.exit(cli.main(sys.argv[1:]))\n"
     )
     env = {**os.environ, "NO_COLOR": "1"}

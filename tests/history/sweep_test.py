@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from nhiguard import history
-from nhiguard.history import HistoryOptions
+from nhiguard.history import sweep as history_sweep
+from nhiguard.history.sweep import HistoryOptions, HistoryResult, run_history
 from tests.history.kit import ALICE, BOB, CAROL, Repo, cli_json, locations, sweep, token
 
 
@@ -67,7 +67,7 @@ def story(tmp_path_factory: pytest.TempPathFactory) -> tuple[Repo, dict[str, obj
     return repo, facts
 
 
-def _only(result: history.HistoryResult, secret: str) -> list[tuple[str, str, int, str | None, str | None,
+def _only(result: HistoryResult, secret: str) -> list[tuple[str, str, int, str | None, str | None,
                                                                        str | None, str]]:
     return [loc for loc in locations(result) if loc[0] == secret]
 
@@ -136,9 +136,9 @@ def test_every_reachable_blob_is_scanned_exactly_once(story: tuple[Repo, dict[st
 def test_workers_give_the_same_result(story: tuple[Repo, dict[str, object]], monkeypatch: pytest.MonkeyPatch) -> None:
     repo, _ = story
     alone = sweep(repo.path, jobs=1)
-    monkeypatch.setattr(history, "PARALLEL_MIN_STORED", 0)
-    monkeypatch.setattr(history, "PARALLEL_MIN_BYTES", 0)
-    monkeypatch.setattr(history, "BATCH_BLOBS", 3)
+    monkeypatch.setattr(history_sweep, "PARALLEL_MIN_STORED", 0)
+    monkeypatch.setattr(history_sweep, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(history_sweep, "BATCH_BLOBS", 3)
     together = sweep(repo.path, jobs=3)
     assert locations(together) == locations(alone)
     assert together.report.stats.files == alone.report.stats.files
@@ -192,10 +192,10 @@ def test_baseline_and_allow_apply(story: tuple[Repo, dict[str, object]], tmp_pat
 def test_progress_line_on_request_and_quiet_otherwise(story: tuple[Repo, dict[str, object]]) -> None:
     repo, _ = story
     quiet = io.StringIO()
-    history.run_history(repo.path, *_defaults(repo.path), HistoryOptions(), stream=quiet)
+    run_history(repo.path, *_defaults(repo.path), HistoryOptions(), stream=quiet)
     assert quiet.getvalue() == ""  # not a terminal
     shown = io.StringIO()
-    history.run_history(repo.path, *_defaults(repo.path), HistoryOptions(progress=True), stream=shown)
+    run_history(repo.path, *_defaults(repo.path), HistoryOptions(progress=True), stream=shown)
     assert shown.getvalue().startswith("\rhistory [")  # redrawn in place, then cleared
     assert "blobs" in shown.getvalue() and "ETA" in shown.getvalue() and "finding(s)" in shown.getvalue()
     assert shown.getvalue().endswith("\r")
@@ -240,18 +240,18 @@ def test_scanning_ahead_of_the_walk_keeps_only_what_reachable_paths_allow(
     repo.git("hash-object", "-w", loose)  # in the object database, reachable from nothing
     options = HistoryOptions(exclude_paths=("vendor/**",), progress=False)
     alone = sweep(repo.path, options, jobs=1)
-    monkeypatch.setattr(history, "PARALLEL_MIN_STORED", 0)
-    monkeypatch.setattr(history, "PARALLEL_MIN_BYTES", 0)
-    monkeypatch.setattr(history, "BATCH_BLOBS", 1)
+    monkeypatch.setattr(history_sweep, "PARALLEL_MIN_STORED", 0)
+    monkeypatch.setattr(history_sweep, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(history_sweep, "BATCH_BLOBS", 1)
     rescanned: list[list[tuple[bytes, str]]] = []
-    real_settle = history._settle
+    real_settle = history_sweep._settle
 
     def settle(*args: object, **kwargs: object) -> list[list[tuple[bytes, str]]]:
         again = real_settle(*args, **kwargs)  # type: ignore[arg-type]
         rescanned.extend(again)
         return again
 
-    monkeypatch.setattr(history, "_settle", settle)
+    monkeypatch.setattr(history_sweep, "_settle", settle)
     together = sweep(repo.path, options, jobs=2)
     # it ran ahead, then fixed the lock file; a settings file is scanned again at its path for the file-kind detectors
     assert sorted(path for batch in rescanned for _, path in batch) == ["app/settings.py", "package-lock.json"]

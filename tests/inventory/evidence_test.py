@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from nhiguard import governance
 from nhiguard.config import Config
 from nhiguard.inventory import govern, x509
+from nhiguard.inventory.record import Where, identity_records
 from nhiguard.inventory.store import Identity, Inventory, LocationRecord, RepoContext, VerdictRecord
 from nhiguard.model import Finding, Location, Rule
 from tests.inventory.kit import key_and_certificate
@@ -128,8 +128,8 @@ def _key_finding(builtin_rules: list[Rule], secret: str) -> Finding:
                                                                                          line=1)])
 
 
-def _where(root: Path) -> governance.Where:
-    return governance.Where(str(root), root, "", root)
+def _where(root: Path) -> Where:
+    return Where(str(root), root, "", root)
 
 
 def test_certificate_linked_by_public_key_not_by_proximity(tmp_path: Path, builtin_rules: list[Rule]) -> None:
@@ -138,7 +138,7 @@ def test_certificate_linked_by_public_key_not_by_proximity(tmp_path: Path, built
     (tmp_path / "tls").mkdir()
     (tmp_path / "tls" / "server.key").write_text(key, encoding="utf-8")
     (tmp_path / "tls" / "other.crt").write_text(other_cert, encoding="utf-8")
-    (record,) = governance.identity_records([_key_finding(builtin_rules, key)], _where(tmp_path), Config(tmp_path))
+    (record,) = identity_records([_key_finding(builtin_rules, key)], _where(tmp_path), Config(tmp_path))
     assert (record.expiry, record.linked) == (None, None)  # beside it, but not its certificate
 
 
@@ -149,10 +149,10 @@ def test_without_cryptography_proximity_links(tmp_path: Path, builtin_rules: lis
     (tmp_path / "tls" / "server.key").write_text(key, encoding="utf-8")
     (tmp_path / "tls" / "server.pem").write_text(cert, encoding="utf-8")
     monkeypatch.setattr(x509, "AVAILABLE", False)
-    (record,) = governance.identity_records([_key_finding(builtin_rules, key)], _where(tmp_path), Config(tmp_path))
+    (record,) = identity_records([_key_finding(builtin_rules, key)], _where(tmp_path), Config(tmp_path))
     assert (record.expiry, record.linked) == (None, "certificate tls/server.pem (beside the key)")
     monkeypatch.setattr(x509, "AVAILABLE", True)
-    (record,) = governance.identity_records([_key_finding(builtin_rules, key)], _where(tmp_path), Config(tmp_path))
+    (record,) = identity_records([_key_finding(builtin_rules, key)], _where(tmp_path), Config(tmp_path))
     assert record.expiry == "2030-01-01T00:00:00+00:00" and record.expiry_source == "certificate notAfter"
     assert record.linked == "certificate tls/server.pem (CN=svc), same public key"
     assert "PRIVATE KEY" not in repr(record)

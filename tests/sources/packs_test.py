@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from nhiguard.sources.history import CLEAN, CORRUPT, BlobReader, open_repository
+from nhiguard.sources.gitobjects import CLEAN, CORRUPT, BlobReader, open_repository
 from nhiguard.sources.packs import PackStore, native_apply_delta
 from tests.history.kit import cli_json, locations, sweep, token
 from tests.support.gitrepo import GitRepo

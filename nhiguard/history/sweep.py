@@ -1,22 +1,6 @@
-"""A full-history sweep: every blob reachable from the refs, scanned once, findings attributed afterwards.
-
-    index    git log --raw (no patches) → reachable blobs, each with the commits and paths that introduced it
-    sizes    cat-file --batch-check over the object database → pack order and size of every blob
-    plan     drop excluded paths, oversized and already-done (resume) blobs; cut the rest, in pack order, into
-             batches of a few MB
-    scan     N worker processes (forked before the index is built, so they stay small), each with its own
-             BlobReader (the pack files read in-process, `git cat-file --batch` for the rest) and its own
-             Engine; a bounded number of batches in flight; every finished batch is appended to the resume log
-             (blob ids and outcomes, never a secret)
-    attribute  per (rule, secret, path): the earliest commit that introduced a blob holding it; author, email
-             and date looked up for those commits only; "head" locations where the secret is still in HEAD's tree
-
-A whole-history sweep with workers runs index and scan side by side instead (`_speculate`): the workers scan
-every listed blob, all rules on, while the walk runs on a thread; `_settle` then keeps the reachable blobs and
-rescans the few whose path turns off a rule that matched in them.
-
-Findings then go through the shared Collector and `scan.finish`, so baselines and allow lists apply.
-"""
+"""The sweep (`run_history`): the plan, the worker processes and what they scan, the scan ahead of the walk and
+how it settles, the resume log kept as batches finish, and the closing summary. The phases are in the package's
+docstring."""
 
 from __future__ import annotations
 
@@ -36,17 +20,19 @@ from pathlib import Path
 from types import FrameType
 from typing import TextIO
 
-from nhiguard import __version__, baseline, filekinds, gcpace
+from nhiguard import __version__, baseline, gcpace
 from nhiguard.config import ArchiveLimits, Config
 from nhiguard.engine import Engine, EngineOptions
-from nhiguard.engine.filters import is_lockfile, path_matches
+from nhiguard.engine.filters import path_matches
 from nhiguard.fingerprint import fingerprint
+from nhiguard.history.attribute import attribute, notices, outcome_notices
+from nhiguard.history.resume import SweepLog, cache_dir
 from nhiguard.model import Chunk, Match, Notice, Origin, Report, Rule
 from nhiguard.progress import Progress, wanted
 from nhiguard.progress import size as byte_size
 from nhiguard.scan import Collector, ScanSettings, archive_limits, finish, load_baseline, load_rules, make_engine
 from nhiguard.sources import archives
-from nhiguard.sources import history as git
+from nhiguard.sources import gitobjects as git
 from nhiguard.sources.text import prepare
 from nhiguard.workers import Workers, forks
 
@@ -158,7 +144,7 @@ def _scan_batch(batch: list[tuple[bytes, str]], all_rules: bool = False) -> Batc
 
 def _archive_blob(engine: Engine, oid: bytes, payload: bytes, path: str, all_rules: bool) -> BlobResult:
     """A blob that is an archive: its members scanned, matches marked with their member path; what a cap or a
-    corrupt member left out goes in the reason, one `member<TAB>reason` a line, for `_outcome_notices`."""
+    corrupt member left out goes in the reason, one `member<TAB>reason` a line, for `attribute.outcome_notices`."""
     limits, max_member = _ARCHIVES
     matches: list[Match] = []
     active: set[str] = set()
@@ -228,7 +214,7 @@ def _state_key(repo: git.Repository, rules: Sequence[Rule], config: Config, opti
 
 def state_folder(meta: dict[str, object]) -> Path:
     digest = hashlib.sha256(json.dumps(meta, sort_keys=True).encode()).hexdigest()[:24]
-    return git.cache_dir() / digest
+    return cache_dir() / digest
 
 
 def run_history(
@@ -293,7 +279,7 @@ def _run(
         return bool(excludes and path_matches(p, excludes)) or bool(allow_paths and path_matches(p, allow_paths))
 
     revs = git.revisions(repo, options.branches, options.stashes)
-    log = git.SweepLog(state_folder(meta := _state_key(repo, engine.rules, config, options, max_size)), meta)
+    log = SweepLog(state_folder(meta := _state_key(repo, engine.rules, config, options, max_size)), meta)
     done = log.load() if options.resume else {}
     jobs = _jobs(requested_jobs)
 
@@ -321,7 +307,7 @@ def _run(
         plan, total_bytes, missing = _plan(index, sizes, _Done(done, ahead_of_walk.scanned), max_size, report)
         result.blobs = len(index.first)
         result.resumed = sum(1 for oid in index.first if oid in done)
-        _notices(repo, index, report, options)
+        notices(repo, index, report, options.branches, options.since)
         outcomes, late = _absent(repo, missing)
         if late:
             plan.append([(oid, index.primary_path(oid)) for oid in late])
@@ -370,8 +356,8 @@ def _run(
             _WORKER = None
     log.close()
 
-    _attribute(repo, index, outcomes, collector, engine, excluded)
-    _outcome_notices(index, outcomes, report)
+    attribute(repo, index, outcomes, collector, engine, excluded)
+    outcome_notices(index, outcomes, report)
     result.report = finish(report, collector, engine, known, started)
     result.present_at_head = {
         f.fingerprint: any(loc.kind == "head" for loc in f.locations) for f in result.report.findings
@@ -434,7 +420,7 @@ def _speculate(
     pool: Workers[list[tuple[bytes, str]]],
     done: dict[bytes, int],
     max_size: int,
-    log: git.SweepLog,
+    log: SweepLog,
     progress: Progress | None,
     stop_after: int | None,
     ahead: _Ahead,
@@ -623,7 +609,7 @@ def _sweep(
     repo: git.Repository,
     pool: Workers[list[tuple[bytes, str]]] | None,
     outcomes: dict[bytes, tuple[int, list[Match], str]],
-    log: git.SweepLog,
+    log: SweepLog,
     report: Report,
     progress: Progress | None,
     stop_after: int | None,
@@ -755,152 +741,6 @@ def _record(
         report.stats.files += 1
     if status != git.CLEAN or reason:  # (a clean archive's reason says what of it was not read)
         outcomes[oid] = (status, matches, reason)
-
-
-# -- attribution ----------------------------------------------------------------------------------------------
-def _rule_off(rule: Rule, path: str) -> bool:
-    return (bool(rule.allow.paths and path_matches(path, rule.allow.paths)) or (rule.generic and is_lockfile(path))
-            or (rule.source == "filekind" and not filekinds.claimed(path)))
-
-
-def _attribute(
-    repo: git.Repository,
-    index: git.BlobIndex,
-    outcomes: dict[bytes, tuple[int, list[Match], str]],
-    collector: Collector,
-    engine: Engine,
-    excluded: Callable[[str], bool],
-) -> None:
-    """Each (rule, secret, path) once, at the earliest commit that introduced a blob holding it there."""
-    earliest: dict[tuple[str, str, str], tuple[int, Match]] = {}
-    rules = collector.rules
-    matched = [(oid, matches) for oid, (status, matches, _) in outcomes.items() if matches]
-    for oid, matches in matched:
-        for path, commit in index.introductions(oid):
-            for match in matches:
-                if path != index.primary_path(oid) and _rule_off(rules[match.rule_id], path):
-                    continue
-                key = (match.rule_id, match.secret, path)
-                seen = earliest.get(key)
-                if seen is None or commit < seen[0] or (commit == seen[0] and _before(match, seen[1])):
-                    earliest[key] = (commit, match)
-    people = git.authors(repo, {index.commits[c] for c, _ in earliest.values()})
-    for (_, _, path), (commit, match) in sorted(earliest.items(), key=lambda kv: (kv[1][0], kv[0])):
-        sha = index.commits[commit]
-        who = people.get(sha)
-        origin = Origin(path=path, commit=sha.decode(), author=who.name if who else None,
-                        email=who.email if who else None, date=who.date if who else None, kind="history")
-        collector.add(origin, match)
-    _at_head(repo, matched, index, excluded, collector, engine)
-
-
-def _before(a: Match, b: Match) -> bool:
-    return (a.line, a.column) < (b.line, b.column)
-
-
-def _at_head(
-    repo: git.Repository,
-    matched: list[tuple[bytes, list[Match]]],
-    index: git.BlobIndex,
-    excluded: Callable[[str], bool],
-    collector: Collector,
-    engine: Engine,
-) -> None:
-    """A "head" location wherever a found secret is still in HEAD's tree. HEAD's blobs that the sweep did not
-    scan (other branches chosen, --since) are scanned now, for the secrets already found only."""
-    if repo.head is None or not matched:
-        return
-    tree = git.head_tree(repo)
-    scanned = dict(matched)
-    keys = set(collector.findings)
-    head = repo.head
-    for oid, matches in scanned.items():
-        for path in tree.get(oid, ()):
-            if excluded(path):
-                continue
-            for match in matches:
-                if not _rule_off(collector.rules[match.rule_id], path):
-                    collector.add(Origin(path=path, commit=head, kind="head"), match)
-    # HEAD blobs outside the swept set: only when the sweep did not cover HEAD
-    unseen = [oid for oid in tree if oid not in index.first and oid not in index.excluded_blobs]
-    if not unseen or not keys:
-        return
-    reader = git.BlobReader(repo)
-    try:
-        wanted_secrets = {secret for _, secret in keys}
-        for oid, status, payload in reader.read(unseen):
-            if status != git.CLEAN or isinstance(payload, str):
-                continue
-            if not any(s.encode("utf-8", "surrogatepass") in payload for s in wanted_secrets):
-                continue
-            data = prepare(payload)
-            if data is None:
-                continue
-            for path in tree[oid]:
-                if excluded(path):
-                    continue
-                for match in engine.scan(Chunk(data=data, origin=Origin(path=path, kind="head"))):
-                    if (match.rule_id, match.secret) in keys and not _rule_off(collector.rules[match.rule_id], path):
-                        collector.add(Origin(path=path, commit=head, kind="head"), match)
-    finally:
-        reader.close()
-
-
-# -- notices --------------------------------------------------------------------------------------------------
-def _notices(repo: git.Repository, index: git.BlobIndex, report: Report, options: HistoryOptions) -> None:
-    if repo.shallow:
-        shown = ", ".join(s[:12] for s in repo.shallow[:5]) + (" …" if len(repo.shallow) > 5 else "")
-        report.notices.append(Notice(repo.shown, (
-            f"shallow clone: history behind {len(repo.shallow)} boundary commit(s) ({shown}) is not in this clone "
-            "and was not scanned; blobs first seen at a boundary commit are attributed to it, though they may be "
-            "older (run `git fetch --unshallow` for a complete sweep)")))
-    for path, commit in sorted(index.gitlinks.items()):
-        report.notices.append(Notice(path, (
-            f"submodule (first seen in commit {index.commits[commit][:12].decode()}) skipped: its history lives in "
-            "another repository; sweep that repository on its own")))
-    if not options.branches:
-        for name, kind in git.non_commit_refs(repo):
-            # a tag straight on a blob or tree is content the repository publishes: unread, so the run is incomplete
-            reason = (f"ref points at a {kind}, not a commit: not swept (only what commits hold is); scan it with "
-                      f"`git cat-file -p {name} | nhiguard scan -`" if kind == "blob" else
-                      f"ref points at a {kind}, not a commit: not swept (only what commits hold is)")
-            report.notices.append(Notice(name, reason, incomplete=True))
-    if index.excluded_blobs:
-        report.notices.append(Notice(repo.shown, (
-            f"{len(index.excluded_blobs):,} blob(s) seen only at excluded or allowed paths were not scanned")))
-    if not index.first and not index.gitlinks:
-        what = "since " + options.since if options.since else "on the selected refs"
-        report.notices.append(Notice(repo.shown, f"no files in the history {what}: nothing to scan"))
-
-
-def _outcome_notices(
-    index: git.BlobIndex, outcomes: dict[bytes, tuple[int, list[Match], str]], report: Report
-) -> None:
-    binary: dict[str, int] = {}
-    for oid in index.first:
-        found = outcomes.get(oid)
-        if found is None:
-            continue
-        status, _, reason = found
-        if status == git.BINARY:
-            path = index.primary_path(oid)
-            binary[path] = binary.get(path, 0) + 1
-        elif status in (git.CLEAN, git.MATCHED) and reason:  # an archive, in part
-            path = index.primary_path(oid)
-            for line in reason.splitlines():
-                member, _, why = line.partition("\t")
-                # (an archive's notes come back as text from the workers and the resume log)
-                report.notices.append(Notice(f"{path}!{member}" if member else path, why,
-                                             incomplete="binary member" not in why))
-        elif status in (git.MISSING, git.CORRUPT):
-            what = "missing" if status == git.MISSING else "unreadable"
-            report.notices.append(Notice(index.primary_path(oid), (
-                f"blob {oid.decode()} is {what} ({reason}); that version was not scanned"), incomplete=True))
-            report.stats.skipped += 1
-    for path, count in binary.items():
-        versions = f"{count} versions" if count > 1 else "1 version"
-        report.notices.append(Notice(path, f"binary ({versions}) not scanned"))
-        report.stats.skipped += count
 
 
 def summary(result: HistoryResult) -> str:
