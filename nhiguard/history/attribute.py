@@ -109,11 +109,14 @@ def notices(repo: git.Repository, index: git.BlobIndex, report: Report, branches
     """What the sweep could not or would not read, said once for the repository: a shallow boundary, submodules,
     refs that are not commits, blobs seen only at excluded paths, nothing to scan."""
     if repo.shallow:
+        # The history asked for is not all here (a CI checkout clones one commit by default): a clean result would
+        # say nothing about the commits behind the boundary, so the run is incomplete, not clean.
         shown = ", ".join(s[:12] for s in repo.shallow[:5]) + (" …" if len(repo.shallow) > 5 else "")
         report.notices.append(Notice(repo.shown, (
             f"shallow clone: history behind {len(repo.shallow)} boundary commit(s) ({shown}) is not in this clone "
             "and was not scanned; blobs first seen at a boundary commit are attributed to it, though they may be "
-            "older (run `git fetch --unshallow` for a complete sweep)")))
+            "older (run `git fetch --unshallow`, or check out with fetch-depth: 0, for a complete sweep; "
+            "--allow-incomplete accepts the partial one)"), incomplete=True))
     for path, commit in sorted(index.gitlinks.items()):
         report.notices.append(Notice(path, (
             f"submodule (first seen in commit {index.commits[commit][:12].decode()}) skipped: its history lives in "

@@ -39,6 +39,23 @@ def test_shallow_clone_says_what_was_not_scanned(tmp_path: Path) -> None:
     (notice,) = result.report.notices
     assert "shallow clone" in notice.reason and tip[:12] in notice.reason and "not scanned" in notice.reason
     assert "--unshallow" in notice.reason
+    assert notice.incomplete  # the history asked for is not all there: never a clean exit 0
+
+
+def test_shallow_clone_exits_incomplete_unless_accepted(tmp_path: Path) -> None:
+    # nothing found in the part of the history the clone holds: exit 4 (incomplete), not 0 (clean)
+    source = Repo(tmp_path / "clean")
+    source.write("a.txt", "one\n")
+    source.commit("one", ALICE)
+    source.write("a.txt", "two\n")
+    source.commit("two", BOB)
+    clone = tmp_path / "shallow"
+    source.git("clone", "-q", "--depth", "1", f"file://{source.path}", clone)
+    base = ["history", str(clone), "--no-progress", "--no-baseline"]
+    incomplete = run_cli(*base)
+    assert incomplete.returncode == 4 and "shallow clone" in incomplete.stdout + incomplete.stderr
+    assert run_cli(*base, "--allow-incomplete").returncode == 0
+    assert run_cli("history", str(source.path), "--no-progress", "--no-baseline").returncode == 0
 
 
 def test_bare_repository_gives_the_same_findings(tmp_path: Path) -> None:
