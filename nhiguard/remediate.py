@@ -44,7 +44,7 @@ from nhiguard.remediators import (
 )
 from nhiguard.safeio import REPORT_MAX_BYTES, read_capped
 from nhiguard.sources import gitinfo
-from nhiguard.verify import (
+from nhiguard.verify.phase import (
     AuditLog,
     Override,
     Verification,
@@ -56,7 +56,7 @@ from nhiguard.verify import (
     rule_names,
     saved_locations,
 )
-from nhiguard.verifyspec import RevokeSpec
+from nhiguard.verify.spec import RevokeSpec
 
 PLAN_KIND = "nhiguard-remediation-plan"
 ACTIONS = ("revoke", "ticket", "none")

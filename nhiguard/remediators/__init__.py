@@ -19,7 +19,7 @@ from typing import Any, Protocol, cast
 
 from nhiguard.http import Request, Response
 from nhiguard.registry import PluginRegistry
-from nhiguard.verifyspec import RevokeSpec
+from nhiguard.verify.spec import RevokeSpec
 
 ENTRY_POINT_GROUP = "nhiguard.remediators"
 DECLARATIVE = "http-revoke"

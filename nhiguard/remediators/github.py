@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 
 from nhiguard.http import Request
 from nhiguard.remediators import Outcome, RevokeTarget, Transport
-from nhiguard.verifyspec import RevokeSpec
+from nhiguard.verify.spec import RevokeSpec
 
 URL = "https://api.github.com/credentials/revoke"
 BATCH = 1000

@@ -15,7 +15,7 @@ from typing import Any
 
 from nhiguard.http import Request
 from nhiguard.remediators import Outcome, RevokeTarget, Transport
-from nhiguard.verifyspec import RevokeSpec
+from nhiguard.verify.spec import RevokeSpec
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from nhiguard import ruleset, verifyspec
+from nhiguard import ruleset
 from nhiguard.config import from_mapping
 from nhiguard.errors import ConfigError, RuleError
 from nhiguard.fingerprint import fingerprint
@@ -19,6 +19,7 @@ from nhiguard.remediate import _owner, build_plan, policy_from
 from nhiguard.remediators import Ticket, TicketLocation
 from nhiguard.remediators.aws import user_name
 from nhiguard.remediators.tickets import adf, markdown
+from nhiguard.verify.spec import Answer, revoked_by
 from tests.support.tokens import github_classic
 
 RULES = {r.id: r for r in ruleset.load_builtin()}
@@ -53,8 +54,8 @@ def test_a_good_revoke_block_parses() -> None:
         source="acme.yml")
     spec = ruleset.revoke_spec(rule)
     assert spec is not None and spec.acts and spec.request is not None and spec.request.method == "DELETE"
-    assert verifyspec.revoked_by(spec, verifyspec.Answer(204, {}, b""))
-    assert not verifyspec.revoked_by(spec, verifyspec.Answer(503, {}, b""))
+    assert revoked_by(spec, Answer(204, {}, b""))
+    assert not revoked_by(spec, Answer(503, {}, b""))
 
 
 def test_builtin_revoke_blocks() -> None:

@@ -24,7 +24,7 @@ from nhiguard.model import Rule
 from nhiguard.remediate import Applier, ApplyOptions, Plan, Result, build_plan
 from nhiguard.remediators import Registry
 from nhiguard.remediators.cloudflare import own_id
-from nhiguard.verify import parse_override
+from nhiguard.verify.phase import parse_override
 from tests.remediate.fakes import HEROKU_ACCEPT, GitHubApi, HerokuApi
 from tests.support import tokens
 from tests.support.providers import ProviderServer, Reply, Seen, json_reply
