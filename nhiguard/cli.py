@@ -461,7 +461,7 @@ def remediate_cmd(report_path: Path | None, root: Path | None, config_path: Path
     from dataclasses import replace
 
     from nhiguard import config as config_mod
-    from nhiguard import remediate
+    from nhiguard.remediate import phase as remediate
     from nhiguard.scan import ScanSettings, load_rules
     from nhiguard.verify.phase import load_saved_report, parse_overrides
 

@@ -15,10 +15,10 @@ from nhiguard.errors import ConfigError, RuleError
 from nhiguard.fingerprint import fingerprint
 from nhiguard.inventory import codeowners, govern
 from nhiguard.redact import preview
-from nhiguard.remediate import _owner, build_plan, policy_from
-from nhiguard.remediators import Ticket, TicketLocation
-from nhiguard.remediators.aws import user_name
-from nhiguard.remediators.tickets import adf, markdown
+from nhiguard.remediate.phase import _owner, build_plan, policy_from
+from nhiguard.remediate.plugins import Ticket, TicketLocation
+from nhiguard.remediate.plugins.aws import user_name
+from nhiguard.remediate.plugins.tickets import adf, markdown
 from nhiguard.verify.spec import Answer, revoked_by
 from tests.support.tokens import github_classic
 
@@ -157,7 +157,7 @@ def test_aws_user_name_from_the_verified_arn() -> None:
 
 
 def test_repository_config_cannot_choose_where_ticket_tokens_go(monkeypatch: pytest.MonkeyPatch) -> None:
-    from nhiguard.remediators.tickets import GitHubIssues, GitLabIssues, JiraCloud, RemediationError
+    from nhiguard.remediate.plugins.tickets import GitHubIssues, GitLabIssues, JiraCloud, RemediationError
 
     settings = {"url": "https://ghe.attacker.test/api/v3"}
     monkeypatch.delenv("NHIGUARD_GITHUB_URL", raising=False)

@@ -2,11 +2,12 @@
 the `remediate:` policy in .nhiguard.yml) → applied only with `--apply`. Orchestration (L4).
 
 Planning makes no network request. Applying files tickets through a ticket backend and revokes through a revoker
-(`nhiguard.remediators`), each request going through `nhiguard.http` to the hosts fixed for that action: the rule's
-`revoke.hosts` (a trusted rule only, as for verification), the ticket system's host, or the explicit endpoint
-override (`--remediate-endpoint`, announced by the CLI). Every planned and applied action, every call, its result
-and the responder are appended to the audit log (the same JSON Lines file as verification's) and, when asked, to
-the inventory. One failed action never stops the others. After a revocation the credential is verified again.
+(`nhiguard.remediate.plugins`), each request going through `nhiguard.http` to the hosts fixed for that action: the
+rule's `revoke.hosts` (a trusted rule only, as for verification), the ticket system's host, or the explicit
+endpoint override (`--remediate-endpoint`, announced by the CLI). Every planned and applied action, every call, its
+result and the responder are appended to the audit log (the same JSON Lines file as verification's) and, when
+asked, to the inventory. One failed action never stops the others. After a revocation the credential is verified
+again.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from nhiguard.http import HttpClient, HttpError, HttpSettings, Request, Response
 from nhiguard.inventory import codeowners, govern
 from nhiguard.inventory.store import Inventory
 from nhiguard.model import Finding, Rule, Verdict
-from nhiguard.remediators import (
+from nhiguard.remediate.plugins import (
     TICKET_BACKENDS,
     Outcome,
     Registry,

@@ -13,7 +13,7 @@ import urllib.parse
 from collections.abc import Mapping, Sequence
 
 from nhiguard.http import Request
-from nhiguard.remediators import Outcome, RemediationError, RevokeTarget, Transport
+from nhiguard.remediate.plugins import Outcome, RemediationError, RevokeTarget, Transport
 from nhiguard.verify.spec import RevokeSpec
 
 IAM_URL = "https://iam.amazonaws.com/"

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from nhiguard.http import Request
-from nhiguard.remediators import Outcome, RevokeTarget, Transport
+from nhiguard.remediate.plugins import Outcome, RevokeTarget, Transport
 from nhiguard.verify.spec import Answer, MissingValue, RevokeSpec, render, revoked_by
 
 

@@ -13,7 +13,7 @@ import json
 from collections.abc import Mapping, Sequence
 
 from nhiguard.http import Request
-from nhiguard.remediators import Outcome, RevokeTarget, Transport
+from nhiguard.remediate.plugins import Outcome, RevokeTarget, Transport
 from nhiguard.verify.spec import RevokeSpec
 
 URL = "https://api.github.com/credentials/revoke"

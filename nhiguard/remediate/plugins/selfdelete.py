@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nhiguard.http import Request
-from nhiguard.remediators import Outcome, RevokeTarget, Transport
+from nhiguard.remediate.plugins import Outcome, RevokeTarget, Transport
 from nhiguard.verify.spec import RevokeSpec
 
 
