@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from nhiguard import ruleset  # noqa: E402
 from nhiguard.http import HttpSettings  # noqa: E402
-from nhiguard.verify import Verification, VerifyOptions, parse_override  # noqa: E402
+from nhiguard.verify.phase import Verification, VerifyOptions, parse_override  # noqa: E402
 from tests.support.providers import ProviderServer, Reply  # noqa: E402
 from tests.verify import kit  # noqa: E402
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from nhiguard import ruleset
 from nhiguard.model import Rule
-from nhiguard.verifyspec import RevokeSpec, VerifySpec
+from nhiguard.verify.spec import RevokeSpec, VerifySpec
 
 
 @dataclass(frozen=True, slots=True)

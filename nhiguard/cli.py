@@ -144,7 +144,7 @@ def _verify_base(params: dict[str, Any]) -> Path:
 def verify_options_from(params: dict[str, Any]) -> Any:
     """Typed verification options from the command's parameters and the environment. The endpoint override
     comes only from --verify-endpoint / NHIGUARD_VERIFY_ENDPOINT and is always announced."""
-    from nhiguard.verify import VerifyOptions, parse_overrides
+    from nhiguard.verify.phase import VerifyOptions, parse_overrides
 
     raw = list(params.get("verify_endpoints") or ())
     if os.environ.get("NHIGUARD_VERIFY_ENDPOINT"):
@@ -167,7 +167,7 @@ def verify_options_from(params: dict[str, Any]) -> Any:
 
 def _deadline(option: float | None) -> float:
     from nhiguard.errors import ConfigError
-    from nhiguard.verify import DEFAULT_DEADLINE
+    from nhiguard.verify.phase import DEFAULT_DEADLINE
 
     if option is not None:
         return float(option)
@@ -191,7 +191,7 @@ def _verify_if_asked(report: Report) -> None:
     params = ctx.params
     if not (params.get("verify_live") or params.get("only_live")) or ctx.meta.get("nhiguard.verified"):
         return
-    from nhiguard.verify import only_live, verify_findings
+    from nhiguard.verify.phase import only_live, verify_findings
 
     options = verify_options_from(params)
     stats = verify_findings(report.findings, options)
@@ -400,7 +400,7 @@ def verify_cmd(report_path: Path, root: Path | None, **opts: Any) -> int:
     from nhiguard.engine import Engine
     from nhiguard.model import Report
     from nhiguard.scan import ScanSettings, load_rules
-    from nhiguard.verify import load_saved_report, only_live, recover, verify_findings
+    from nhiguard.verify.phase import load_saved_report, only_live, recover, verify_findings
 
     target, saved = load_saved_report(report_path)
     base = root or (Path(target) if target and Path(target).is_dir() else Path("."))
@@ -461,9 +461,9 @@ def remediate_cmd(report_path: Path | None, root: Path | None, config_path: Path
     from dataclasses import replace
 
     from nhiguard import config as config_mod
-    from nhiguard import remediate
+    from nhiguard.remediate import phase as remediate
     from nhiguard.scan import ScanSettings, load_rules
-    from nhiguard.verify import load_saved_report, parse_overrides
+    from nhiguard.verify.phase import load_saved_report, parse_overrides
 
     if apply_plan:
         plan = remediate.load_plan(Path(apply_plan))

@@ -42,7 +42,7 @@ from urllib3.connection import HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from nhiguard import __version__
-from nhiguard.verifyspec import host_allowed
+from nhiguard.verify.spec import host_allowed
 
 USER_AGENT = f"nhiguard/{__version__} (leaked-credential verification)"
 

@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from nhiguard import _yaml, verifyspec
+from nhiguard import _yaml
 from nhiguard._paths import build_cache_dir
 from nhiguard.engine.context import ContextError, expand
 from nhiguard.engine.matcher import PatternError, compile_pattern
@@ -34,6 +34,7 @@ from nhiguard.model import (
     Severity,
 )
 from nhiguard.safeio import RULES_MAX_BYTES, read_capped
+from nhiguard.verify import spec
 
 _ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _NHI = re.compile(r"^NHI(?:[1-9]|10)$")
@@ -150,43 +151,43 @@ def _dependencies(ctx: _Ctx, raw: Any) -> tuple[Dependency, ...]:
     return tuple(deps)
 
 
-def _verify_spec(ctx: _Ctx, raw: Mapping[str, Any], validate: bool) -> verifyspec.VerifySpec:
-    """The `verify:` block, validated by the pure parser in verifyspec (placeholders must name real parts)."""
+def _verify_spec(ctx: _Ctx, raw: Mapping[str, Any], validate: bool) -> spec.VerifySpec:
+    """The `verify:` block, validated by the pure parser in verify.spec (placeholders must name real parts)."""
     try:
-        return verifyspec.parse(
+        return spec.parse(
             raw["verify"], parts=sorted(_rule_parts(raw)), compile_check=_group_names if validate else None
         )
-    except verifyspec.SpecError as exc:
+    except spec.SpecError as exc:
         raise ctx.fail(str(exc)) from None
 
 
 def _rule_parts(raw: Mapping[str, Any]) -> set[str]:
-    parts = verifyspec.pattern_parts(raw["pattern"])
+    parts = spec.pattern_parts(raw["pattern"])
     for dep in raw.get("depends_on") or ():
         if isinstance(dep, Mapping) and isinstance(dep.get("rule"), str):
             parts.add(str(dep.get("part", dep["rule"])))
     return parts
 
 
-def revoke_spec(rule: Rule) -> verifyspec.RevokeSpec | None:
+def revoke_spec(rule: Rule) -> spec.RevokeSpec | None:
     """A loaded rule's parsed `revoke:` block (validated when the rule was loaded), or None."""
     if rule.revoke is None:
         return None
-    return _parsed(verifyspec.parse_revoke, rule, rule.revoke)
+    return _parsed(spec.parse_revoke, rule, rule.revoke)
 
 
 def _group_names(pattern: str) -> frozenset[str]:
     return frozenset(compile_pattern(pattern).groupindex)
 
 
-def verify_spec(rule: Rule) -> verifyspec.VerifySpec | None:
+def verify_spec(rule: Rule) -> spec.VerifySpec | None:
     """A loaded rule's parsed `verify:` block (validated when the rule was loaded), or None."""
     if rule.verify is None:
         return None
-    return _parsed(verifyspec.parse, rule, rule.verify)
+    return _parsed(spec.parse, rule, rule.verify)
 
 
-_Spec = TypeVar("_Spec", verifyspec.VerifySpec, verifyspec.RevokeSpec)
+_Spec = TypeVar("_Spec", spec.VerifySpec, spec.RevokeSpec)
 
 
 def _parsed(parse: Callable[..., _Spec], rule: Rule, raw: Any) -> _Spec:
@@ -198,10 +199,10 @@ def _parsed(parse: Callable[..., _Spec], rule: Rule, raw: Any) -> _Spec:
 @lru_cache(maxsize=4096)
 def _cached_block(parse: Callable[..., Any], rule_id: str, pattern: str, raw: str,
                   dep_parts: tuple[str, ...]) -> Any:
-    parts = verifyspec.pattern_parts(pattern) | set(dep_parts)
+    parts = spec.pattern_parts(pattern) | set(dep_parts)
     try:
         return parse(json.loads(raw), parts=sorted(parts))
-    except verifyspec.SpecError as exc:
+    except spec.SpecError as exc:
         raise RuleError(f"rule {rule_id!r}: {exc}") from None
 
 
@@ -266,8 +267,8 @@ def parse_rule(raw: Any, *, source: str, default_provider: str | None = None, va
         _verify_spec(ctx, raw, validate)
     if validate and raw.get("revoke") is not None:
         try:
-            verifyspec.parse_revoke(raw["revoke"], parts=sorted(_rule_parts(raw)))
-        except verifyspec.SpecError as exc:
+            spec.parse_revoke(raw["revoke"], parts=sorted(_rule_parts(raw)))
+        except spec.SpecError as exc:
             raise ctx.fail(str(exc)) from None
     flags = {}
     for key, default in (("multiline", False), ("generic", False), ("report", True),

@@ -13,10 +13,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from nhiguard import ruleset, verifyspec
+from nhiguard import ruleset
 from nhiguard.engine import Engine
 from nhiguard.engine.matcher import compile_gate, compile_pattern, compile_plain, finditer
 from nhiguard.model import Chunk, Origin, PositiveExample, Rule
+from nhiguard.verify.spec import case_answer, check_case, evaluate
 
 ADVERSARIAL_SIZE = 1 << 20
 ADVERSARIAL_SECONDS = 5.0
@@ -237,8 +238,8 @@ def check_verify_cases(rule: Rule) -> list[Problem]:
         return []
     problems = []
     for i, case in enumerate(spec.cases):
-        verdict = verifyspec.evaluate(spec, verifyspec.case_answer(case))
-        for problem in verifyspec.check_case(spec, case, verdict):
+        verdict = evaluate(spec, case_answer(case))
+        for problem in check_case(spec, case, verdict):
             problems.append(Problem(rule.id, f"verify case {case.name or i}: {problem}"))
     return problems
 

@@ -16,7 +16,7 @@ import pytest
 from nhiguard.fingerprint import fingerprint
 from nhiguard.http import HttpClient, HttpError, Policy, Request
 from nhiguard.model import Finding, Location, Rule
-from nhiguard.verify import Verification
+from nhiguard.verify.phase import Verification
 from tests.support.cli import run_cli
 from tests.support.providers import Drip, ProviderServer
 from tests.support.tokens import github_classic

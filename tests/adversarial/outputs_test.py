@@ -77,7 +77,7 @@ def test_a_reported_undecodable_name_can_be_verified_again(tmp_path: Path) -> No
     assert run_cli("scan", root, "-f", "json", "-o", report).returncode == 1
     real = escape.fs_path(SHOWN)
     assert os.fsencode(real) == HOSTILE_NAME
-    from nhiguard.verify import on_disk
+    from nhiguard.verify.phase import on_disk
 
     assert on_disk(SHOWN, root).is_file()
 

@@ -9,16 +9,17 @@ from typing import Any
 
 import pytest
 
-from nhiguard import ruleset, verifyspec
+from nhiguard import ruleset
 from nhiguard.config import from_mapping
 from nhiguard.errors import ConfigError, RuleError
 from nhiguard.fingerprint import fingerprint
 from nhiguard.inventory import codeowners, govern
 from nhiguard.redact import preview
-from nhiguard.remediate import _owner, build_plan, policy_from
-from nhiguard.remediators import Ticket, TicketLocation
-from nhiguard.remediators.aws import user_name
-from nhiguard.remediators.tickets import adf, markdown
+from nhiguard.remediate.phase import _owner, build_plan, policy_from
+from nhiguard.remediate.plugins import Ticket, TicketLocation
+from nhiguard.remediate.plugins.aws import user_name
+from nhiguard.remediate.plugins.tickets import adf, markdown
+from nhiguard.verify.spec import Answer, revoked_by
 from tests.support.tokens import github_classic
 
 RULES = {r.id: r for r in ruleset.load_builtin()}
@@ -53,8 +54,8 @@ def test_a_good_revoke_block_parses() -> None:
         source="acme.yml")
     spec = ruleset.revoke_spec(rule)
     assert spec is not None and spec.acts and spec.request is not None and spec.request.method == "DELETE"
-    assert verifyspec.revoked_by(spec, verifyspec.Answer(204, {}, b""))
-    assert not verifyspec.revoked_by(spec, verifyspec.Answer(503, {}, b""))
+    assert revoked_by(spec, Answer(204, {}, b""))
+    assert not revoked_by(spec, Answer(503, {}, b""))
 
 
 def test_builtin_revoke_blocks() -> None:
@@ -156,7 +157,7 @@ def test_aws_user_name_from_the_verified_arn() -> None:
 
 
 def test_repository_config_cannot_choose_where_ticket_tokens_go(monkeypatch: pytest.MonkeyPatch) -> None:
-    from nhiguard.remediators.tickets import GitHubIssues, GitLabIssues, JiraCloud, RemediationError
+    from nhiguard.remediate.plugins.tickets import GitHubIssues, GitLabIssues, JiraCloud, RemediationError
 
     settings = {"url": "https://ghe.attacker.test/api/v3"}
     monkeypatch.delenv("NHIGUARD_GITHUB_URL", raising=False)

@@ -21,10 +21,10 @@ from nhiguard import config as config_mod
 from nhiguard import redact, ruleset
 from nhiguard.fingerprint import fingerprint
 from nhiguard.model import Rule
-from nhiguard.remediate import Applier, ApplyOptions, Plan, Result, build_plan
-from nhiguard.remediators import Registry
-from nhiguard.remediators.cloudflare import own_id
-from nhiguard.verify import parse_override
+from nhiguard.remediate.phase import Applier, ApplyOptions, Plan, Result, build_plan
+from nhiguard.remediate.plugins import Registry
+from nhiguard.remediate.plugins.cloudflare import own_id
+from nhiguard.verify.phase import parse_override
 from tests.remediate.fakes import HEROKU_ACCEPT, GitHubApi, HerokuApi
 from tests.support import tokens
 from tests.support.providers import ProviderServer, Reply, Seen, json_reply

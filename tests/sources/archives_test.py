@@ -270,15 +270,16 @@ def test_history_blob_that_is_an_archive(tmp_path: Path) -> None:
 
 
 def test_verify_recovers_a_secret_from_inside_an_archive(tmp_path: Path) -> None:
-    from nhiguard import ruleset, verify
+    from nhiguard import ruleset
     from nhiguard.engine import Engine
+    from nhiguard.verify.phase import recover
 
     token = github_classic("verify")
     (tmp_path / "dist").mkdir()
     (tmp_path / "dist/app.jar").write_bytes(zip_bytes({"conf/app.yml": f"x: 1\ntoken: {token}\n".encode()}))
     _, report = scan_json(tmp_path)
     rules = ruleset.load_builtin()
-    found = verify.recover(report["findings"], {r.id: r for r in rules}, tmp_path, Engine(rules))
+    found = recover(report["findings"], {r.id: r for r in rules}, tmp_path, Engine(rules))
     assert [f.secret for f in found.found] == [token] and found.gone == []
 
 

@@ -134,7 +134,7 @@ def test_a_repository_config_cannot_widen_a_rules_hosts(server: ProviderServer, 
         # without an override the repository's host is still never used: the built-in host is pinned
         from nhiguard import config, ruleset
         from nhiguard.scan import ScanSettings, load_rules
-        from nhiguard.verify import Verification, VerifyOptions
+        from nhiguard.verify.phase import Verification, VerifyOptions
 
         loaded = {r.id: r for r in load_rules(config.load(None, project), ScanSettings())}
         assert f"127.0.0.1:{evil.port}" in json.dumps(loaded["github-pat-classic"].verify)

@@ -18,7 +18,7 @@ import pytest
 
 from nhiguard.fingerprint import fingerprint
 from nhiguard.model import Finding, Location, Rule
-from nhiguard.verify import Verification
+from nhiguard.verify.phase import Verification
 from tests.support.providers import ProviderServer, Reply, Seen, json_reply
 from tests.support.tokens import github_classic
 from tests.verify import kit
@@ -148,7 +148,7 @@ def test_aws_sts_signature_is_checked_and_the_arn_revealed(server: ProviderServe
 
 def test_aws_canary_accounts_are_detected_offline_and_never_called(server: ProviderServer, tmp_path: Path,
                                                                   builtin_rules: list[Rule]) -> None:
-    from nhiguard.verifiers.aws import THINKST_CANARY_ACCOUNTS, account_from_key_id
+    from nhiguard.verify.plugins.aws import THINKST_CANARY_ACCOUNTS, account_from_key_id
 
     rng = random.Random("canary")
     account = sorted(THINKST_CANARY_ACCOUNTS)[0]
@@ -166,7 +166,7 @@ def test_aws_canary_accounts_are_detected_offline_and_never_called(server: Provi
 
 
 def test_a_legacy_key_id_has_no_derivable_account() -> None:
-    from nhiguard.verifiers.aws import account_from_key_id
+    from nhiguard.verify.plugins.aws import account_from_key_id
 
     assert account_from_key_id("AKIAI" + "A" * 15) is None
     assert account_from_key_id("AKIAJ" + "A" * 15) is None

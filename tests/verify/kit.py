@@ -14,13 +14,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nhiguard import ruleset, verifyspec
+from nhiguard import ruleset
 from nhiguard.fingerprint import fingerprint
 from nhiguard.http import HttpSettings
 from nhiguard.model import Finding, Location, Rule
-from nhiguard.verifiers.aws import account_from_key_id, canary
-from nhiguard.verify import Override, VerifyOptions, parse_override
-from nhiguard.verifyspec import VerifySpec
+from nhiguard.verify.phase import Override, VerifyOptions, parse_override
+from nhiguard.verify.plugins.aws import account_from_key_id, canary
+from nhiguard.verify.spec import VerifySpec, is_whole_placeholder, placeholders, render, request_texts
 from tests.support.providers import Contract, ProviderServer
 
 ALNUM = string.ascii_letters + string.digits
@@ -136,16 +136,16 @@ def target_for(rule: Rule, rng: random.Random) -> Target:
     request = spec.request
     defaults = {c.name for c in spec.context if c.default is not None}
     names: set[str] = set()
-    for text in verifyspec.request_texts(request):
-        names |= verifyspec.placeholders(text)
+    for text in request_texts(request):
+        names |= placeholders(text)
     parts = {n: _value(n, rng) for n in sorted(names - {"secret"} - defaults)}
-    if verifyspec.is_whole_placeholder(request.url):
+    if is_whole_placeholder(request.url):
         host = spec.hosts[0]
         secret = f"https://{host}/api/webhooks/{rand(rng, 18, '0123456789')}/{rand(rng, 40)}"
     else:
         secret = rand(rng, 40)
     values = {"secret": secret, **parts, **{c.name: c.default for c in spec.context if c.default is not None}}
-    rendered = verifyspec.render(request, values)
+    rendered = render(request, values)
     split = urllib.parse.urlsplit(rendered.url)
     path = split.path + (f"?{split.query}" if split.query else "")
     needle = urllib.parse.urlsplit(secret).path if rendered.host_from_secret and secret.startswith("https://") \

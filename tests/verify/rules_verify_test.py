@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from nhiguard import verifyspec
 from nhiguard.model import Rule, Verdict
-from nhiguard.verify import Verification
+from nhiguard.verify.phase import Verification
+from nhiguard.verify.spec import check_case
 from tests.support.providers import Hang, ProviderServer, Reply, Reset
 from tests.verify import kit
 
@@ -85,7 +85,7 @@ def test_recorded_cases_give_their_verdicts_over_https(server: ProviderServer, t
             case = target.spec.cases[index]
             verdict = verdicts[target.rule.id]
             checked += 1
-            for problem in verifyspec.check_case(target.spec, case, verdict):
+            for problem in check_case(target.spec, case, verdict):
                 problems.append(f"{target.rule.id} case {case.name or index}: {problem}")
     assert not problems, "\n".join(problems)
     assert checked >= 2 * len(targets)

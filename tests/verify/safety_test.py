@@ -16,8 +16,8 @@ from nhiguard import ruleset
 from nhiguard.fingerprint import fingerprint
 from nhiguard.http import Blocked, HttpClient, HttpError, HttpSettings, Policy, Request, is_public
 from nhiguard.model import Finding, Location, Rule, Verdict
-from nhiguard.verifiers import Registry, Target, Transport
-from nhiguard.verify import Verification, VerifyOptions, parse_override
+from nhiguard.verify.phase import Verification, VerifyOptions, parse_override
+from nhiguard.verify.plugins import Registry, Target, Transport
 from tests.support.providers import ProviderServer, Reply, Seen, json_reply
 from tests.verify import kit
 
@@ -152,7 +152,7 @@ def test_a_self_hosted_service_needs_an_explicit_endpoint(rules: dict[str, Rule]
 
 
 def test_overrides_match_rule_id_then_provider_then_star(rules: dict[str, Rule]) -> None:
-    from nhiguard.verify import find_override, rule_names
+    from nhiguard.verify.phase import find_override, rule_names
 
     items = [parse_override("*=https://127.0.0.1:1"), parse_override("github=https://127.0.0.1:2/p"),
              parse_override("github-pat-classic=https://127.0.0.1:3")]

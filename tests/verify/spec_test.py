@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from nhiguard import ruleset, selftest, verifyspec
+from nhiguard import ruleset, selftest
 from nhiguard.errors import RuleError
-from nhiguard.verifyspec import Answer, evaluate, host_allowed, parse, render
+from nhiguard.verify.spec import Answer, MissingValue, evaluate, host_allowed, json_values, parse, render
 
 
 def _rule(verify: Any, **extra: Any) -> dict[str, Any]:
@@ -98,7 +98,7 @@ def test_rendering_encodes_bodies_and_refuses_header_injection() -> None:
     assert ("Content-Type", "application/json") in rendered.headers
     with pytest.raises(ValueError, match="CR, LF"):
         render(spec.request, {"secret": "a\r\nX-Evil: 1"})
-    with pytest.raises(verifyspec.MissingValue):
+    with pytest.raises(MissingValue):
         render(spec.request, {})
 
 
@@ -134,10 +134,10 @@ def test_evaluation_live_first_then_invalid_else_unknown() -> None:
 
 def test_json_paths_walk_lists() -> None:
     doc = {"a": [{"h": "x"}, {"h": "y"}, {"n": 1}], "b": {"c": None}}
-    assert verifyspec.json_values(doc, "a.*.h") == ["x", "y"]
-    assert verifyspec.json_values(doc, "a.1.h") == ["y"]
-    assert verifyspec.json_values(doc, "b.c") == []
-    assert verifyspec.json_values(doc, "missing.path") == []
+    assert json_values(doc, "a.*.h") == ["x", "y"]
+    assert json_values(doc, "a.1.h") == ["y"]
+    assert json_values(doc, "b.c") == []
+    assert json_values(doc, "missing.path") == []
 
 
 def test_the_self_test_catches_a_case_that_does_not_match() -> None:

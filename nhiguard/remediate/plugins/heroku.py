@@ -10,7 +10,7 @@ from __future__ import annotations
 import hmac
 from typing import Any
 
-from nhiguard.remediators.selfdelete import LookupThenDelete
+from nhiguard.remediate.plugins.selfdelete import LookupThenDelete
 
 HOST = "api.heroku.com"
 URL = f"https://{HOST}/oauth/authorizations"

@@ -13,8 +13,8 @@ import urllib.parse
 from collections.abc import Mapping, Sequence
 
 from nhiguard.http import Request
-from nhiguard.remediators import Outcome, RemediationError, RevokeTarget, Transport
-from nhiguard.verifyspec import RevokeSpec
+from nhiguard.remediate.plugins import Outcome, RemediationError, RevokeTarget, Transport
+from nhiguard.verify.spec import RevokeSpec
 
 IAM_URL = "https://iam.amazonaws.com/"
 _USER_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:user/(?:[^\s]*/)?(?P<name>[\w+=,.@-]{1,64})")

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from nhiguard import verifyspec
 from nhiguard.http import Request
-from nhiguard.remediators import Outcome, RevokeTarget, Transport
-from nhiguard.verifyspec import RevokeSpec
+from nhiguard.remediate.plugins import Outcome, RevokeTarget, Transport
+from nhiguard.verify.spec import Answer, MissingValue, RevokeSpec, render, revoked_by
 
 
 class DeclarativeRevoker:
@@ -27,8 +26,8 @@ class DeclarativeRevoker:
         if spec.request is None:
             return Outcome(False, "failed", detail="the rule's revoke block has no request")
         try:
-            rendered = verifyspec.render(spec.request, {"secret": target.secret, **target.parts})
-        except verifyspec.MissingValue as exc:
+            rendered = render(spec.request, {"secret": target.secret, **target.parts})
+        except MissingValue as exc:
             return Outcome(False, "failed", detail=f"needs '{exc.name}', which was not found near the secret")
         except ValueError as exc:
             return Outcome(False, "failed", detail=str(exc))
@@ -37,8 +36,8 @@ class DeclarativeRevoker:
                     basic_auth=rendered.basic_auth),
             from_secret=rendered.host_from_secret,
         )
-        answer = verifyspec.Answer(response.status, response.headers, response.body)
-        if verifyspec.revoked_by(spec, answer):
+        answer = Answer(response.status, response.headers, response.body)
+        if revoked_by(spec, answer):
             return Outcome(True, "revoked", detail=f"the provider answered {response.status}",
                            http_status=response.status)
         hint = " (the token lacks the permission to revoke itself)" if response.status == 403 else ""

@@ -17,7 +17,7 @@ from email.utils import formatdate
 
 from nhiguard.http import Request
 from nhiguard.model import Verdict
-from nhiguard.verifiers import NotChecked, Target, Transport
+from nhiguard.verify.plugins import NotChecked, Target, Transport
 
 API_VERSION = "2021-08-06"
 _ACCOUNT = re.compile(r"^[a-z0-9]{3,24}$")

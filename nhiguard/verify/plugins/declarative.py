@@ -3,10 +3,10 @@ and the answer mapped by the rule's `live` / `invalid` matchers (anything else i
 
 from __future__ import annotations
 
-from nhiguard import verifyspec
 from nhiguard.http import Request
 from nhiguard.model import Verdict
-from nhiguard.verifiers import NotChecked, Target, Transport
+from nhiguard.verify.plugins import NotChecked, Target, Transport
+from nhiguard.verify.spec import Answer, MissingValue, evaluate, render
 
 
 def verify(target: Target, transport: Transport) -> Verdict:
@@ -15,8 +15,8 @@ def verify(target: Target, transport: Transport) -> Verdict:
         raise NotChecked("the rule's verify block has no request")
     values = {"secret": target.secret, **target.parts}
     try:
-        rendered = verifyspec.render(spec.request, values)
-    except verifyspec.MissingValue as exc:
+        rendered = render(spec.request, values)
+    except MissingValue as exc:
         raise NotChecked(f"needs '{exc.name}', which was not found near the secret") from None
     except ValueError as exc:
         raise NotChecked(str(exc)) from None
@@ -30,4 +30,4 @@ def verify(target: Target, transport: Transport) -> Verdict:
         ),
         from_secret=rendered.host_from_secret,
     )
-    return verifyspec.evaluate(spec, verifyspec.Answer(response.status, response.headers, response.body))
+    return evaluate(spec, Answer(response.status, response.headers, response.body))

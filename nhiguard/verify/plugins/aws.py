@@ -17,7 +17,7 @@ from typing import Any
 
 from nhiguard.http import Request
 from nhiguard.model import Verdict
-from nhiguard.verifiers import NotChecked, Target, Transport
+from nhiguard.verify.plugins import NotChecked, Target, Transport
 
 STS_URL = "https://sts.amazonaws.com/"
 STS_BODY = "Action=GetCallerIdentity&Version=2011-06-15"

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from nhiguard.http import Request, Response
-from nhiguard.remediators import Outcome, RemediationError, Ticket, Transport
+from nhiguard.remediate.plugins import Outcome, RemediationError, Ticket, Transport
 
 FALSE_POSITIVE_HELP = (
     "If this is not a real credential (a test value, a placeholder), mark it as a false positive: add its "

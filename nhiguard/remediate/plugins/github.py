@@ -13,8 +13,8 @@ import json
 from collections.abc import Mapping, Sequence
 
 from nhiguard.http import Request
-from nhiguard.remediators import Outcome, RevokeTarget, Transport
-from nhiguard.verifyspec import RevokeSpec
+from nhiguard.remediate.plugins import Outcome, RevokeTarget, Transport
+from nhiguard.verify.spec import RevokeSpec
 
 URL = "https://api.github.com/credentials/revoke"
 BATCH = 1000

@@ -38,8 +38,8 @@ from nhiguard.http import Blocked, HttpClient, HttpError, HttpSettings, Policy, 
 from nhiguard.model import Chunk, Finding, Location, Match, Origin, Rule, Verdict
 from nhiguard.safeio import REPORT_MAX_BYTES, read_capped
 from nhiguard.sources import archives, gitinfo
-from nhiguard.verifiers import NotChecked, Registry, Target, verifier_name
-from nhiguard.verifyspec import VerifySpec
+from nhiguard.verify.plugins import NotChecked, Registry, Target, verifier_name
+from nhiguard.verify.spec import VerifySpec
 
 AUDIT_FILE = "audit.jsonl"
 DEFAULT_DEADLINE = 300.0

@@ -18,7 +18,7 @@ from typing import Protocol
 from nhiguard.http import Request, Response
 from nhiguard.model import Verdict
 from nhiguard.registry import PluginRegistry
-from nhiguard.verifyspec import VerifySpec
+from nhiguard.verify.spec import VerifySpec
 
 ENTRY_POINT_GROUP = "nhiguard.verifiers"
 DECLARATIVE = "http"
@@ -54,11 +54,11 @@ class NotChecked(Exception):
 
 # name → "module:attribute"; imported on first use
 BUILTINS: dict[str, str] = {
-    DECLARATIVE: "nhiguard.verifiers.declarative:verify",
-    "aws-sts": "nhiguard.verifiers.aws:verify_sts",
-    "aws-key-id": "nhiguard.verifiers.aws:verify_key_id",
-    "gcp-service-account": "nhiguard.verifiers.gcp:verify_service_account",
-    "azure-storage-shared-key": "nhiguard.verifiers.azure:verify_shared_key",
+    DECLARATIVE: "nhiguard.verify.plugins.declarative:verify",
+    "aws-sts": "nhiguard.verify.plugins.aws:verify_sts",
+    "aws-key-id": "nhiguard.verify.plugins.aws:verify_key_id",
+    "gcp-service-account": "nhiguard.verify.plugins.gcp:verify_service_account",
+    "azure-storage-shared-key": "nhiguard.verify.plugins.azure:verify_shared_key",
 }
 
 

@@ -2,11 +2,12 @@
 the `remediate:` policy in .nhiguard.yml) → applied only with `--apply`. Orchestration (L4).
 
 Planning makes no network request. Applying files tickets through a ticket backend and revokes through a revoker
-(`nhiguard.remediators`), each request going through `nhiguard.http` to the hosts fixed for that action: the rule's
-`revoke.hosts` (a trusted rule only, as for verification), the ticket system's host, or the explicit endpoint
-override (`--remediate-endpoint`, announced by the CLI). Every planned and applied action, every call, its result
-and the responder are appended to the audit log (the same JSON Lines file as verification's) and, when asked, to
-the inventory. One failed action never stops the others. After a revocation the credential is verified again.
+(`nhiguard.remediate.plugins`), each request going through `nhiguard.http` to the hosts fixed for that action: the
+rule's `revoke.hosts` (a trusted rule only, as for verification), the ticket system's host, or the explicit
+endpoint override (`--remediate-endpoint`, announced by the CLI). Every planned and applied action, every call, its
+result and the responder are appended to the audit log (the same JSON Lines file as verification's) and, when
+asked, to the inventory. One failed action never stops the others. After a revocation the credential is verified
+again.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from nhiguard.inventory import codeowners, govern
 from nhiguard.inventory.record import locate
 from nhiguard.inventory.store import Inventory
 from nhiguard.model import Finding, Rule, Verdict
-from nhiguard.remediators import (
+from nhiguard.remediate.plugins import (
     TICKET_BACKENDS,
     Outcome,
     Registry,
@@ -44,7 +45,7 @@ from nhiguard.remediators import (
 )
 from nhiguard.safeio import REPORT_MAX_BYTES, read_capped
 from nhiguard.sources import gitinfo
-from nhiguard.verify import (
+from nhiguard.verify.phase import (
     AuditLog,
     Override,
     Verification,
@@ -56,7 +57,7 @@ from nhiguard.verify import (
     rule_names,
     saved_locations,
 )
-from nhiguard.verifyspec import RevokeSpec
+from nhiguard.verify.spec import RevokeSpec
 
 PLAN_KIND = "nhiguard-remediation-plan"
 ACTIONS = ("revoke", "ticket", "none")

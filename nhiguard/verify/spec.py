@@ -2,7 +2,7 @@
 
 Everything here is pure (no I/O): parsing and validating the block at rule-load time (errors name the file and the
 rule id, like every other rule error), rendering a request from a secret and its parts, and turning a provider's
-answer (status, headers, body) into a Verdict. The network half lives in `nhiguard.http` and `nhiguard.verifiers`.
+answer (status, headers, body) into a Verdict. The network half lives in `nhiguard.http` and `nhiguard.verify.plugins`.
 
 The format is documented in docs/rules.md ("Verification").
 """

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from nhiguard.remediators.selfdelete import LookupThenDelete
+from nhiguard.remediate.plugins.selfdelete import LookupThenDelete
 
 HOST = "api.cloudflare.com"
 BASE = f"https://{HOST}/client/v4/user/tokens"

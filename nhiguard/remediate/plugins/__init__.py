@@ -19,7 +19,7 @@ from typing import Any, Protocol, cast
 
 from nhiguard.http import Request, Response
 from nhiguard.registry import PluginRegistry
-from nhiguard.verifyspec import RevokeSpec
+from nhiguard.verify.spec import RevokeSpec
 
 ENTRY_POINT_GROUP = "nhiguard.remediators"
 DECLARATIVE = "http-revoke"
@@ -126,14 +126,14 @@ class Revoker(Protocol):
 
 
 BUILTINS: dict[str, str] = {
-    "github-issues": "nhiguard.remediators.tickets:GITHUB",
-    "gitlab-issues": "nhiguard.remediators.tickets:GITLAB",
-    "jira": "nhiguard.remediators.tickets:JIRA",
-    DECLARATIVE: "nhiguard.remediators.declarative:REVOKER",
-    "github-credential-revoke": "nhiguard.remediators.github:REVOKER",
-    "aws-iam-deactivate": "nhiguard.remediators.aws:REVOKER",
-    "heroku-authorization-revoke": "nhiguard.remediators.heroku:REVOKER",
-    "cloudflare-token-revoke": "nhiguard.remediators.cloudflare:REVOKER",
+    "github-issues": "nhiguard.remediate.plugins.tickets:GITHUB",
+    "gitlab-issues": "nhiguard.remediate.plugins.tickets:GITLAB",
+    "jira": "nhiguard.remediate.plugins.tickets:JIRA",
+    DECLARATIVE: "nhiguard.remediate.plugins.declarative:REVOKER",
+    "github-credential-revoke": "nhiguard.remediate.plugins.github:REVOKER",
+    "aws-iam-deactivate": "nhiguard.remediate.plugins.aws:REVOKER",
+    "heroku-authorization-revoke": "nhiguard.remediate.plugins.heroku:REVOKER",
+    "cloudflare-token-revoke": "nhiguard.remediate.plugins.cloudflare:REVOKER",
 }
 TICKET_BACKENDS = ("github-issues", "gitlab-issues", "jira")
 

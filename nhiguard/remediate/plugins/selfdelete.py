@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from nhiguard.http import Request
-from nhiguard.remediators import Outcome, RevokeTarget, Transport
-from nhiguard.verifyspec import RevokeSpec
+from nhiguard.remediate.plugins import Outcome, RevokeTarget, Transport
+from nhiguard.verify.spec import RevokeSpec
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import urllib.parse
 
 from nhiguard.http import Request
 from nhiguard.model import Verdict
-from nhiguard.verifiers import NotChecked, Target, Transport
+from nhiguard.verify.plugins import NotChecked, Target, Transport
 
 TOKEN_URL = "https://oauth2.googleapis.com/token"  # noqa: S105 - an endpoint, not a password
 SCOPE = "https://www.googleapis.com/auth/cloud-platform"
