@@ -151,8 +151,8 @@ def parse_mount(text: str, path: str) -> Iterator[Field]:
 
 # -- Cisco-style configs ---------------------------------------------------------------------------------------------
 _TYPE7_KEY = "dsfd;kfoA,.iyewrkldJKDHSUBsgvca69834ncxv9873254k;fg87"
-_CISCO = lazy_re(r"^\s*(?:username\s+(\S+)\s+(?:privilege\s+\d+\s+)?(?:password|secret)|enable\s+(?:password|secret)"
-                    r"|\s*password)\s+(?:(\d)\s+)?(\S+)\s*$")
+_CISCO = lazy_re(r"^\s*+(?:username\s++(\S+)\s++(?:privilege\s++\d+\s++)?(?:password|secret)"
+                    r"|enable\s++(?:password|secret)|password)\s++(?:(\d)\s++)?(\S+)\s*$")
 
 
 def cisco7_reveal(value: str) -> str | None:

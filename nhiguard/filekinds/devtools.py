@@ -303,7 +303,7 @@ def parse_tfvars(text: str, path: str) -> Iterator[Field]:
 _ANSIBLE_KEYS = ("ansible_password", "ansible_ssh_pass", "ansible_ssh_password", "ansible_become_pass",
                  "ansible_become_password", "ansible_sudo_pass", "ansible_su_pass", "ansible_winrm_password",
                  "ansible_httpapi_pass", "ansible_net_auth_pass")
-_INLINE = lazy_re(r"(\w+)=(\"[^\"]*\"|'[^']*'|\S+)")
+_INLINE = lazy_re(r"(?<!\w)(\w++)=(\"[^\"]*\"|'[^']*'|\S+)")  # (from a word's start only: linear)
 
 
 def parse_ansible(text: str, path: str) -> Iterator[Field]:

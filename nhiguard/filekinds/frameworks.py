@@ -133,7 +133,7 @@ _SHELL_ENV = frozenset({"env", ".envrc", "env.list", ".flaskenv", ".bashrc", ".b
 _PHP_STR = r"""(?:'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)")"""
 _PHP_DEFINE = lazy_re(r"""define\s*\(\s*['"]([A-Za-z_]\w*)['"]\s*,\s*""" + _PHP_STR, re.I)
 _PHP_ARRAY = lazy_re(r"""['"]([\w.\-]+)['"]\s*=>\s*(?:env\s*\(\s*['"][^'"]*['"]\s*,\s*)?""" + _PHP_STR)
-_PHP_VAR = lazy_re(r"""\$([\w]+(?:\s*\[\s*(?:['"][\w.\-]*['"]|\$\w+|\d+)\s*\])*)\s*=\s*""" + _PHP_STR)
+_PHP_VAR = lazy_re(r"""\$(\w++(?:\s*\[\s*(?:['"][\w.\-]*['"]|\$\w+|\d+)\s*\])*)\s*=\s*""" + _PHP_STR)
 _PHP_ENV_ONLY = lazy_re(r"""=>\s*env\s*\(\s*['"][^'"]*['"]\s*\)""")
 _PHP_PROP = lazy_re(r"""(?:public|private|protected|var)\s+\$(\w+)\s*=\s*""" + _PHP_STR)
 
@@ -182,7 +182,7 @@ _PHP_NAME = lazy_re(r"(?:config|database|db|settings|conf|connect|connection|loc
 
 
 # -- Django and Python settings --------------------------------------------------------------------------------
-_PY_ASSIGN = lazy_re(r"""^\s*([A-Z][A-Z0-9_]*)\s*=\s*[rbuRBU]?(?:'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)")""", re.M)
+_PY_ASSIGN = lazy_re(r"""^[ \t]*+([A-Z][A-Z0-9_]*)\s*=\s*[rbuRBU]?(?:'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)")""", re.M)
 _PY_DICT = lazy_re(r"""['"]([A-Za-z_][\w]*)['"]\s*:\s*[rbuRBU]?(?:'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)")""")
 _PY_DEFAULT = lazy_re(
     r"""['"]([A-Za-z_]\w*)['"]\s*,\s*(?:default\s*=\s*)?(?:'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)")"""
@@ -350,7 +350,7 @@ _USER_COLUMN = lazy_re(r"(?i)^(?:user_?(?:name|login)?|login|email|user_email|na
 
 _SQL_USER_PW = lazy_re(
     r"(?i)(?:(?:CREATE|ALTER)\s+(?:USER|ROLE)\s+(?:IF\s+NOT\s+EXISTS\s+)?([`'\"]?[\w.$-]+[`'\"]?(?:@[`'\"]?[\w.%-]+[`'\"]?)?)"
-    r"[^;]*?|SET\s+PASSWORD\s+FOR\s+([^\s=]+)\s*=\s*|GRANT\s[^;]*?TO\s+([^\s]+)[^;]*?)"
+    r"[^;]{0,1000}?|SET\s+PASSWORD\s+FOR\s+([^\s=]+)\s*=\s*|GRANT\s[^;]{0,1000}?TO\s+([^\s]+)[^;]{0,1000}?)"
     r"(?:IDENTIFIED\s+(?:WITH\s+\w+\s+)?BY\s+(?:PASSWORD\s+)?|(?:ENCRYPTED\s+|UNENCRYPTED\s+)?PASSWORD\s*\(?\s*)"
     r"'((?:[^'\\]|\\.|'')*)'"
 )

@@ -27,14 +27,17 @@ class Entry:
     line: int  # offset of the line
 
 
-_SECTION = lazy_re(r"^\s*\[\s*([^\]]*?)\s*\]\s*(?:[#;].*)?$")
-_INI_KV = lazy_re(r"^\s*([^=:#;\s\[][^=:]*?)\s*[=:]\s?(.*)$")
+# Every reader's pattern is linear in its line: possessive runs of blanks, greedy names stripped afterwards, never
+# a lazy run followed by blanks (a line of 80,000 spaces took 43 s; a lazy name and the blanks after it that
+# backtrack over each other are quadratic, two such runs cubic).
+_SECTION = lazy_re(r"^\s*+\[([^\]]*+)\]\s*+(?:[#;].*)?$")
+_INI_KV = lazy_re(r"^\s*+([^=:#;\s\[][^=:]*+)[=:]\s?(.*)$")
 
 
 def ini(text: str, *, separators: str = "=:", comments: str = "#;", inline_comments: bool = False) -> Iterator[Entry]:
     section = ""
     pattern = _INI_KV if separators == "=:" else lazy_re(
-        r"^\s*([^" + re.escape(separators) + r"#;\s\[][^" + re.escape(separators) + r"]*?)\s*["
+        r"^\s*+([^" + re.escape(separators) + r"#;\s\[][^" + re.escape(separators) + r"]*+)["
         + re.escape(separators) + r"]\s?(.*)$"
     )
     for start, line in Lines(text):
@@ -43,7 +46,7 @@ def ini(text: str, *, separators: str = "=:", comments: str = "#;", inline_comme
             continue
         m = _SECTION.match(line)
         if m:
-            section = m.group(1)
+            section = m.group(1).strip()
             continue
         m = pattern.match(line)
         if not m:
@@ -59,7 +62,7 @@ def ini(text: str, *, separators: str = "=:", comments: str = "#;", inline_comme
 
 # -- key = value / key: value / export KEY=value -------------------------------------------------------------------
 _ASSIGN = lazy_re(
-    r"""^\s*(?:export\s+|set\s+|setenv\s+|declare\s+(?:-\w+\s+)?|\$)?([A-Za-z_][\w.\-\[\]'"/]*?)\s*(?:=|:(?!//))\s*(.*?)\s*;?\s*$"""
+    r"""^\s*+(?:export\s++|set\s++|setenv\s++|declare\s++(?:-\w+\s++)?|\$)?([A-Za-z_][\w.\-\[\]'"/]*+)\s*+(?:=|:(?!//))\s*+(.*)$"""
 )
 
 
@@ -73,16 +76,25 @@ def assignments(text: str) -> Iterator[Entry]:
         m = _ASSIGN.match(line)
         if not m:
             continue
-        raw, at = m.group(2), start + m.start(2)
+        raw, at = _statement_end(m.group(2)), start + m.start(2)
         if raw[:1] and raw[:1] in "\"'":
             end = _closing(raw, raw[0])
             if end > 0:
                 yield Entry("", m.group(1), raw[1:end], at + 1, start)
                 continue
-        cut = re.search(r"\s+#", raw)
+        cut = _COMMENT.search(raw)
         if cut:
             raw = raw[: cut.start()]
         yield Entry("", m.group(1), raw.strip(), at, start)
+
+
+def _statement_end(raw: str) -> str:
+    """A value without the blanks and the one `;` that end its statement."""
+    raw = raw.rstrip()
+    return raw[:-1].rstrip() if raw.endswith(";") else raw
+
+
+_COMMENT = lazy_re(r"\s#")  # (one blank, not a run of them: a run searched from every blank is quadratic)
 
 
 def _closing(raw: str, quote: str) -> int:
@@ -128,7 +140,7 @@ class Node:
         return node.value if isinstance(node.value, str) else None if node.value is None else str(node.value)
 
 
-_WS = lazy_re(r"(?:\s+|//[^\n]*|/\*.*?\*/|#[^\n]*)*", re.S)
+_WS = lazy_re(r"(?:\s++|//[^\n]*+|/\*.*?(?:\*/|\Z)|#[^\n]*+)*+", re.S)  # (an unclosed comment runs to the end)
 _STRING = lazy_re(r'"((?:[^"\\]|\\.)*)"', re.S)
 _SCALAR = lazy_re(r"[^\s,\]\}:]+")
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "/": "/", "\\": "\\", '"': '"'}
@@ -258,8 +270,30 @@ class YamlScalar:
     line: int
 
 
-_YAML_KEY = lazy_re(r"""^(\s*)(-\s+)?(?:(["']?)([^"'#:\n][^:\n]*?|[^:\n]*?)\3)\s*:(?:\s+(.*?))?\s*$""")
-_YAML_ITEM = lazy_re(r"^(\s*)-\s+(.*?)\s*$")
+def _yaml_key(line: str) -> tuple[str, str, str | None, int] | None:
+    """`- key: value` → (the item's dash and its blanks, the key without quotes, the value or None, the value's
+    offset in the line). The key ends at the line's first colon, which a blank or the line's end must follow.
+    String operations, not a regex: a lazy key before blanks backtracked over a line of spaces (cubic)."""
+    body = line.lstrip()
+    at = len(line) - len(body)
+    dash = ""
+    if body[:1] == "-" and body[1:2].isspace():
+        after = body[1:].lstrip()
+        dash, body = body[: len(body) - len(after)], after
+        at += len(dash)
+    colon = body.find(":")
+    if colon < 0 or body[colon + 1 : colon + 2].strip():
+        return None
+    key = body[:colon].rstrip()
+    if len(key) >= 2 and key[0] in "\"'" and key[-1] == key[0]:
+        key = key[1:-1]
+    rest = body[colon + 1 :]
+    value = rest.strip()
+    if not rest or not value:
+        return dash, key.strip(), None, 0
+    return dash, key.strip(), value, at + colon + 1 + len(rest) - len(rest.lstrip())
+
+
 
 
 def yaml_scalars(text: str) -> Iterator[YamlScalar]:
@@ -276,30 +310,28 @@ def yaml_scalars(text: str) -> Iterator[YamlScalar]:
             if indent > block_indent:
                 continue
             block_indent = -1
-        m = _YAML_KEY.match(line)
-        if not m:
+        parsed = _yaml_key(line)
+        if parsed is None:
             continue
-        dash = m.group(2) or ""
-        key = m.group(4).strip()
+        dash, key, raw, column = parsed
         key_indent = indent + len(dash)
         while stack and stack[-1][0] >= key_indent:
             stack.pop()
         if dash:
             stack.append((indent, "-"))
-        raw = m.group(5)
         if not raw or raw.startswith("#"):
             stack.append((key_indent, key))
             continue
-        if raw[:1] and raw[:1] in "|>":
+        if raw[:1] in "|>":
             block_indent = key_indent
             continue
-        at = start + m.start(5)
+        at = start + column
         if raw[:1] and raw[:1] in "\"'":
             end = _closing(raw, raw[0])
             value, at = (raw[1:end], at + 1) if end > 0 else (raw, at)
         else:
-            cut = re.search(r"\s+#", raw)
-            value = raw[: cut.start()] if cut else raw
+            cut = _COMMENT.search(raw)
+            value = raw[: cut.start()].rstrip() if cut else raw
         yield YamlScalar(tuple(k for _, k in stack), key, value, at, start)
 
 
@@ -341,11 +373,11 @@ class Element:
 
 
 _XML_TOKEN = lazy_re(
-    r"<!--.*?(?:-->|$)|<!\[CDATA\[(.*?)(?:\]\]>|$)|<\?.*?(?:\?>|$)|<!DOCTYPE(?:[^\[>]|\[.*?\])*>"
+    r"<!--.*?(?:-->|$)|<!\[CDATA\[(.*?)(?:\]\]>|$)|<\?.*?(?:\?>|$)|<!DOCTYPE[^\[>]*+(?:\[[^\]]*+\][^\[>]*+)*+>"
     r"|</\s*([\w:.\-]+)\s*>|<([\w:.\-]+)((?:\s+[\w:.\-]+\s*=\s*(?:\"[^\"]*\"|'[^']*'))*)\s*(/?)>",
     re.S,
 )
-_XML_ATTR = lazy_re(r"([\w:.\-]+)\s*=\s*(?:\"([^\"]*)\"|'([^']*)')")
+_XML_ATTR = lazy_re(r"(?<![\w:.\-])([\w:.\-]++)\s*+=\s*+(?:\"([^\"]*+)\"|'([^']*+)')")
 _ENTITY = lazy_re(r"&(?:(amp|lt|gt|quot|apos)|#(\d{1,7})|#x([0-9a-fA-F]{1,6}));")
 _NAMED = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
 
@@ -413,7 +445,7 @@ def _set_text(element: Element, written: str, at: int, length: int, *, raw: bool
 
 
 # -- connection strings and URLs --------------------------------------------------------------------------------
-_CONN_PAIR = lazy_re(r"\s*([^=;]+?)\s*=\s*(\{[^}]*\}|\"[^\"]*\"|'[^']*'|[^;]*)\s*(?:;|$)")
+_CONN_PAIR = lazy_re(r"(?:^|(?<=;))\s*+([^=;]++)=\s*+(\{[^}]*+\}|\"[^\"]*+\"|'[^']*+'|[^;]*+)\s*+(?:;|$)")
 
 
 def conn_pairs(value: str) -> dict[str, tuple[str, int]]:
@@ -428,7 +460,8 @@ def conn_pairs(value: str) -> dict[str, tuple[str, int]]:
 
 
 _URL = lazy_re(
-    r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.\-]{1,30})://(?P<user>[^:@/\s\"'<>]*):(?P<pw>[^@/\s\"'<>]+|[^@\s\"'<>]+?)"
+    r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.\-]{1,30})://(?P<user>[^:@/\s\"'<>]{0,256}):"
+    r"(?P<pw>[^@/\s\"'<>]{1,512}|[^@\s\"'<>]{1,512}?)"  # (bounded: a run with no '@' is not read to its end)
     r"@(?P<host>[^/:\s?\"'<>]+)(?::(?P<port>\d{1,5}))?(?P<path>/[^\s?\"'<>]*)?"
 )
 

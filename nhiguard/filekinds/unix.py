@@ -188,11 +188,13 @@ def parse_pwdump(text: str, path: str) -> Iterator[Field]:
                            (("user", m.group(1)), ("rid", m.group(2)), ("scheme", "nt")), kind="hash")
 
 
-_INLINE_AUTH = lazy_re(r"<auth-user-pass>\s*\n\s*(\S+)\s*\n\s*(\S+)\s*\n\s*</auth-user-pass>")
+# (blanks before a line break possessive, never `\s*\n\s*`: two runs that share the line breaks are quadratic)
+_INLINE_AUTH = lazy_re(r"<auth-user-pass>[^\S\n]*+\n\s*+(\S+)[^\S\n]*+\n\s*+(\S+)[^\S\n]*+\n\s*+</auth-user-pass>")
+_REMOTE = lazy_re(r"(?m)^[ \t]*+remote[ \t]++(\S+)(?:[ \t]++(\d+))?")
 
 
 def parse_ovpn(text: str, path: str) -> Iterator[Field]:
-    remote = re.search(r"(?m)^\s*remote\s+(\S+)(?:\s+(\d+))?", text)
+    remote = _REMOTE.search(text)
     for m in _INLINE_AUTH.finditer(text):
         yield field_at(OVPN, m.group(2), m.start(2), (("user", m.group(1)), ("host", remote.group(1) if remote else ""),
                                                       ("port", remote.group(2) if remote else "")))
