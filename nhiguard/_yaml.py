@@ -28,7 +28,16 @@ def __getattr__(name: str) -> Any:
 
 
 def load(text: str | bytes) -> Any:
-    return _yaml().load(text, Loader=_loader())  # (a SafeLoader: no Python object construction)
+    yaml = _yaml()
+    try:
+        return yaml.load(text, Loader=_loader())  # (a SafeLoader: no Python object construction)
+    except UnicodeError:
+        raise
+    except (ValueError, OverflowError, RecursionError) as exc:
+        # A value the safe constructors cannot build (an integer of 5,000 digits passes Python's limit on int
+        # conversion, a timestamp on the 45th of a month): bad input like a syntax error, which every caller turns
+        # into a one-line exit 2.
+        raise yaml.YAMLError(f"{type(exc).__name__}: {exc}") from None
 
 
 def dump(data: Any) -> str:

@@ -97,7 +97,7 @@ def decide(baseline: Baseline | None, entries: Iterable[Entry]) -> Baseline:
 def loads(text: str, *, source: str = "baseline") -> Baseline:
     try:
         doc = json.loads(text)
-    except json.JSONDecodeError as exc:
+    except ValueError as exc:  # (JSONDecodeError, or an integer past Python's limit on int conversion)
         raise ConfigError(f"{source}: not valid JSON: {exc}") from None
     except RecursionError:
         raise ConfigError(f"{source}: not valid JSON: nested too deeply") from None

@@ -198,7 +198,7 @@ def load_file(path: Path) -> Config:
 
         try:
             doc = tomllib.loads(raw.decode("utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        except (ValueError, RecursionError) as exc:  # (TOMLDecodeError, bad UTF-8, an integer past Python's limit)
             raise ConfigError(f"{path}: not valid TOML: {exc}") from None
         tool = doc.get("tool", {})
         if not isinstance(tool, dict):

@@ -184,6 +184,31 @@ def test_a_repetition_too_large_to_compile_is_bad_input(tmp_path: Path, name: st
     assert name in result.stderr and "repetition" in result.stderr
 
 
+_HUGE = "9" * 5000  # past Python's 4,300-digit limit on converting a string to an integer
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "args"),
+    [
+        (".nhiguard.yml", f"max_file_size: {_HUGE}\n", ("scan", ".")),
+        (".nhiguard.yml", "archives:\n  depth: 2024-13-45\n", ("scan", ".")),  # a timestamp no calendar has
+        ("pyproject.toml", f"[tool.nhiguard]\nmax_file_size = {_HUGE}\n", ("scan", ".")),
+        ("r.yml", f"provider: acme\nrules:\n  - id: acme-key\n    entropy: {_HUGE}\n",
+         ("scan", "--rules", "r.yml", ".")),
+        ("b.json", f'{{"version": {_HUGE}}}', ("scan", "--baseline", "b.json", ".")),
+    ],
+)
+def test_a_value_no_constructor_can_build_is_bad_input(tmp_path: Path, name: str, text: str,
+                                                       args: tuple[str, ...]) -> None:
+    # config, rules and baselines are the repository's: what parses but cannot be built is malformed input (exit 2,
+    # the file named), not an internal error
+    (tmp_path / name).write_text(text)
+    (tmp_path / "a.txt").write_text("x = 1\n")
+    result = run_cli(*args, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert name in result.stderr and "internal error" not in result.stderr
+
+
 def test_only_the_scanned_content_s_own_config_applies(tmp_path: Path) -> None:
     # a config above the scanned folder (a shared /tmp) or in a vendored subfolder is not the content's own: it
     # must not silence the scan
