@@ -225,16 +225,22 @@ class _Pack:
             return self._large_entry(kind, base, offset + at, size)
         inflater = zlib.decompressobj()
         try:
-            parts = [inflater.decompress(memoryview(raw)[at:])]
+            # never more than the entry's recorded size and one byte: a stream that inflates past it is damaged (a
+            # crafted pack's 6-byte blob inflated to 3 GB of zeros)
+            parts = [inflater.decompress(memoryview(raw)[at:], size + 1)]
+            produced = len(parts[0])
             position = offset + len(raw)
             while not inflater.eof:
+                if produced > size or inflater.unconsumed_tail:
+                    return None
                 # deflate never grows data by more than this (zlib's compressBound)
                 want = min(max(size + (size >> 12) + (size >> 14) + 64, _FIRST_READ), self._end - position)
                 more = os.pread(fd, want, position) if want > 0 else b""
                 if not more:
                     return None
                 position += len(more)
-                parts.append(inflater.decompress(more))
+                parts.append(inflater.decompress(more, size + 1 - produced))
+                produced += len(parts[-1])
         except zlib.error:
             return None
         data = parts[0] if len(parts) == 1 else b"".join(parts)
@@ -250,6 +256,7 @@ class _Pack:
         bound = size + (size >> 12) + (size >> 14) + 64  # zlib's compressBound: no stream is longer
         inflater = zlib.decompressobj()
         position = start
+        produced = 0
         try:
             while not inflater.eof:
                 if position - start > bound or position >= self._end:
@@ -259,7 +266,9 @@ class _Pack:
                     return None
                 position += len(more)
                 while more and not inflater.eof:
-                    inflater.decompress(more, _STEP)
+                    produced += len(inflater.decompress(more, _STEP))
+                    if produced > size:  # (past its recorded size: damaged, however long it would run)
+                        return None
                     more = inflater.unconsumed_tail
             length = position - start - len(inflater.unused_data)
             data = zlib.decompress(os.pread(fd, length, start), zlib.MAX_WBITS, size)

@@ -257,3 +257,39 @@ def test_a_large_blob_is_held_about_once(tmp_path: Path) -> None:
     assert grown < 1.5 * size_mb, (grown, size_mb)  # (it grew by 2x and more)
     found = json.loads((tmp_path / "out.json").read_text())["findings"]
     assert {loc["line"] for f in found for loc in f["locations"]} == {850_001}
+
+
+def test_an_entry_that_inflates_past_its_size_is_cut_short(tmp_path: Path) -> None:
+    # A crafted pack's 40 KB blob whose zlib stream inflates to 30 MB of zeros (a 6-byte one to 3 GB took 3.2 GB
+    # of memory): the reader stops one byte past the recorded size and leaves the entry to git, which refuses it.
+    import tracemalloc
+    import zlib
+
+    repo = GitRepo(tmp_path / "r")
+    repo.write("noise.bin", random.Random(3).randbytes(40_000))
+    repo.write("fine.txt", f"{token('fine')}\n")
+    repo.commit("two files", date="2024-01-01T00:00:00+00:00")
+    repo.git("repack", "-adq")
+    noise = repo.git("rev-parse", "HEAD:noise.bin")
+    offset, kind = _entries(repo)[noise]
+    assert kind == 3
+    pack = _pack(repo)
+    pack.chmod(0o644)
+    raw = bytearray(pack.read_bytes())
+    start = offset + 1
+    while raw[start - 1] & 0x80:  # past the entry's type-and-size header
+        start += 1
+    bomb = zlib.compress(bytes(30 << 20), 9)
+    assert len(bomb) < 39_000  # (fits where the incompressible blob's stream was)
+    raw[start : start + len(bomb)] = bomb
+    pack.write_bytes(bytes(raw))
+    with _store(repo) as store:
+        tracemalloc.start()
+        try:
+            assert store.blob(noise) is None
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert peak < 4 << 20, peak
+    code, doc, _ = cli_json(repo.path)
+    assert code == 1 and {f["secret"] for f in doc["findings"]} == {token("fine")}
