@@ -14,6 +14,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "nhiguard"
 
 LAYERS: dict[str, int] = {
     "nhiguard": 0, "_paths": 0, "escape": 0, "safeio": 0, "errors": 0, "constants": 0, "_yaml": 0, "gcpace": 0,
+    "globs": 0,
     "model": 1, "config": 1, "registry": 1,
     "ruleset": 2, "selftest": 2, "engine": 2, "fingerprint": 2, "redact": 2, "baseline": 2,
     "catalogue": 2,

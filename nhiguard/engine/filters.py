@@ -13,10 +13,11 @@ every candidate.
 from __future__ import annotations
 
 import base64
-import fnmatch
 import re
 from functools import lru_cache
 from urllib.parse import unquote
+
+from nhiguard import globs
 
 # -- looks_fake: every rule ----------------------------------------------------------------------------------
 _FAKE_MARKERS = (
@@ -490,30 +491,12 @@ def is_lockfile(path: str) -> bool:
 
 
 @lru_cache(maxsize=4096)
-def _glob_regex(pattern: str) -> re.Pattern[str]:
-    """gitignore-flavoured globs: `**` spans directories, a pattern without '/' matches any basename."""
-    if "/" not in pattern.rstrip("/"):
-        pattern = "**/" + pattern
-    if pattern.endswith("/"):
-        pattern += "**"
-    parts = []
-    i = 0
-    while i < len(pattern):
-        if pattern.startswith("**/", i):
-            parts.append("(?:.*/)?")
-            i += 3
-        elif pattern.startswith("**", i):
-            parts.append(".*")
-            i += 2
-        else:
-            translated = fnmatch.translate(pattern[i])
-            parts.append(translated[4:-3] if pattern[i] not in "*?" else ("[^/]*" if pattern[i] == "*" else "[^/]"))
-            i += 1
-    return re.compile("^" + "".join(parts) + "(?:/.*)?$")
+def _glob(pattern: str) -> globs.Glob:
+    return globs.gitignore(pattern)
 
 
 def path_matches(path: str, patterns: tuple[str, ...]) -> bool:
     normalized = path.replace("\\", "/")
     while normalized.startswith("./"):
         normalized = normalized[2:]
-    return any(_glob_regex(p.lstrip("/")).match(normalized) for p in patterns)
+    return any(_glob(p.lstrip("/")).match(normalized) for p in patterns)

@@ -9,102 +9,24 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nhiguard.errors import ConfigError
+from nhiguard.globs import Glob, pieces
 from nhiguard.safeio import CONFIG_MAX_BYTES, read_capped
 
 LOCATIONS = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS", ".gitlab/CODEOWNERS")
 _SECTION = re.compile(r"^\^?\[(?P<name>[^\]]+)\](?:\[\d+\])?\s*(?P<owners>.*)$")
 
 
-# A pattern's pieces: a literal character, `?` (one character but '/'), `*` (a run without '/'), `**` (any run),
-# `**/` (any number of leading folders)
-_LIT, _ONE, _STAR, _ANY, _DIRS = range(5)
-
-
-@dataclass(frozen=True, slots=True)
-class Glob:
-    """A CODEOWNERS pattern, matched by following every position a path can reach piece by piece: time is the
-    pattern's length times the path's, whatever the pattern. (As a backtracking regex, `*a*a*a*a*a*a*a*a*a*a*a*b`
-    from a repository's CODEOWNERS took 46 s against a 40-character name and doubled with each character more.)"""
-
-    pieces: tuple[tuple[int, str], ...]
-    anchored: bool
-    tail: str  # "$": the path ends there; "/": a folder, something below it; "": either
-
-    def match(self, path: str) -> bool:
-        n = len(path)
-        at = {0} if self.anchored else _folders({0}, path)
-        for kind, char in self.pieces:
-            if not at:
-                return False
-            if kind == _LIT:
-                at = {p + 1 for p in at if p < n and path[p] == char}
-            elif kind == _ONE:
-                at = {p + 1 for p in at if p < n and path[p] != "/"}
-            elif kind == _STAR:
-                at = _runs(at, path)
-            elif kind == _ANY:
-                at = set(range(min(at), n + 1))
-            else:
-                at = _folders(at, path)
-        below = any(p < n and path[p] == "/" for p in at)
-        return below if self.tail == "/" else n in at if self.tail == "$" else n in at or below
-
-
-def _runs(at: set[int], path: str) -> set[int]:
-    """Every position a run without '/' reaches from `at` (each position once, however many starts)."""
-    out: set[int] = set()
-    reach = -1
-    for p in sorted(at):
-        q = max(p, reach)
-        stop = path.find("/", p)
-        stop = len(path) if stop < 0 else stop
-        if q <= stop:
-            out.update(range(q, stop + 1))
-            reach = stop + 1
-    return out
-
-
-def _folders(at: set[int], path: str) -> set[int]:
-    """`at` and every position just past a '/' at or after the first of them (`(.*/)?`)."""
-    first = min(at)
-    return at | {q + 1 for q in range(first, len(path)) if path[q] == "/"}
-
-
 def _translate(pattern: str) -> Glob:
     dir_only = pattern.endswith("/")
     core = pattern.strip("/")
     anchored = pattern.startswith("/") or "/" in core
-    pieces: list[tuple[int, str]] = []
-    i = 0
-    while i < len(core):
-        if core.startswith("**/", i):
-            pieces.append((_DIRS, ""))
-            i += 3
-        elif core.startswith("/**", i) and i + 3 == len(core):
-            pieces += [(_LIT, "/"), (_ANY, "")]
-            i += 3
-        elif core.startswith("**", i):
-            pieces.append((_ANY, ""))
-            i += 2
-        elif core[i] == "*":
-            pieces.append((_STAR, ""))
-            i += 1
-        elif core[i] == "?":
-            pieces.append((_ONE, ""))
-            i += 1
-        elif core[i] == "\\" and i + 1 < len(core):
-            pieces.append((_LIT, core[i + 1]))
-            i += 2
-        else:
-            pieces.append((_LIT, core[i]))
-            i += 1
     if dir_only:
         tail = "/"
     elif core.endswith("/*") or (core == "*" and anchored):
         tail = "$"
     else:
         tail = ""
-    return Glob(tuple(pieces), anchored, tail)
+    return Glob(pieces(core, escapes=True), anchored, tail)
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,9 @@ on generic candidates and carries the heavy heuristics. Random values come from 
 from __future__ import annotations
 
 import random
+import re
 import string
+import time
 
 import pytest
 
@@ -359,3 +361,46 @@ def test_is_lockfile(path: str, expected: bool) -> None:
 )
 def test_path_matches(path: str, patterns: tuple[str, ...], expected: bool) -> None:
     assert path_matches(path, patterns) is expected
+
+
+def _as_regex(pattern: str) -> re.Pattern[str]:
+    """The gitignore-flavoured glob as the backtracking regex it once was: a reference for short paths."""
+    pattern = pattern.lstrip("/")
+    if "/" not in pattern.rstrip("/"):
+        pattern = "**/" + pattern
+    if pattern.endswith("/"):
+        pattern += "**"
+    parts, i = [], 0
+    while i < len(pattern):
+        for glob, regex in (("**/", "(?:.*/)?"), ("**", ".*"), ("*", "[^/]*"), ("?", "[^/]")):
+            if pattern.startswith(glob, i):
+                parts.append(regex)
+                i += len(glob)
+                break
+        else:
+            parts.append(re.escape(pattern[i]))
+            i += 1
+    return re.compile("^" + "".join(parts) + "(?:/.*)?$")
+
+
+def test_path_globs_match_as_a_regex_would() -> None:
+    rng = random.Random(9)
+    alphabet = ["a", "b", "/", "*", "**", "?", "**/", ".", "["]
+    paths = ["".join(rng.choice("ab/.[") for _ in range(rng.randrange(1, 9))) for _ in range(300)]
+    for _ in range(400):
+        pattern = "".join(rng.choice(alphabet) for _ in range(rng.randrange(1, 6)))
+        regex = _as_regex(pattern)
+        for path in paths:
+            bare = path
+            while bare.startswith("./"):  # (as path_matches reads a path)
+                bare = bare[2:]
+            assert path_matches(path, (pattern,)) == bool(regex.match(bare)), (pattern, path)
+
+
+def test_a_path_glob_of_many_stars_is_matched_in_linear_time() -> None:
+    # a repository's `allow.paths` is matched against every file: as a backtracking regex this glob took 1.3 s on
+    # a 30-character path, 46 s on 40
+    started = time.perf_counter()
+    assert not path_matches("a" * 3000, ("*a*a*a*a*a*a*a*a*a*a*a*b", "**a**a**a**a**a**a**a**a**b"))
+    assert path_matches("a" * 40 + "/b", ("**a**a**a**a**a**a**a**a**b",))
+    assert time.perf_counter() - started < 2
