@@ -109,18 +109,25 @@ def test_what_is_not_a_packed_blob_is_left_to_git(tmp_path: Path) -> None:
     assert got == {loose: (CLEAN, b"written after the repack\n"), packed: (CLEAN, _content(repo, packed))}
 
 
-def test_a_damaged_entry_is_left_to_git_and_the_sweep_reports_it(tmp_path: Path) -> None:
+def _packed_pair(tmp_path: Path, name: str, content: str | bytes) -> tuple[GitRepo, str, Path, bytearray, int]:
+    """A repository of two files, `name` and fine.txt (a token), packed: the repository, `name`'s blob id, the pack,
+    its bytes to alter and the offset of that blob's whole (undeltified) entry."""
     repo = GitRepo(tmp_path / "r")
-    repo.write("broken.txt", f"{token('broken')}\n" + "padding line to compress\n" * 200)
+    repo.write(name, content)
     repo.write("fine.txt", f"{token('fine')}\n")
     repo.commit("two files", date="2024-01-01T00:00:00+00:00")
     repo.git("repack", "-adq")
-    broken = repo.git("rev-parse", "HEAD:broken.txt")
-    offset, kind = _entries(repo)[broken]
+    oid = repo.git("rev-parse", f"HEAD:{name}")
+    offset, kind = _entries(repo)[oid]
     assert kind == 3
     pack = _pack(repo)
     pack.chmod(0o644)
-    raw = bytearray(pack.read_bytes())
+    return repo, oid, pack, bytearray(pack.read_bytes()), offset
+
+
+def test_a_damaged_entry_is_left_to_git_and_the_sweep_reports_it(tmp_path: Path) -> None:
+    repo, broken, pack, raw, offset = _packed_pair(
+        tmp_path, "broken.txt", f"{token('broken')}\n" + "padding line to compress\n" * 200)
     for at in range(offset + 8, offset + 16):  # inside the compressed data, past the entry's header
         raw[at] ^= 0x5A
     pack.write_bytes(bytes(raw))
@@ -265,17 +272,7 @@ def test_an_entry_that_inflates_past_its_size_is_cut_short(tmp_path: Path) -> No
     import tracemalloc
     import zlib
 
-    repo = GitRepo(tmp_path / "r")
-    repo.write("noise.bin", random.Random(3).randbytes(40_000))
-    repo.write("fine.txt", f"{token('fine')}\n")
-    repo.commit("two files", date="2024-01-01T00:00:00+00:00")
-    repo.git("repack", "-adq")
-    noise = repo.git("rev-parse", "HEAD:noise.bin")
-    offset, kind = _entries(repo)[noise]
-    assert kind == 3
-    pack = _pack(repo)
-    pack.chmod(0o644)
-    raw = bytearray(pack.read_bytes())
+    repo, noise, pack, raw, offset = _packed_pair(tmp_path, "noise.bin", random.Random(3).randbytes(40_000))
     start = offset + 1
     while raw[start - 1] & 0x80:  # past the entry's type-and-size header
         start += 1
