@@ -270,7 +270,7 @@ _PLACEHOLDER_WORDS = frozenset(
 )
 _MAX_WORD = max(map(len, _PLACEHOLDER_WORDS))
 _LEET = str.maketrans("@4310$57!|", "aaeiosstil")
-_EDGE_NOISE = re.compile(r"^[\W\d_]+|[\W\d_]+$")
+_EDGE_NOISE = re.compile(r"^[\W\d_]+|(?<![\W\d_])[\W\d_]++$")  # (the last run tried from its start only)
 _HEX_SUFFIX = re.compile(r"[-_.][0-9a-fA-F]{2,8}$")
 _NON_LETTERS = re.compile(r"[^a-z]+")
 
