@@ -294,8 +294,6 @@ def _yaml_key(line: str) -> tuple[str, str, str | None, int] | None:
     return dash, key.strip(), value, at + colon + 1 + len(rest) - len(rest.lstrip())
 
 
-
-
 def yaml_scalars(text: str) -> Iterator[YamlScalar]:
     """`key: value` pairs of block YAML with the chain of parent keys (indentation), flow values left as text,
     block scalars (`|`, `>`) skipped. Enough for configuration files; anchors and tags are kept as text."""
@@ -322,7 +320,7 @@ def yaml_scalars(text: str) -> Iterator[YamlScalar]:
         if not raw or raw.startswith("#"):
             stack.append((key_indent, key))
             continue
-        if raw[:1] in "|>":
+        if raw[:1] and raw[:1] in "|>":
             block_indent = key_indent
             continue
         at = start + column
