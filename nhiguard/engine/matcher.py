@@ -7,26 +7,44 @@ from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
 
-import regex
 
-PatternError = regex.error
+class PatternError(ValueError):
+    """A pattern the `regex` module cannot compile."""
+
+
+@lru_cache(maxsize=1)
+def _regex() -> Any:
+    # imported on first use: a pre-commit run whose staged lines hit no keyword never runs a pattern, and the
+    # module costs 14 ms of a start-up that has 300
+    import regex
+
+    return regex
+
+
+def _compile(pattern: str | bytes, flags: int = 0) -> Any:
+    engine = _regex()
+    try:
+        return engine.compile(pattern, flags)
+    except engine.error as exc:
+        raise PatternError(str(exc)) from None
 
 
 @lru_cache(maxsize=4096)
 def compile_pattern(pattern: str) -> Any:
     """Rule patterns run with ASCII semantics: tokens are ASCII, and `\\w` must not eat UTF-8 bytes."""
-    return regex.compile(pattern, regex.ASCII)
+    return _compile(pattern, _regex().ASCII)
 
 
 @lru_cache(maxsize=1024)
 def compile_plain(pattern: str) -> Any:
-    return regex.compile(pattern)
+    return _compile(pattern)
 
 
 @lru_cache(maxsize=256)
 def compile_gate(pattern: str) -> Any:
     """A prefilter gate as Hyperscan runs it: case-insensitive, ASCII classes (its `\\s` is `[\\t\\n\\v\\f\\r ]`)."""
-    return regex.compile(pattern, regex.IGNORECASE | regex.ASCII)
+    engine = _regex()
+    return _compile(pattern, engine.IGNORECASE | engine.ASCII)
 
 
 def group_names(pattern: str) -> frozenset[str]:
@@ -46,7 +64,6 @@ def finditer(compiled: Any, text: str, timeout: float) -> Iterator[Any]:
 _GROUP_OPEN = "(?P<secret>"
 # a global flag group, or verbose mode anywhere: the group's text would not mean the same on its own
 _UNSOUND = re.compile(r"\(\?[aiLmsux]+\)|\(\?[a-zA-Z-]*x|\(\?P=|\(\?\(|\\[1-9]|\\g<")
-_GATE_FLAGS = regex.ASCII | regex.IGNORECASE | regex.DOTALL | regex.MULTILINE
 
 
 @lru_cache(maxsize=4096)
@@ -69,11 +86,13 @@ def secret_gate(pattern: str) -> Any:
         at = pattern.find(_GROUP_OPEN, at + 1)
     if not bodies:
         return None
+    engine = _regex()
+    flags = engine.ASCII | engine.IGNORECASE | engine.DOTALL | engine.MULTILINE
     try:
-        gate = regex.compile("|".join(f"(?:{b})" for b in dict.fromkeys(bodies)).encode("ascii"), _GATE_FLAGS)
+        gate = _compile("|".join(f"(?:{b})" for b in dict.fromkeys(bodies)).encode("ascii"), flags)
         if gate.search(b"", timeout=0.1) is not None:
             return None
-    except (regex.error, UnicodeEncodeError, OverflowError, RecursionError, TimeoutError):
+    except (PatternError, UnicodeEncodeError, OverflowError, RecursionError, TimeoutError):
         return None
     return gate
 
