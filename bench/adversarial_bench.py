@@ -39,6 +39,8 @@ CASES: dict[str, tuple[str, Callable[[float], bytes]]] = {
     "10MB-of-A": ("a.txt", lambda s: inputs.one_letter(int((10 << 20) * s))),
     "8.6MB-of-%2f": ("pct.txt", lambda s: inputs.percent_escapes(int(8_600_000 * s))),
     "10MB-of-u0041": ("u.json", lambda s: inputs.unicode_escapes(int((10 << 20) * s))),
+    "settings.xml-doctype-60": ("settings.xml", lambda s: inputs.xml_doctype(max(1, int(60 * s)))),
+    "compose-6000-blanks": ("docker-compose.yml", lambda s: inputs.yaml_blank_line(int(6000 * s))),
     "aws-pairs-50k": ("aws.ini", lambda s: inputs.aws_pairs(int(50_000 * s))[0]),
     "100k-k8s-env-pairs": ("deploy.yaml", lambda s: inputs.env_pairs(int(100_000 * s))),
     "10MB-wrapped-base64": ("blob.b64", lambda s: inputs.wrapped_base64(int((10 << 20) * s))),

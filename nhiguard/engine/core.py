@@ -429,21 +429,15 @@ class Engine:
         if decode_hits and depth < self.options.max_decode_depth:
             out.extend(self._decoded(data, decode_hits, skip, depth, path, helpers))
         if pair_hits and pairs_too:
-            paired = self._pairs(data, pair_hits, skip, depth, path, helpers)
-            if paired:
-                # The pair's name is context the value's own line lacks: where it makes another provider's rule take
-                # the very same value (CLERK_SECRET_KEY's sk_live_… is Clerk's, not Stripe's), that rule wins.
-                generic = self._generic
-                named = {(c.start, c.end): c.rule for c in paired if c.rule not in generic and not c.rejected}
-                out = [c for c in out if c.rule in generic or named.get((c.start, c.end), c.rule) == c.rule]
-                out.extend(paired)
+            out.extend(self._pairs(data, pair_hits, skip, depth, path, helpers))
         return self._named_first(out) if self._named and out else out
 
     def _named_first(self, out: list[_Candidate]) -> list[_Candidate]:
         """A value that a `context:` rule takes beside its provider's name, and another provider's rule takes by its
-        shape alone, is the named provider's: Clerk issues Stripe's `sk_live_` shape, and under a `clerk:` section
-        the Stripe rule cannot see the name on the line above. A shape with a checksum (GitHub's CRC32) proves its
-        provider whatever the name, so such a rule keeps its match."""
+        shape alone, is the named provider's: Clerk issues Stripe's `sk_live_` shape, and under a `clerk:` section,
+        or as the value of a `- name: CLERK_SECRET_KEY` pair, the Stripe rule, which sees the value's line only,
+        cannot see the name. A shape with a checksum (GitHub's CRC32) proves its provider whatever the name, so
+        such a rule keeps its match."""
         named = {(c.start, c.end) for c in out if c.rule in self._named and not c.rejected}
         if not named:
             return out

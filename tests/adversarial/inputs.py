@@ -84,3 +84,17 @@ def wrapped_base64(nbytes: int) -> bytes:
     import base64
 
     return base64.encodebytes(b"GITHUB_TOKEN=ghp_ " * (nbytes * 3 // 4 // 17))
+
+
+def xml_doctype(repeats: int = 60) -> bytes:
+    """A Maven settings.xml with a token, then a DOCTYPE of `[]` pairs that never closes (exponential for a
+    backtracking tokenizer)."""
+    token = github_classic("doctype")
+    return (f"<settings><servers><server><id>gh</id><password>{token}</password></server></servers></settings>\n"
+            f"<!DOCTYPE x {'[]' * repeats}\n").encode()
+
+
+def yaml_blank_line(width: int = 6000) -> bytes:
+    """A compose file with a token, then one line of spaces with no colon (cubic for a lazy key before blanks)."""
+    token = github_classic("compose")
+    return f"services:\n  app:\n    environment:\n      GITHUB_TOKEN: {token}\n{' ' * width}x\n".encode()
