@@ -3,8 +3,9 @@ path.
 
 `git cat-file --batch` hands every byte of every blob through a pipe: git writes it, the kernel allocates pipe
 pages, copies, wakes the reader, copies again. On a sweep of a few GB that costs about as much CPU as inflating
-the objects. Here zlib inflates each pack entry, dulwich's native `apply_delta` rebuilds deltified ones, and a
-cache of recent objects (as large as git's delta base cache) keeps delta chains short.
+the objects. Here zlib (zlib-ng's, where it imports) inflates each pack entry, dulwich's native `apply_delta`
+rebuilds deltified ones, and a cache of recent objects (as large as git's delta base cache) keeps delta chains
+short.
 
 Only the plain case is handled; everything else is left to git, which gives the canonical answer (the content,
 "missing", or its own error): an object that is not in a pack (loose, in an alternate, or written after the packs
@@ -28,7 +29,13 @@ from array import array
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO
+from typing import IO, cast
+
+try:  # the same inflate, 1.7x as fast as the zlib CPython links (3.1 s against 1.8 s on the history bench's pack)
+    from zlib_ng import zlib_ng as _zlib
+except ImportError:  # pragma: no cover - a platform with no zlib-ng wheel
+    _zlib = zlib  # type: ignore[misc,assignment,unused-ignore]
+_INFLATE_ERRORS = (zlib.error, cast(type[Exception], _zlib.error))  # (zlib-ng's stub types it oddly)
 
 CACHE_BYTES = 96 << 20  # what git's core.deltaBaseCacheLimit defaults to
 _CACHE_LARGEST = CACHE_BYTES // 8  # a larger object is not cached (it would push out everything else)
@@ -223,7 +230,7 @@ class _Pack:
             return None
         if size > _LARGE:
             return self._large_entry(kind, base, offset + at, size)
-        inflater = zlib.decompressobj()
+        inflater = _zlib.decompressobj()
         try:
             # never more than the entry's recorded size and one byte: a stream that inflates past it is damaged (a
             # crafted pack's 6-byte blob inflated to 3 GB of zeros)
@@ -241,7 +248,7 @@ class _Pack:
                 position += len(more)
                 parts.append(inflater.decompress(more, size + 1 - produced))
                 produced += len(parts[-1])
-        except zlib.error:
+        except _INFLATE_ERRORS:
             return None
         data = parts[0] if len(parts) == 1 else b"".join(parts)
         return (kind, base, data) if len(data) == size else None
@@ -254,7 +261,7 @@ class _Pack:
         the inflating, for the few entries this large."""
         fd = self._fd
         bound = size + (size >> 12) + (size >> 14) + 64  # zlib's compressBound: no stream is longer
-        inflater = zlib.decompressobj()
+        inflater = _zlib.decompressobj()
         position = start
         produced = 0
         try:
@@ -271,8 +278,8 @@ class _Pack:
                         return None
                     more = inflater.unconsumed_tail
             length = position - start - len(inflater.unused_data)
-            data = zlib.decompress(os.pread(fd, length, start), zlib.MAX_WBITS, size)
-        except zlib.error:
+            data = _zlib.decompress(os.pread(fd, length, start), zlib.MAX_WBITS, size)
+        except _INFLATE_ERRORS:
             return None
         return (kind, base, data) if len(data) == size else None
 
