@@ -57,6 +57,7 @@ _TEMPLATE = re.compile(
       | ^\$[A-Za-z_][A-Za-z0-9_]*$     # $VAR
       | ^%[A-Za-z_][A-Za-z0-9_]*%$     # %VAR%
       | ^<[^<>]*>$                     # <TOKEN>
+      | <[A-Za-z][\w.-]{2,40}>          # a named part of a URI or string: mongodb+srv://<db_username>:<db_password>@…
       | ^\[[^\[\]]*\]$                 # [TOKEN]
       | ^\{[A-Za-z_][\w.-]*\}$         # {token}
       | ^@[A-Za-z_][\w.]*@$            # @placeholder@
@@ -112,6 +113,9 @@ _DOCUMENTED = frozenset(
         "dj9rw8qhjd3",
         "kd94hf93k423kf44",
         "pfkkdhi9sl3r4s00",
+        # Cloudflare's API reference examples (Authorization: Bearer …, X-Auth-Key: …), in its SDKs' tests too
+        "Sn3lZJTBX6kkg7OdcBUAxOO963GEIyGQqnFTOFYY",
+        "144c9defac04969c7bfad8efaa8ea194",
         # PyJWT's README token ({"some": "payload"} signed with "secret")
         "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzb21lIjoicGF5bG9hZCJ9.4twFt5NiznN84AWoo1d7KO1T_yoc0Z6XOpOVswacPZg",
     }

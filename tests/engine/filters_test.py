@@ -68,6 +68,8 @@ def test_looks_fake_never_rejects_random_tokens(name: str, length: int) -> None:
         "{token}",
         "@api.token@",
         "__API_TOKEN__",
+        "mongodb+srv://<db_username>:<db_password>@cluster0.abcde.mongodb.net/?retryWrites=true",
+        "postgres://app:<password>@db.example.com/app",
     ],
 )
 def test_looks_fake_rejects_placeholders_and_templates(token: str) -> None:
@@ -83,6 +85,7 @@ def test_looks_fake_rejects_placeholders_and_templates(token: str) -> None:
         "Pa${ss-w0rd",  # an unclosed "${" is a character, not a template
         "a$(b9Qx2",
         "@mwZY_5gnwGm",
+        "x<7Qa9>mZt",  # angle brackets around no name: characters of a password
     ],
 )
 def test_looks_fake_keeps_real_looking_values(token: str) -> None:
@@ -200,6 +203,8 @@ REJECTED = {
         "6LeIxAcTAAAAAJcZVRqyHh71UMIEGNQ_MXjiZKhI",
         "QWxhZGRpbjpvcGVuIHNlc2FtZQ==",
         "AKIAIOSFODNN7EXAMPLE",
+        "Sn3lZJTBX6kkg7OdcBUAxOO963GEIyGQqnFTOFYY",
+        "144c9defac04969c7bfad8efaa8ea194",
     ],
     "hash or id": [
         "2fd4e1c",
