@@ -20,6 +20,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import unquote
 
 from nhiguard import __version__
 from nhiguard.constants import INLINE_ALLOW_MARKERS, MAX_DECODE_DEPTH, REGEX_TIMEOUT_SECONDS
@@ -820,6 +821,17 @@ def _line_end(data: bytes, at: int, n: int) -> int:
     return end if end >= 0 else min(n, at + LINE_REACH)
 
 
+# checks that prove a generic rule's value is that kind of credential by its structure (a JWT's JSON parts, a PEM
+# block's armour), where the other generic rules have only a setting's name
+_STRUCTURAL_CHECKS = frozenset({"jwt", "pem"})
+
+
+def _names_itself(rule: Rule) -> bool:
+    """Whether a rule's match says more than a file-kind field on the same value: a provider's rule, or a generic
+    rule whose value's own structure proved its kind (a JWT in a .env file is a JWT, not just "a secret")."""
+    return not rule.generic or not _STRUCTURAL_CHECKS.isdisjoint(rule.checks)
+
+
 def filekind_matches(engine: Engine, chunk: Chunk, kinds: Sequence[Any], regex: list[Match]) -> list[Match]:
     """The fields file-kind detectors read from the chunk's file, as matches beside the regex matches. For a diff
     the whole new file is parsed (`chunk.whole`) and only fields on added lines count. Where a field and a regex
@@ -833,7 +845,7 @@ def filekind_matches(engine: Engine, chunk: Chunk, kinds: Sequence[Any], regex: 
     added = frozenset(chunk.line_map) if chunk.whole is not None and chunk.line_map is not None else None
     same_bytes = chunk.whole is None  # offsets of both kinds index the same bytes; else compare line and column
     # values a provider's rule matched where the field is: a credential already, only the field's context to add
-    provider = {(m.start, m.secret) for m in regex if not engine.rules[engine.by_id[m.rule_id]].generic} \
+    provider = {(m.start, m.secret) for m in regex if _names_itself(engine.rules[engine.by_id[m.rule_id]])} \
         if same_bytes else set()
     found: list[Match] = []
     marks = _InlineMarks(data)
@@ -890,11 +902,13 @@ def filekind_matches(engine: Engine, chunk: Chunk, kinds: Sequence[Any], regex: 
             out.append(m)
             continue
         twin = found[at]
-        specific = not engine.rules[engine.by_id[m.rule_id]].generic
-        if m.secret != twin.secret and engine.rule_accepts(m.rule_id, twin.secret):
+        specific = _names_itself(engine.rules[engine.by_id[m.rule_id]])
+        if m.secret != twin.secret and (engine.rule_accepts(m.rule_id, twin.secret) or (
+                specific and not m.decoded and unquote(m.secret) == twin.secret)):
             # A setting that holds, written another way, exactly what a rule's pattern takes as a whole (a private
-            # key with its JSON or .env `\n` escapes): that rule names it, with the setting's unescaped value and
-            # context. (A name-based generic rule never matches a bare value.)
+            # key with its JSON or .env `\n` escapes), or a URI's password the file's reader percent-decoded: that
+            # rule names it, with the setting's unescaped value (what the server checks) and context. (A name-based
+            # generic rule never matches a bare value.)
             known = {k for k, _ in m.parts}
             out.append(dataclasses.replace(m, secret=twin.secret,
                                            parts=(*m.parts, *((k, v) for k, v in twin.parts if k not in known))))

@@ -116,10 +116,19 @@ _DOCUMENTED = frozenset(
         # Cloudflare's API reference examples (Authorization: Bearer …, X-Auth-Key: …), in its SDKs' tests too
         "Sn3lZJTBX6kkg7OdcBUAxOO963GEIyGQqnFTOFYY",
         "144c9defac04969c7bfad8efaa8ea194",
+        # Stripe's older API-reference test key, Heroku's Platform API quickstart token, Mailgun's sample key
+        "sk_test_BQokikJOvBiI2HlWgH4olfQ2",
+        "cf0e05d9-4eca-4948-a012-b91fe9704bab",
+        "key-3ax6xnjp29jd6fds4gc373sgvjxteol0",
+        # Azurite's (the storage emulator's) well-known account key
+        "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==",
         # PyJWT's README token ({"some": "payload"} signed with "secret")
         "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzb21lIjoicGF5bG9hZCJ9.4twFt5NiznN84AWoo1d7KO1T_yoc0Z6XOpOVswacPZg",
     }
 )
+
+# The Azure storage emulator's connection string: it names the emulator's well-known account, no key of its own
+_EMULATOR = "UseDevelopmentStorage=true"
 
 # Publishable keys: meant to ship in browsers and apps (Stripe / Clerk pk_, Mapbox pk., Supabase sb_publishable_,
 # PostHog phc_). Provider rules leave them alone; generic rules must too.
@@ -430,6 +439,8 @@ def is_not_secret(secret: str) -> bool:
     """The generic-rule filter list: placeholders, templates, references, identifiers, hashes, ids, numbers,
     paths, plain URLs, masked values and prose."""
     if looks_fake(secret) or secret in _DOCUMENTED or _MASKED.search(secret) or _PUBLISHABLE.match(secret):
+        return True
+    if secret.startswith(_EMULATOR):
         return True
     if any(c.isspace() for c in secret) and _is_prose(secret):
         return True

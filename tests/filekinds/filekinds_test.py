@@ -312,6 +312,30 @@ def test_a_setting_under_its_providers_section_and_in_its_providers_file(engine:
     assert "datadog-api-key" not in [r for r, *_ in _scan(engine, "agent/monitor.yaml", agent)]
 
 
+def test_a_jwt_in_a_settings_file_is_named_a_jwt(engine: Engine) -> None:
+    """A JWT's structure (JSON header and claims) says what it is; the setting that holds it only that it is a
+    secret: the JWT rule names it, with the setting's context, in .env, YAML and JSON alike."""
+    import base64
+    import json
+
+    def part(doc: dict[str, object]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(doc).encode()).decode().rstrip("=")
+
+    token = (part({"alg": "HS256", "typ": "JWT"}) + "." + part({"sub": "svc-billing", "iat": 1765000000}) + "."
+             + base64.urlsafe_b64encode(bytes(range(7, 39))).decode().rstrip("="))
+    for path, text in (("app/.env", f"JWT_TOKEN={token}\n"), ("app/config/application.yml", f"jwt:\n  token: {token}\n"),
+                       ("app/appsettings.json", json.dumps({"Jwt": {"Token": token}}) + "\n")):
+        found = _scan(engine, path, text)
+        assert [(f[0], f[1]) for f in found] == [("jwt", token)], path
+
+
+def test_a_uri_password_the_reader_decoded_keeps_its_provider_rule(engine: Engine) -> None:
+    """The URI rule takes the password as written (`%21`), the dotenv reader decodes it (`!`): one finding, the
+    provider's rule, with the password the server checks."""
+    found = _scan(engine, "app/.env", "DATABASE_URL=postgresql://svc:2g90aJB6lguAFTQN%21j5josc@pg.acme.test/orders\n")
+    assert [(f[0], f[1]) for f in found] == [("postgres-uri-password", "2g90aJB6lguAFTQN!j5josc")]
+
+
 def test_a_private_key_on_one_dotenv_line_is_named_a_private_key(engine: Engine) -> None:
     """Compose and the dotenv libraries expand `\\n` in a double-quoted value: the key written on one line is the
     key, the PEM rule's finding, with its line breaks; single quotes keep the escapes as text."""
