@@ -107,24 +107,30 @@ _B64_LINE = re.compile(rb"[A-Za-z0-9+/]+={0,2}\r?$")
 
 def wrapped_run(data: bytes, lo: int, hi: int, floor: int = 0) -> tuple[int, int, bytes] | None:
     """The block around a base64 run that fills its whole line, when that line is one of equal lines of 60 to 128
-    characters (`base64` and MIME wrap at 76, PEM-style tools at 64): the block's span and its base64 without the
-    line breaks. None when the run is not part of such a block. The block reaches up no further than `floor` (where
-    the previous block ended: each byte is decoded once, so a file of 10 MB of wrapped base64 costs one pass)."""
+    characters (`base64` and MIME wrap at 76, PEM-style tools at 64), each behind the same indentation (a YAML block
+    scalar's): the block's span and its base64 without the line breaks and indentation. None when the run is not
+    part of such a block. The block reaches up no further than `floor` (where the previous block ended: each byte
+    is decoded once, so a file of 10 MB of wrapped base64 costs one pass)."""
     start = data.rfind(b"\n", 0, lo) + 1
+    indent = data[start:lo]
+    if len(indent) > 64 or indent.strip(b" \t"):
+        return None
     stop = data.find(b"\n", hi)
     stop = len(data) if stop < 0 else stop
-    line = data[start:stop].rstrip(b"\r")
+    line = data[lo:stop].rstrip(b"\r")
     width = len(line)
-    if not (60 <= width <= 128 and width % 4 == 0) or start != lo or start + width != hi:
+    if not (60 <= width <= 128 and width % 4 == 0) or lo + width != hi:
         return None
+    margin = len(indent)
     ups: list[bytes] = []
     top = start
     while top > floor and (len(ups) + 1) * width < MAX_RUN:  # lines above of the same width
         above = data.rfind(b"\n", 0, top - 1) + 1
         prior = data[above : top - 1].rstrip(b"\r")
-        if above < floor or len(prior) != width or not _B64_LINE.match(prior):
+        if (above < floor or len(prior) != margin + width or not prior.startswith(indent)
+                or not _B64_LINE.match(prior, margin)):
             break
-        ups.append(prior)
+        ups.append(prior[margin:])
         top = above
     lines = [*reversed(ups), line]
     end = stop
@@ -132,13 +138,14 @@ def wrapped_run(data: bytes, lo: int, hi: int, floor: int = 0) -> tuple[int, int
         below = data.find(b"\n", end + 1)
         below = len(data) if below < 0 else below
         following = data[end + 1 : below].rstrip(b"\r")
-        if not following or len(following) > width or not _B64_LINE.match(following):
+        if (len(following) <= margin or len(following) > margin + width or not following.startswith(indent)
+                or not _B64_LINE.match(following, margin)):
             break
-        lines.append(following)
+        lines.append(following[margin:])
         end = below
-        if len(following) < width:
+        if len(following) < margin + width:
             break
-    return (top, end, b"".join(lines)) if len(lines) > 1 else None
+    return (top + margin, end, b"".join(lines)) if len(lines) > 1 else None
 
 
 def hex_run(data: bytes, at: int) -> tuple[int, int]:

@@ -142,10 +142,30 @@ def _rsa_block() -> str:
         lambda k: "ssh.key=" + k.replace("\n", "\\n\\\n    ") + "\n",  # a .properties value continued
         lambda k: "<cfg><key>" + k.replace("\n", "&#xA;") + "</key></cfg>\n",  # XML character references
         lambda k: __import__("base64").encodebytes((k + "\n").encode()).decode(),  # `base64 id_rsa`: 76 a line
+        lambda k: "key.b64: |\n" + "".join(  # the same in a YAML block scalar, indented
+            "  " + line + "\n" for line in __import__("base64").encodebytes((k + "\n").encode()).decode().splitlines()),
     ],
 )
 def test_a_private_key_in_its_other_written_forms_is_found(engine: Engine, form: Callable[[str], str]) -> None:
     assert {m.rule_id for m in _scan(engine, form(_rsa_block()).encode())} == {"private-key-pem"}
+
+
+def test_wrapped_base64_behind_an_indentation_is_one_block() -> None:
+    """A YAML block scalar indents every line of `base64`'s output: the block is its lines without the indentation
+    (a token that crosses a line break decodes whole), and a line indented otherwise ends it."""
+    import base64
+
+    from nhiguard.engine import decode
+
+    payload = b"x" * 50 + b"GITHUB_TOKEN=ghp_" + b"A" * 36 + b"\n" + b"y" * 200
+    lines = base64.encodebytes(payload).decode().splitlines()
+    text = ("data: |\n" + "".join("    " + line + "\n" for line in lines) + "  other: " + lines[0] + "\n").encode()
+    lo = text.index(lines[1].encode())
+    block = decode.wrapped_run(text, lo, lo + len(lines[1]))
+    assert block is not None
+    start, end, run = block
+    assert start == text.index(lines[0].encode()) and run == "".join(lines).encode()
+    assert base64.b64decode(run) == payload and text[end:].startswith(b"\n  other:")
 
 
 def test_wrapped_base64_is_decoded_once_block_by_block() -> None:

@@ -323,7 +323,8 @@ def test_a_jwt_in_a_settings_file_is_named_a_jwt(engine: Engine) -> None:
 
     token = (part({"alg": "HS256", "typ": "JWT"}) + "." + part({"sub": "svc-billing", "iat": 1765000000}) + "."
              + base64.urlsafe_b64encode(bytes(range(7, 39))).decode().rstrip("="))
-    for path, text in (("app/.env", f"JWT_TOKEN={token}\n"), ("app/config/application.yml", f"jwt:\n  token: {token}\n"),
+    for path, text in (("app/.env", f"JWT_TOKEN={token}\n"),
+                       ("app/config/application.yml", f"jwt:\n  token: {token}\n"),
                        ("app/appsettings.json", json.dumps({"Jwt": {"Token": token}}) + "\n")):
         found = _scan(engine, path, text)
         assert [(f[0], f[1]) for f in found] == [("jwt", token)], path
