@@ -438,13 +438,18 @@ class Engine:
         shape alone, is the named provider's: Clerk issues Stripe's `sk_live_` shape, and under a `clerk:` section,
         or as the value of a `- name: CLERK_SECRET_KEY` pair, the Stripe rule, which sees the value's line only,
         cannot see the name. A shape with a checksum (GitHub's CRC32) proves its provider whatever the name, so
-        such a rule keeps its match."""
-        named = {(c.start, c.end) for c in out if c.rule in self._named and not c.rejected}
+        such a rule keeps its match. Where the shape is the named provider's own (npm's .yarnrc `npmAuthToken:`
+        under an NPM_AUTH_TOKEN name), its shape rule, the more specific, takes it."""
+        rules, generic, keep = self.rules, self._generic, self._named
+        named = {(c.start, c.end): rules[c.rule].provider for c in out if c.rule in keep and not c.rejected}
         if not named:
             return out
-        rules, generic, keep = self.rules, self._generic, self._named
-        return [c for c in out if c.rule in keep or c.rule in generic or rules[c.rule].checks
-                or (c.start, c.end) not in named]
+        shaped = {(c.start, c.end, rules[c.rule].provider) for c in out
+                  if c.rule not in keep and c.rule not in generic and not c.rejected}
+        return [c for c in out
+                if ((c.start, c.end, rules[c.rule].provider) not in shaped if c.rule in keep
+                    else c.rule in generic or rules[c.rule].checks
+                    or named.get((c.start, c.end), rules[c.rule].provider) == rules[c.rule].provider)]
 
     def _settle(self, out: list[_Candidate], data: bytes, helpers: bool) -> list[_Candidate]:
         # Specific candidates are filtered and dependents paired first; an unpaired dependent (an AWS-looking

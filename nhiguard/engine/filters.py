@@ -120,6 +120,8 @@ _DOCUMENTED = frozenset(
         "sk_test_BQokikJOvBiI2HlWgH4olfQ2",
         "cf0e05d9-4eca-4948-a012-b91fe9704bab",
         "key-3ax6xnjp29jd6fds4gc373sgvjxteol0",
+        # UptimeRobot's API documentation example key
+        "u956-afus321g565fghr519",
         # Azurite's (the storage emulator's) well-known account key
         "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==",
         # PyJWT's README token ({"some": "payload"} signed with "secret")
