@@ -187,12 +187,12 @@ def test_depends_on_pairs_within_lines() -> None:
         depends_on=(Dependency(rule="t-id", within_lines=2, part="key_id"),),
     )
     engine = Engine([key_id, secret])
-    near = "kid_ABCD1234\n\nksec=0123456789abcdef\n"
+    near = "kid_ABCD1234\n\nksec=7f3k9q2m8x1c5v0b\n"
     found = engine.scan(Chunk(near.encode(), Origin("x")))
     assert [(m.rule_id, m.secret, m.parts) for m in found] == [
-        ("t-secret", "0123456789abcdef", (("key_id", "kid_ABCD1234"),))
+        ("t-secret", "7f3k9q2m8x1c5v0b", (("key_id", "kid_ABCD1234"),))
     ]
-    far = "kid_ABCD1234\n\n\n\nksec=0123456789abcdef\n"
+    far = "kid_ABCD1234\n\n\n\nksec=7f3k9q2m8x1c5v0b\n"
     assert engine.scan(Chunk(far.encode(), Origin("x"))) == []
 
 

@@ -69,6 +69,8 @@ def test_looks_fake_never_rejects_random_tokens(name: str, length: int) -> None:
         "@api.token@",
         "__API_TOKEN__",
         "mongodb+srv://<db_username>:<db_password>@cluster0.abcde.mongodb.net/?retryWrites=true",
+        "0123456789abcdef0123456789abcdef",  # counting through the hex digits
+        "a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6",
         "postgres://app:<password>@db.example.com/app",
     ],
 )
