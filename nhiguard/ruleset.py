@@ -5,6 +5,7 @@ Errors always name the file and the rule id, so a user's broken rule file is a o
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -400,6 +401,9 @@ def _cache_key(directory: Path) -> str:
     from nhiguard import __version__
 
     digest = hashlib.sha256(f"{__version__}\0{_CACHE_FORMAT}\0{directory.resolve()}\n".encode())
+    # the code that derives a context rule's pattern is part of the key: an edit to it never loads rows it made before
+    with contextlib.suppress(OSError):  # (not a plain file, a zipped install: the version alone keys it then)
+        digest.update(Path(__file__).resolve().parent.joinpath("engine", "context.py").read_bytes())
     with os.scandir(directory) as entries:
         for entry in sorted(entries, key=lambda e: e.name):
             if entry.name.endswith((".yml", ".yaml")) and entry.is_file():

@@ -106,7 +106,7 @@ def _name_regex(name: str) -> str:
     parts = re.split(r"[_.]", name)
     head, k = re.escape(parts[0]), len(parts[0])
     rest = "".join(r"[_.\s-]?" + re.escape(p) for p in parts[1:])
-    boundary = f"(?<![A-Za-z0-9].{{{k}}})"
+    boundary = f"(?:(?<![A-Za-z0-9].{{{k}}})|(?<=-D.{{{k}}}))"  # (or a Java system property: -Dsonar.login=…)
     if parts[0][0].isalpha():
         boundary = f"(?:{boundary}|(?<=[a-z0-9][A-Z].{{{k - 1}}}))"
     return f"(?i:{head}){boundary}(?i:{rest})" if rest else f"(?i:{head}){boundary}"

@@ -811,12 +811,15 @@ _Plan = tuple[int, tuple[int, ...], tuple[int, ...], tuple[int, ...], tuple[int,
 
 
 def _word_start(data: bytes, start: int) -> bool:
-    """Whether a name found at `start` begins a word: after a non-alphanumeric byte, or a capital after a
-    lower-case letter or digit (mySendbirdKey), as `context._name_regex` requires."""
+    """Whether a name found at `start` begins a word: after a non-alphanumeric byte, a capital after a
+    lower-case letter or digit (mySendbirdKey), or a Java system property's -D (-Dsonar.login=…), as
+    `context._name_regex` requires."""
     if start <= 0:
         return True
     before = data[start - 1]
     if not (48 <= before <= 57 or 65 <= before <= 90 or 97 <= before <= 122):
+        return True
+    if before == 68 and start >= 2 and data[start - 2] == 45:  # -D
         return True
     return 65 <= data[start] <= 90 and not 65 <= before <= 90
 
