@@ -108,6 +108,9 @@ class Engine:
         self._dependents = any(r.depends_on for r in self.rules)
         self._path_allows = [(i, r.allow.paths) for i, r in enumerate(self.rules) if r.allow.paths]
         self._generic = frozenset(i for i, r in enumerate(self.rules) if r.generic)
+        # every rule's allow-listed values (the providers' documented sample keys): a generic rule or a file-kind
+        # field takes the same value under another name (a sample key in a plain API_KEY=), and is no finding either
+        self._documented = frozenset(v for r in self.rules for v in r.allow.values)
         # generic rules whose filters wait until specific candidates have claimed their spans (see _scan_bytes):
         # all but those another rule pairs with (a partner must pass its filters before pairing)
         partners = {self.by_id.get(d.rule) for r in self.rules for d in r.depends_on}
@@ -631,6 +634,8 @@ class Engine:
         allow = rule.allow
         if secret in allow.values or secret in self.options.allow.values:
             return False
+        if rule.generic and secret in self._documented:
+            return False
         low = secret.lower()
         if any(w in low for w in allow.stopwords) or any(w in low for w in self.options.allow.stopwords):
             return False
@@ -709,6 +714,8 @@ class Engine:
         """The allow lists (the rule's and the config's values, stopwords and regexes) for a file-kind value."""
         index = self.by_id.get(rule_id)
         rule = self.rules[index] if index is not None else None
+        if secret in self._documented:  # (a file-kind field is named by its setting, never by a provider's shape)
+            return True
         allows = [self.options.allow] + ([rule.allow] if rule is not None else [])
         low = secret.lower()
         if any(secret in a.values or any(w in low for w in a.stopwords) for a in allows):

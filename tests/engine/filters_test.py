@@ -205,13 +205,10 @@ REJECTED = {
         "6LeIxAcTAAAAAJcZVRqyHh71UMIEGNQ_MXjiZKhI",
         "QWxhZGRpbjpvcGVuIHNlc2FtZQ==",
         "AKIAIOSFODNN7EXAMPLE",
-        "Sn3lZJTBX6kkg7OdcBUAxOO963GEIyGQqnFTOFYY",
         "144c9defac04969c7bfad8efaa8ea194",
-        "key-3ax6xnjp29jd6fds4gc373sgvjxteol0",
         "UseDevelopmentStorage=true",
         "u956-afus321g565fghr519",
         "UseDevelopmentStorage=true;DevelopmentStorageProxyUri=http://127.0.0.1",
-        "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==",
     ],
     "hash or id": [
         "2fd4e1c",

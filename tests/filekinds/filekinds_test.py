@@ -330,6 +330,22 @@ def test_a_jwt_in_a_settings_file_is_named_a_jwt(engine: Engine) -> None:
         assert [(f[0], f[1]) for f in found] == [("jwt", token)], path
 
 
+@pytest.mark.parametrize(
+    ("path", "text"),
+    [
+        ("app/.env", "API_TOKEN=Sn3lZJTBX6kkg7OdcBUAxOO963GEIyGQqnFTOFYY\n"),  # Cloudflare's API-reference token
+        ("app/config/settings.yaml", 'settings:\n  token: "Sn3lZJTBX6kkg7OdcBUAxOO963GEIyGQqnFTOFYY"\n'),
+        ("app/storage.py", 'account_key = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOt'
+                           'r/KBHBeksoGMGw=="\n'),  # Azurite's
+        ("app/mail.py", 'api_key = "key-3ax6xnjp29jd6fds4gc373sgvjxteol0"\n'),  # Mailgun's sample
+    ],
+)
+def test_a_providers_sample_key_is_no_finding_under_any_name(engine: Engine, path: str, text: str) -> None:
+    """A provider rule's allow list (its documented sample keys) holds for the generic rules and the file-kind
+    fields too: under a name no provider rule reads, the sample is still the sample."""
+    assert _scan(engine, path, text) == []
+
+
 def test_a_uri_password_the_reader_decoded_keeps_its_provider_rule(engine: Engine) -> None:
     """The URI rule takes the password as written (`%21`), the dotenv reader decodes it (`!`): one finding, the
     provider's rule, with the password the server checks."""
