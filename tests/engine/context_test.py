@@ -45,6 +45,7 @@ def test_spellings_of_a_name_are_its_keywords() -> None:
         (f"deployAcmeCloudToken={KEY}\n", 1),  # camelCase: the name starts a word
         (f"acme.cloud.token = {KEY}\n", 1),  # properties
         (f"mvn deploy -Dacme.cloud.token={KEY}\n", 1),  # a Java system property
+        (f'export ACME_CLOUD_TOKEN="${{ACME_CLOUD_TOKEN:-{KEY}}}"\n', 1),  # a shell default
     ],
 )
 def test_one_and_two_line_forms(text: str, line: int) -> None:
@@ -62,6 +63,7 @@ def test_one_and_two_line_forms(text: str, line: int) -> None:
         f"MEGAACME_CLOUD_KEY={KEY}\n",  # the name inside another word
         f"megaacmeCloudKey: {KEY}\n",
         f"XDacme_cloud_key={KEY}\n",  # a D that ends a word is no -D
+        f"ACME_CLOUD_KEY=ab-{KEY}\n",  # a longer value with dashes
     ],
 )
 def test_far_or_foreign_values_stay_unreported(text: str) -> None:
