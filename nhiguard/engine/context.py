@@ -10,7 +10,9 @@ definitions, Helm values and docker-compose files:
 
 A rule writes only the names and the value's shape; this module derives its keywords and its pattern, so every
 such rule accepts the same forms and keeps the same bounded reach (a key far from its provider's name stays
-unreported). Hosts (`api.sendbird.com`) identify the provider on either side of the value on one line.
+unreported). Hosts (`api.sendbird.com`) identify the provider on either side of the value on one line, or on the
+line above or below a value that its own line names a credential (`API_KEY = "…"` under `BASE = "https://api…"`):
+such a match is marked `_near`, and the engine lets any other provider's claim on the value win over it.
 """
 
 from __future__ import annotations
@@ -32,6 +34,12 @@ _KEYS = frozenset({"names", "secret", "hosts", "reach"})
 _BEFORE = r"(?:(?<![A-Za-z0-9_-])|(?<=:-))"
 _AFTER = r"(?![A-Za-z0-9_-])"
 _SEPARATORS = ("", "_", "-", ".")
+NEAR_LINE = 200
+# where a value's own line names it a credential: a setting's name with one of these words, or an auth scheme
+_NEAR_KEY = (
+    r"(?:(?<![A-Za-z])|(?<=[a-z])(?=[A-Z]))(?i:(?:api|app|access|auth|client|private|secret)[_-]?(?:key|token|id|secret)"
+    r"|key|token|secret|password|authorization|bearer|basic)(?:(?![A-Za-z])|(?<=[a-z])(?=[A-Z]))[^\r\n]{0,30}?"
+)
 
 
 class ContextError(ValueError):
@@ -131,4 +139,12 @@ def _pattern(names: list[str], hosts: list[str], secret: str, reach: int) -> str
         host = "(?i:" + "|".join(re.escape(h) for h in hosts) + ")"
         branches.append(host + rf"[^\r\n]{{0,{HOST_REACH}}}?" + value)
         branches.append(value + rf"[^\r\n]{{0,{HOST_REACH}}}?" + host)
+        # the host on the line above or below a value that a credential's setting names (`url = "https://api…"` /
+        # `api_key = "…"`): weaker evidence, marked `_near`, which any other provider's claim on the value beats.
+        # Only the value is matched (the rest is looked at around it), so a neighbour's own match is never eaten;
+        # a whole value must stand at a place before the costlier look behind it is tried.
+        line = rf"[^\r\n]{{0,{NEAR_LINE}}}"
+        whole = rf"{_BEFORE}(?={secret}{_AFTER})"
+        branches.append(rf"{whole}(?<={host}{line}\r?\n[^\r\n]{{0,60}}?{_NEAR_KEY})(?P<_near>){value}")
+        branches.append(rf"{whole}(?<={_NEAR_KEY})(?P<_near>){value}(?={line}\r?\n{line}?{host})")
     return "|".join(f"(?:{b})" for b in branches)

@@ -70,6 +70,7 @@ class _Candidate:
     entropy: float
     decoded: tuple[str, ...] = ()
     rejected: bool = False
+    near: bool = False  # a `context:` rule's host on an adjacent line, not the value's own (see `_named_first`)
 
 
 @dataclass
@@ -403,11 +404,12 @@ class Engine:
                 for target in line_rules:
                     line_spans[target].add(span)
                 if two_rules and _word_start(data, start):
-                    # the line, and the next one: `- name: X_API_KEY` / `value: …`. A provider's name counts only
-                    # where a word starts (the pattern says so too): "alchemy" in every "sqlalchemy" of a
-                    # repository's history must not cost a regex run each.
+                    # the line, and the next one: `- name: X_API_KEY` / `value: …`; and the one before, where a
+                    # host can stand above or below its key. A provider's name counts only where a word starts
+                    # (the pattern says so too): "alchemy" in every "sqlalchemy" of a repository's history must
+                    # not cost a regex run each.
                     below = span[1] + 1
-                    two = (span[0], span[1] if below > n else _line_end(data, below, n))
+                    two = (_line_start(data, span[0] - 1), span[1] if below > n else _line_end(data, below, n))
                     for target in two_rules:
                         line_spans[target].add(two)
             for target in multi_rules:
@@ -444,6 +446,8 @@ class Engine:
         such a rule keeps its match. Where the shape is the named provider's own (npm's .yarnrc `npmAuthToken:`
         under an NPM_AUTH_TOKEN name), its shape rule, the more specific, takes it."""
         rules, generic, keep = self.rules, self._generic, self._named
+        if any(c.near for c in out):
+            out = _without_contested(out, generic)
         named = {(c.start, c.end): rules[c.rule].provider for c in out if c.rule in keep and not c.rejected}
         if not named:
             return out
@@ -510,7 +514,7 @@ class Engine:
         if lo == 0:
             return list(cached)
         return [
-            _Candidate(c.rule, c.start + lo, c.end + lo, c.secret, c.parts, c.entropy, c.decoded, c.rejected)
+            _Candidate(c.rule, c.start + lo, c.end + lo, c.secret, c.parts, c.entropy, c.decoded, c.rejected, c.near)
             for c in cached
         ]
 
@@ -551,7 +555,8 @@ class Engine:
                     for name, value in m.groupdict().items()
                     if name != "secret" and value is not None and not name.startswith("_")
                 )
-                found.append(_Candidate(rule_index, lo + s, lo + e, secret, parts, entropy))
+                near = "_near" in m.re.groupindex and m.start("_near") >= 0
+                found.append(_Candidate(rule_index, lo + s, lo + e, secret, parts, entropy, near=near))
         except TimeoutError:
             self.stats.timeouts.append((rule.id, path))
         if found and self._active is not None:
@@ -795,7 +800,9 @@ class Engine:
                     break
                 parts.append((dep.part, best.secret))
             if ok:
-                out.append(_Candidate(c.rule, c.start, c.end, c.secret, tuple(parts), c.entropy, c.decoded))
+                out.append(
+                    _Candidate(c.rule, c.start, c.end, c.secret, tuple(parts), c.entropy, c.decoded, near=c.near)
+                )
         return out
 
 
@@ -829,6 +836,30 @@ def _word_start(data: bytes, start: int) -> bool:
     if before == 68 and start >= 2 and data[start - 2] == 45:  # -D
         return True
     return 65 <= data[start] <= 90 and not 65 <= before <= 90
+
+
+def _without_contested(out: list[_Candidate], generic: frozenset[int]) -> list[_Candidate]:
+    """A provider's host on the line beside a value is the weakest evidence a rule has: any other rule that is not
+    generic and claims (or rejected) an overlapping value wins it, and two such hosts of different rules cancel
+    each other out. Linear after sorting: a file of many keys beside many hosts stays cheap."""
+    strong = _Spans([(c.start, c.end) for c in out if c.rule not in generic and not c.near])
+    near = sorted((c.start, c.end, c.rule, i) for i, c in enumerate(out) if c.near)
+    dropped = {i for s, e, _, i in near if strong.overlaps(s, e)}
+    end, rule, first = -1, -1, -1
+    for s, e, r, i in near:  # (in start order: a span overlaps one before it iff it starts before their max end)
+        if s < end and r != rule:
+            dropped.update((i, first))
+        if e > end:
+            end, rule, first = e, r, i
+    return [c for i, c in enumerate(out) if i not in dropped]
+
+
+def _line_start(data: bytes, end: int) -> int:
+    """Where the line ending at `end` (its newline) starts, at most LINE_REACH before; `end` itself if it is not a
+    newline (the first line)."""
+    if end < 0 or data[end] != 10:
+        return end + 1
+    return data.rfind(b"\n", max(0, end - LINE_REACH), end) + 1 or max(0, end - LINE_REACH)
 
 
 def _line_end(data: bytes, at: int, n: int) -> int:

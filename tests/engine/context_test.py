@@ -77,6 +77,37 @@ def test_a_host_identifies_the_provider_on_either_side() -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        (f'BASE_URL = "https://api.acme.io/v1"\nAPI_KEY = "{KEY}"\n', 2),  # the host above
+        (f'const apiKey = "{KEY}";\nfetch(`https://api.acme.io/v1?key=${{apiKey}}`);\n', 1),  # and below
+        (f'headers = {{\n    "Authorization": "Bearer {KEY}",\n}}\nrequests.get("https://api.acme.io/me")\n', 0),
+        (f'URL = "https://api.acme.io/v1"\nCACHE_DIGEST = "{KEY}"\n', 0),  # no credential's setting
+        (f'URL = "https://api.acme.io/v1"\n\nAPI_KEY = "{KEY}"\n', 0),  # a line between
+        (f'URL = "https://api.acme.io"\nKEYBOARD = "{KEY}"\n', 0),  # "key" inside another word
+    ],
+)
+def test_a_host_on_the_next_line_names_a_credential_setting(text: str, line: int) -> None:
+    assert _found(text, hosts=["api.acme.io"]) == ([(KEY, line)] if line else [])
+
+
+def test_a_host_beside_the_line_yields_to_a_name_on_it() -> None:
+    other = {"id": "other-api-key", "name": "Other key", "provider": "other", "entropy": 3.0,
+             "context": {"names": ["othercorp"], "secret": "[a-f0-9]{32}", "hosts": ["api.other.io"]}}
+    engine = Engine([parse_rule(_rule(hosts=["api.acme.io"]), source="t.yml"), parse_rule(other, source="t.yml")])
+
+    def found(text: str) -> list[tuple[str, int]]:
+        return [(m.rule_id, m.line) for m in engine.scan(Chunk(text.encode(), Origin("app.py")))]
+
+    assert found(f'URL = "https://api.acme.io"\nOTHERCORP_KEY = "{KEY}"\n') == [("other-api-key", 2)]
+    # two hosts beside one value: neither is its provider
+    assert found(f'A = "https://api.acme.io"\nAPI_KEY = "{KEY}"\nB = "https://api.other.io"\n') == []
+    # lines each with their own host and key: each its own, none taken by the line above
+    stacked = "".join(f'get("https://api.acme.io/v1?access_key={KEY[:-1]}{i}")\n' for i in range(3))
+    assert found(stacked) == [("acme-api-key", 1), ("acme-api-key", 2), ("acme-api-key", 3)]
+
+
+@pytest.mark.parametrize(
     ("context", "message"),
     [
         ({"names": ["ab"], "secret": "[a-f0-9]{32}"}, "at least 4"),
