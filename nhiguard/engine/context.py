@@ -133,6 +133,10 @@ def _pattern(names: list[str], hosts: list[str], secret: str, reach: int) -> str
         rf"[^\r\n]{{0,{reach}}}\r?\n{lead}[\"']?(?i:value){key}",
         # `sendbird:` / `apiToken: …` and `"sendbird": {` / `"token": "…"` (a section named for the provider)
         rf"[\w.-]{{0,40}}[\"']?[ \t]{{0,4}}:[ \t]{{0,4}}\{{?[ \t]{{0,4}}\r?\n{lead}[\"']?[\w.-]{{1,40}}{key}",
+        # `SENDBIRD_API_TOKEN = (` / `"4f0c…"`, `sendbirdKey =` / `'4f0c…';`, `SENDBIRD_TOKEN: |` / `4f0c…`: an
+        # assignment that ends its line, the value indented on the next (not a setting of its own there)
+        rf"[\w.-]{{0,40}}[\"'\]]?[ \t]{{0,4}}(?::=|=>|[:=])[ \t]{{0,4}}(?:[(\[]|[|>][-+]?)?[ \t]{{0,4}}\r?\n"
+        rf"[ \t]{{1,40}}[\"'`]?(?![\w.-]{{1,60}}[\"']?[ \t]{{0,4}}[:=])",
     ]
     branches = [name + "(?:" + "|".join(forms) + ")" + value]
     if hosts:

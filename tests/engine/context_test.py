@@ -46,6 +46,9 @@ def test_spellings_of_a_name_are_its_keywords() -> None:
         (f"acme.cloud.token = {KEY}\n", 1),  # properties
         (f"mvn deploy -Dacme.cloud.token={KEY}\n", 1),  # a Java system property
         (f'export ACME_CLOUD_TOKEN="${{ACME_CLOUD_TOKEN:-{KEY}}}"\n', 1),  # a shell default
+        (f'ACME_CLOUD_TOKEN = (\n    "{KEY}"\n)\n', 2),  # an assignment that ends its line
+        (f"final acmeCloudKey =\n    '{KEY}';\n", 2),
+        (f"  ACME_CLOUD_TOKEN: |\n    {KEY}\n", 2),
     ],
 )
 def test_one_and_two_line_forms(text: str, line: int) -> None:
@@ -64,6 +67,7 @@ def test_one_and_two_line_forms(text: str, line: int) -> None:
         f"megaacmeCloudKey: {KEY}\n",
         f"XDacme_cloud_key={KEY}\n",  # a D that ends a word is no -D
         f"ACME_CLOUD_KEY=ab-{KEY}\n",  # a longer value with dashes
+        f"ACME_CLOUD_KEY=\nOTHER={KEY}\n",  # the next line is not indented: a setting of its own
     ],
 )
 def test_far_or_foreign_values_stay_unreported(text: str) -> None:
