@@ -35,10 +35,12 @@ _BEFORE = r"(?:(?<![A-Za-z0-9_-])|(?<=:-))"
 _AFTER = r"(?![A-Za-z0-9_-])"
 _SEPARATORS = ("", "_", "-", ".")
 NEAR_LINE = 200
-# where a value's own line names it a credential: a setting's name with one of these words, or an auth scheme
+# where a value's own line names it a credential: a setting named for one (`API_KEY`, `apiToken`, `x-api-key`), a
+# setting whose whole name is such a word (`token:`, not `idempotency_key:`), or an auth scheme
 _NEAR_KEY = (
-    r"(?:(?<![A-Za-z])|(?<=[a-z])(?=[A-Z]))(?i:(?:api|app|access|auth|client|private|secret)[_-]?(?:key|token|id|secret)"
-    r"|key|token|secret|password|authorization|bearer|basic)(?:(?![A-Za-z])|(?<=[a-z])(?=[A-Z]))[^\r\n]{0,30}?"
+    r"(?:(?:(?<![A-Za-z])|(?<=[a-z])(?=[A-Z]))(?i:(?:api|app|access|auth|client|private|secret)[_-]?(?:key|token|secret))"
+    r"|(?<![\w.-])(?i:key|token|secret|password|authorization|bearer|basic))"
+    r"(?:(?![A-Za-z])|(?<=[a-z])(?=[A-Z]))[^\r\n]{0,30}?"
 )
 
 
@@ -135,10 +137,19 @@ def _pattern(names: list[str], hosts: list[str], secret: str, reach: int) -> str
         rf"[\w.-]{{0,40}}[\"']?[ \t]{{0,4}}:[ \t]{{0,4}}\{{?[ \t]{{0,4}}\r?\n{lead}[\"']?[\w.-]{{1,40}}{key}",
         # `SENDBIRD_API_TOKEN = (` / `"4f0c…"`, `sendbirdKey =` / `'4f0c…';`, `SENDBIRD_TOKEN: |` / `4f0c…`: an
         # assignment that ends its line, the value indented on the next (not a setting of its own there)
-        rf"[\w.-]{{0,40}}[\"'\]]?[ \t]{{0,4}}(?::=|=>|[:=])[ \t]{{0,4}}(?:[(\[]|[|>][-+]?)?[ \t]{{0,4}}\r?\n"
-        rf"[ \t]{{1,40}}[\"'`]?(?![\w.-]{{1,60}}[\"']?[ \t]{{0,4}}[:=])",
+        r"[\w.-]{0,40}[\"'\]]?[ \t]{0,4}(?::=|=>|[:=])[ \t]{0,4}(?:[(\[]|[|>][-+]?)?[ \t]{0,4}\r?\n"
+        r"[ \t]{1,40}[\"'`]?(?![\w.-]{1,60}[\"']?[ \t]{0,4}[:=])",
     ]
     branches = [name + "(?:" + "|".join(forms) + ")" + value]
+    # the provider's name on the line above a value that a credential's setting names, as a log or a comment
+    # has it (`Sending request to the Sendbird API` / `Using API_KEY=…`, `# Sendbird` / `API_KEY=…`): the weak
+    # evidence of a host beside the line (below), which any other provider's claim on the value beats
+    line = rf"[^\r\n]{{0,{NEAR_LINE}}}"
+    whole = rf"{_BEFORE}(?={secret}{_AFTER})"
+    # (not a setting of its own: `ACME_REGION=eu` / `OTHER_KEY=…` is another provider's key as often as not, and
+    # neither is `npm_token: "${{ secrets.NPM_TOKEN }}"` above `idempotency_key: …`)
+    above = rf"(?:^|\n)[^\r\n=:]{{0,{NEAR_LINE}}}{name}[^\r\n=:]{{0,{NEAR_LINE}}}\r?\n[^\r\n]{{0,60}}?"
+    branches.append(rf"{whole}(?<={above}{_NEAR_KEY})(?P<_near>){value}")
     if hosts:
         host = "(?i:" + "|".join(re.escape(h) for h in hosts) + ")"
         branches.append(host + rf"[^\r\n]{{0,{HOST_REACH}}}?" + value)
@@ -147,8 +158,6 @@ def _pattern(names: list[str], hosts: list[str], secret: str, reach: int) -> str
         # `api_key = "…"`): weaker evidence, marked `_near`, which any other provider's claim on the value beats.
         # Only the value is matched (the rest is looked at around it), so a neighbour's own match is never eaten;
         # a whole value must stand at a place before the costlier look behind it is tried.
-        line = rf"[^\r\n]{{0,{NEAR_LINE}}}"
-        whole = rf"{_BEFORE}(?={secret}{_AFTER})"
         branches.append(rf"{whole}(?<={host}{line}\r?\n[^\r\n]{{0,60}}?{_NEAR_KEY})(?P<_near>){value}")
         branches.append(rf"{whole}(?<={_NEAR_KEY})(?P<_near>){value}(?={line}\r?\n{line}?{host})")
     return "|".join(f"(?:{b})" for b in branches)

@@ -89,9 +89,15 @@ def test_a_host_identifies_the_provider_on_either_side() -> None:
         (f'URL = "https://api.acme.io/v1"\nCACHE_DIGEST = "{KEY}"\n', 0),  # no credential's setting
         (f'URL = "https://api.acme.io/v1"\n\nAPI_KEY = "{KEY}"\n', 0),  # a line between
         (f'URL = "https://api.acme.io"\nKEYBOARD = "{KEY}"\n', 0),  # "key" inside another word
+        (f"[INFO] Sending request to the AcmeCloud API\n[DEBUG] Using API_KEY={KEY}\n", 2),  # the name above
+        (f"# acme-cloud\nTOKEN={KEY}\n", 2),
+        (f"Using API_KEY={KEY}\n[INFO] Sent to the Acme Cloud API\n", 0),  # a name below is no evidence
+        (f"# megaacme cloud\nTOKEN={KEY}\n", 0),  # the name inside another word
+        (f"# acme cloud\n\nTOKEN={KEY}\n", 0),
+        (f"acme_cloud_region: eu\napi_key: {KEY}\n", 0),  # the name's line is a setting of its own
     ],
 )
-def test_a_host_on_the_next_line_names_a_credential_setting(text: str, line: int) -> None:
+def test_a_host_beside_or_a_name_above_names_a_credential_setting(text: str, line: int) -> None:
     assert _found(text, hosts=["api.acme.io"]) == ([(KEY, line)] if line else [])
 
 
