@@ -35,6 +35,7 @@ _BEFORE = r"(?:(?<![A-Za-z0-9_-])|(?<=:-))"
 _AFTER = r"(?![A-Za-z0-9_-])"
 _SEPARATORS = ("", "_", "-", ".")
 NEAR_LINE = 200
+SECTION_LINES = 4  # how far below a section named for the provider its key may stand (engine/core.py widens to it)
 # where a value's own line names it a credential: a setting named for one (`API_KEY`, `apiToken`, `x-api-key`), a
 # setting whose whole name is such a word (`token:`, not `idempotency_key:`), or an auth scheme
 _NEAR_KEY = (
@@ -133,8 +134,11 @@ def _pattern(names: list[str], hosts: list[str], secret: str, reach: int) -> str
         rf"[^\r\n]{{0,{reach}}}?",
         # `- name: X_API_KEY` / `value: …` (Kubernetes env, ECS, Compose long form)
         rf"[^\r\n]{{0,{reach}}}\r?\n{lead}[\"']?(?i:value){key}",
-        # `sendbird:` / `apiToken: …` and `"sendbird": {` / `"token": "…"` (a section named for the provider)
-        rf"[\w.-]{{0,40}}[\"']?[ \t]{{0,4}}:[ \t]{{0,4}}\{{?[ \t]{{0,4}}\r?\n{lead}[\"']?[\w.-]{{1,40}}{key}",
+        # `sendbird:` / `apiToken: …` and `"sendbird": {` / `"token": "…"` (a section named for the provider), the
+        # key up to SECTION_LINES settings further down (`enabled: true` between), none a section of its own
+        rf"[\w.-]{{0,40}}[\"']?[ \t]{{0,4}}:[ \t]{{0,4}}\{{?[ \t]{{0,4}}\r?\n"
+        rf"(?:[ \t]{{1,40}}[^\r\n]{{0,{NEAR_LINE}}}[^\s:{{\[]\r?\n){{0,{SECTION_LINES - 1}}}?"
+        rf"{lead}[\"']?[\w.-]{{1,40}}{key}",
         # `SENDBIRD_API_TOKEN = (` / `"4f0c…"`, `sendbirdKey =` / `'4f0c…';`, `SENDBIRD_TOKEN: |` / `4f0c…`: an
         # assignment that ends its line, the value indented on the next (not a setting of its own there)
         r"[\w.-]{0,40}[\"'\]]?[ \t]{0,4}(?::=|=>|[:=])[ \t]{0,4}(?:[(\[]|[|>][-+]?)?[ \t]{0,4}\r?\n"

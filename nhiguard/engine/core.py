@@ -25,6 +25,7 @@ from urllib.parse import unquote
 from nhiguard import __version__
 from nhiguard.constants import INLINE_ALLOW_MARKERS, MAX_DECODE_DEPTH, REGEX_TIMEOUT_SECONDS
 from nhiguard.engine import decode, filters, pairs
+from nhiguard.engine.context import SECTION_LINES
 from nhiguard.engine.matcher import compile_pattern, compile_plain, finditer, gate_open, search, secret_gate
 from nhiguard.engine.prefilter import Prefilter, backend_name, make_prefilter
 from nhiguard.engine.score import run_checks, shannon_entropy
@@ -409,7 +410,14 @@ class Engine:
                     # (the pattern says so too): "alchemy" in every "sqlalchemy" of a repository's history must
                     # not cost a regex run each.
                     below = span[1] + 1
-                    two = (_line_start(data, span[0] - 1), span[1] if below > n else _line_end(data, below, n))
+                    end = span[1] if below > n else _line_end(data, below, n)
+                    if data[span[0]:span[1]].rstrip()[-1:] in (b":", b"{"):
+                        # a section named for the provider: its key may stand a few settings further down
+                        for _ in range(SECTION_LINES - 1):
+                            if end + 1 >= n:
+                                break
+                            end = _line_end(data, end + 1, n)
+                    two = (_line_start(data, span[0] - 1), end)
                     for target in two_rules:
                         line_spans[target].add(two)
             for target in multi_rules:

@@ -49,6 +49,8 @@ def test_spellings_of_a_name_are_its_keywords() -> None:
         (f'ACME_CLOUD_TOKEN = (\n    "{KEY}"\n)\n', 2),  # an assignment that ends its line
         (f"final acmeCloudKey =\n    '{KEY}';\n", 2),
         (f"  ACME_CLOUD_TOKEN: |\n    {KEY}\n", 2),
+        (f"acme_cloud:\n  enabled: true\n  region: eu\n  api_key: {KEY}\n", 4),  # further down its section
+        (f'{{"acme-cloud": {{\n    "enabled": true,\n    "token": "{KEY}"\n}}}}\n', 3),
     ],
 )
 def test_one_and_two_line_forms(text: str, line: int) -> None:
@@ -68,6 +70,9 @@ def test_one_and_two_line_forms(text: str, line: int) -> None:
         f"XDacme_cloud_key={KEY}\n",  # a D that ends a word is no -D
         f"ACME_CLOUD_KEY=ab-{KEY}\n",  # a longer value with dashes
         f"ACME_CLOUD_KEY=\nOTHER={KEY}\n",  # the next line is not indented: a setting of its own
+        f"acme_cloud:\n  enabled: true\nother:\n  api_key: {KEY}\n",  # another section began
+        f"services:\n  acme_cloud:\n    enabled: true\n  other:\n    api_key: {KEY}\n",
+        f"acme_cloud:\n  a: 1\n  b: 2\n  c: 3\n  d: 4\n  api_key: {KEY}\n",  # too far down
     ],
 )
 def test_far_or_foreign_values_stay_unreported(text: str) -> None:
