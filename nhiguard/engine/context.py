@@ -36,12 +36,13 @@ _AFTER = r"(?![A-Za-z0-9_-])"
 _SEPARATORS = ("", "_", "-", ".")
 NEAR_LINE = 200
 SECTION_LINES = 4  # how far below a section named for the provider its key may stand (engine/core.py widens to it)
-# where a value's own line names it a credential: a setting named for one (`API_KEY`, `apiToken`, `x-api-key`), a
-# setting whose whole name is such a word (`token:`, not `idempotency_key:`), or an auth scheme
+# where a value's own line names it a credential: a setting named for one (`API_KEY =`, `apiToken:`, `"x-api-key":`)
+# or whose whole name is such a word (`token:`, not `idempotency_key:`), assigned; or an auth scheme (`Bearer …`)
 _NEAR_KEY = (
-    r"(?:(?:(?<![A-Za-z])|(?<=[a-z])(?=[A-Z]))(?i:(?:api|app|access|auth|client|private|secret)[_-]?(?:key|token|secret))"
-    r"|(?<![\w.-])(?i:key|token|secret|password|authorization|bearer|basic))"
-    r"(?:(?![A-Za-z])|(?<=[a-z])(?=[A-Z]))[^\r\n]{0,30}?"
+    r"(?:(?:(?:(?<![A-Za-z])|(?<=[a-z])(?=[A-Z]))(?i:(?:api|app|access|auth|client|private|secret)[_-]?"
+    r"(?:key|token|secret))|(?<![\w.-])(?i:key|token|secret|password|authorization))"
+    r"(?:(?![A-Za-z])|(?<=[a-z])(?=[A-Z]))[\w.-]{0,20}[\"'\]]?[ \t]{0,4}(?:=>|[:=(,])[^\r\n]{0,16}?"
+    r"|(?<![\w.-])(?i:bearer|basic|token)[ \t]{1,4}[\"']?)"
 )
 
 

@@ -100,6 +100,7 @@ def test_a_host_identifies_the_provider_on_either_side() -> None:
         (f"# megaacme cloud\nTOKEN={KEY}\n", 0),  # the name inside another word
         (f"# acme cloud\n\nTOKEN={KEY}\n", 0),
         (f"acme_cloud_region: eu\napi_key: {KEY}\n", 0),  # the name's line is a setting of its own
+        (f"| acme_cloud | Acme key |\n| token secret | {KEY} |\n", 0),  # a table: "secret" is assigned nothing
     ],
 )
 def test_a_host_beside_or_a_name_above_names_a_credential_setting(text: str, line: int) -> None:
