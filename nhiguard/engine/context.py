@@ -137,7 +137,8 @@ def _pattern(names: list[str], hosts: list[str], secret: str, reach: int) -> str
         rf"[^\r\n]{{0,{reach}}}\r?\n{lead}[\"']?(?i:value){key}",
         # `sendbird:` / `apiToken: …` and `"sendbird": {` / `"token": "…"` (a section named for the provider), the
         # key up to SECTION_LINES settings further down (`enabled: true` between), none a section of its own
-        rf"[\w.-]{{0,40}}[\"']?[ \t]{{0,4}}:[ \t]{{0,4}}\{{?[ \t]{{0,4}}\r?\n"
+        # (and a Terraform/HCL block: `variable "sendbird_api_token" {` / `type = string` / `default = "…"`)
+        rf"[\w.-]{{0,40}}[\"']?[ \t]{{0,4}}(?::[ \t]{{0,4}}\{{?|\{{)[ \t]{{0,4}}\r?\n"
         rf"(?:[ \t]{{1,40}}[^\r\n]{{0,{NEAR_LINE}}}[^\s:{{\[]\r?\n){{0,{SECTION_LINES - 1}}}?"
         rf"{lead}[\"']?[\w.-]{{1,40}}{key}",
         # `SENDBIRD_API_TOKEN = (` / `"4f0c…"`, `sendbirdKey =` / `'4f0c…';`, `SENDBIRD_TOKEN: |` / `4f0c…`: an

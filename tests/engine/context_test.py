@@ -51,6 +51,7 @@ def test_spellings_of_a_name_are_its_keywords() -> None:
         (f"  ACME_CLOUD_TOKEN: |\n    {KEY}\n", 2),
         (f"acme_cloud:\n  enabled: true\n  region: eu\n  api_key: {KEY}\n", 4),  # further down its section
         (f'{{"acme-cloud": {{\n    "enabled": true,\n    "token": "{KEY}"\n}}}}\n', 3),
+        (f'variable "acme_cloud_token" {{\n  type      = string\n  sensitive = true\n  default   = "{KEY}"\n}}\n', 4),
     ],
 )
 def test_one_and_two_line_forms(text: str, line: int) -> None:
