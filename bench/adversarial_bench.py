@@ -43,6 +43,8 @@ CASES: dict[str, tuple[str, Callable[[float], bytes]]] = {
     "compose-6000-blanks": ("docker-compose.yml", lambda s: inputs.yaml_blank_line(int(6000 * s))),
     "aws-pairs-50k": ("aws.ini", lambda s: inputs.aws_pairs(int(50_000 * s))[0]),
     "100k-k8s-env-pairs": ("deploy.yaml", lambda s: inputs.env_pairs(int(100_000 * s))),
+    "50k-provider-sections": ("values.yaml", lambda s: inputs.provider_sections(int(50_000 * s))),
+    "50k-names-above-keys": ("app.log", lambda s: inputs.named_log_lines(int(50_000 * s))),
     "10MB-wrapped-base64": ("blob.b64", lambda s: inputs.wrapped_base64(int((10 << 20) * s))),
 }
 

@@ -10,9 +10,11 @@ definitions, Helm values and docker-compose files:
 
 A rule writes only the names and the value's shape; this module derives its keywords and its pattern, so every
 such rule accepts the same forms and keeps the same bounded reach (a key far from its provider's name stays
-unreported). Hosts (`api.sendbird.com`) identify the provider on either side of the value on one line, or on the
-line above or below a value that its own line names a credential (`API_KEY = "…"` under `BASE = "https://api…"`):
-such a match is marked `_near`, and the engine lets any other provider's claim on the value win over it.
+unreported). Hosts (`api.sendbird.com`) identify the provider on either side of the value on one line. A section
+named for the provider reaches its key a few settings down, and an assignment that ends its line its value on the
+next. Weakest of all, a host on the line above or below, or the name on the line above (a log, a comment), of a
+value that its own line assigns to a credential's setting (`API_KEY = "…"` under `BASE = "https://api…"`): such a
+match is marked `_near`, and the engine lets any other provider's claim on the value win over it.
 """
 
 from __future__ import annotations

@@ -71,7 +71,7 @@ class _Candidate:
     entropy: float
     decoded: tuple[str, ...] = ()
     rejected: bool = False
-    near: bool = False  # a `context:` rule's host on an adjacent line, not the value's own (see `_named_first`)
+    near: bool = False  # a `context:` rule's weak evidence: a host or name on the line beside (`_without_contested`)
 
 
 @dataclass
@@ -411,7 +411,7 @@ class Engine:
                     # not cost a regex run each.
                     below = span[1] + 1
                     end = span[1] if below > n else _line_end(data, below, n)
-                    if data[span[0]:span[1]].rstrip()[-1:] in (b":", b"{"):
+                    if _ends_section(data, span[0], span[1]):
                         # a section named for the provider: its key may stand a few settings further down
                         for _ in range(SECTION_LINES - 1):
                             if end + 1 >= n:
@@ -847,9 +847,9 @@ def _word_start(data: bytes, start: int) -> bool:
 
 
 def _without_contested(out: list[_Candidate], generic: frozenset[int]) -> list[_Candidate]:
-    """A provider's host on the line beside a value is the weakest evidence a rule has: any other rule that is not
-    generic and claims (or rejected) an overlapping value wins it, and two such hosts of different rules cancel
-    each other out. Linear after sorting: a file of many keys beside many hosts stays cheap."""
+    """A provider's host on the line beside a value, or its name on the line above, is the weakest evidence a rule
+    has: any other rule that is not generic and claims (or rejected) an overlapping value wins it, and two such
+    claims of different rules cancel each other out. Linear after sorting: many keys beside many hosts stay cheap."""
     strong = _Spans([(c.start, c.end) for c in out if c.rule not in generic and not c.near])
     near = sorted((c.start, c.end, c.rule, i) for i, c in enumerate(out) if c.near)
     dropped = {i for s, e, _, i in near if strong.overlaps(s, e)}
@@ -860,6 +860,15 @@ def _without_contested(out: list[_Candidate], generic: frozenset[int]) -> list[_
         if e > end:
             end, rule, first = e, r, i
     return [c for i, c in enumerate(out) if i not in dropped]
+
+
+def _ends_section(data: bytes, lo: int, hi: int) -> bool:
+    """Whether the line data[lo:hi] opens a section (`sendbird:`, `"sendbird": {`, `variable "x" {`): its last
+    byte other than a blank is ':' or '{'. Read in place: this runs for every provider name that starts a word."""
+    i = hi - 1
+    while i >= lo and data[i] in b" \t\r":
+        i -= 1
+    return i >= lo and data[i] in b":{"
 
 
 def _line_start(data: bytes, end: int) -> int:

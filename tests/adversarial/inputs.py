@@ -72,6 +72,21 @@ def aws_pairs(count: int) -> tuple[bytes, int]:
     return "".join(out).encode(), count
 
 
+def provider_sections(count: int) -> bytes:
+    """YAML sections named for a provider, each with its key a few settings down: every header widens its window."""
+    rng = random.Random("sections")
+    key = lambda: "".join(rng.choice(ALNUM) for _ in range(40))  # noqa: E731
+    return "".join(f"abyssale:\n  enabled: true\n  region: eu\n  api_key: {key()}\n" for _ in range(count)).encode()
+
+
+def named_log_lines(count: int) -> bytes:
+    """Log lines naming a provider, each above a line that assigns a key: the name-above look-behind at every key."""
+    rng = random.Random("logs")
+    key = lambda: "".join(rng.choice(ALNUM) for _ in range(40))  # noqa: E731
+    return "".join(f"[INFO] Sending request to the abyssale API\n[DEBUG] Using API_KEY={key()}\n"
+                   for _ in range(count)).encode()
+
+
 def env_pairs(count: int) -> bytes:
     """A Kubernetes container's env list of `count` two-line name/value pairs, each value a password under a
     token-like name (every pair is rescanned; the generic rule reports each)."""
