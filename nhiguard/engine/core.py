@@ -756,8 +756,9 @@ class Engine:
         if not found:
             return found
         rules = self.rules
-        # A secret seen in clear needs no second location from a decoded copy of the same line (percent).
-        plain = {(c.rule, c.secret): (c.start, c.end) for c in found if not c.decoded}
+        # A secret seen in clear needs no second location from a decoded copy of the same line (percent, or
+        # escaped quotes: the copy's value has one level of escapes fewer).
+        plain = {(c.rule, decode.unescaped(c.secret)): (c.start, c.end) for c in found if not c.decoded}
         seen: set[tuple[int, int, int, str]] = set()
         out = []
         for c in found:
@@ -767,7 +768,7 @@ class Engine:
             if rule.generic and claims.overlaps(c.start, c.end):
                 continue
             if c.decoded:
-                twin = plain.get((c.rule, c.secret))
+                twin = plain.get((c.rule, decode.unescaped(c.secret)))
                 if twin is not None and c.start <= twin[0] and twin[1] <= c.end:
                     continue
             key = (c.rule, c.start, c.end, c.secret)

@@ -34,6 +34,10 @@ _HEX_LEFT = _HEX_RIGHT
 _PRINTABLE = bytes([9, 10, 13, *range(32, 127)])
 _PERCENT_NEEDLES = (b"%2f", b"%3a", b"%3d", b"%2b", b"%40", b"%5f", b"%2d", b"%22", b"%20")
 _ESCAPED_SLASHES = b":\\/\\/"
+# JSON inside a string literal or a log (`"{\"awsSecretKey\":\"…\"}"`, `-d "{\"token\": \"…\"}"`) and XML or
+# shell inside one (`value=\"…\"`): every quote is escaped, so a rule that wants a quote beside a name sees none
+_ESCAPED_QUOTES = (b'\\":', b'=\\"')
+_JSON_ESCAPE = re.compile(rb'\\(["\\/])')
 _UNICODE_ESCAPE = b"\\u00"  # JSON's `\u00XX`: some serialisers escape `+`, `/`, `=`, `'`, or every character
 _ASCII_ESCAPE = re.compile(rb"\\u00([0-7][0-9A-Fa-f])")
 
@@ -77,8 +81,9 @@ def encoded_needles(keyword: bytes, depth: int = 1) -> list[tuple[bytes, str]]:
 def percent_needles() -> Iterable[tuple[bytes, str]]:
     """Needles that announce a line to unescape: percent escapes, JSON's escaped slashes in a URL
     (`https:\\/\\/hooks.slack.com\\/services\\/…`, as PHP's json_encode and many loggers write them) and JSON's
-    `\\u00XX` escapes (.NET escapes `+` and `'`, obfuscated configs escape every character)."""
-    return ((n, PERCENT) for n in (*_PERCENT_NEEDLES, _ESCAPED_SLASHES, _UNICODE_ESCAPE))
+    `\\u00XX` escapes (.NET escapes `+` and `'`, obfuscated configs escape every character), and escaped quotes
+    (JSON or XML written inside a string)."""
+    return ((n, PERCENT) for n in (*_PERCENT_NEEDLES, _ESCAPED_SLASHES, *_ESCAPED_QUOTES, _UNICODE_ESCAPE))
 
 
 def _run_start(data: bytes, at: int, pattern: re.Pattern[bytes]) -> int:
@@ -189,6 +194,15 @@ def decode_hex(run: bytes) -> bytes | None:
     return raw if _mostly_text(raw) else None
 
 
+_JSON_ESCAPE_TEXT = re.compile(r'\\(["\\/])')
+
+
+def unescaped(text: str) -> str:
+    """A value with JSON's escaped quotes, backslashes and slashes undone: the same secret whether a rule found
+    it in the raw line (`\\\\n` inside a key written in an escaped string) or in the line decode_line unescaped."""
+    return _JSON_ESCAPE_TEXT.sub(r"\1", text) if "\\" in text else text
+
+
 def decode_line(line: bytes) -> tuple[bytes, str] | None:
     """A line with its escapes undone, and which kind they were (ESCAPED when only JSON's were); None if the
     line has none."""
@@ -196,6 +210,6 @@ def decode_line(line: bytes) -> tuple[bytes, str] | None:
     kind = PERCENT if raw != line else ESCAPED
     if b"\\u00" in raw:
         raw = _ASCII_ESCAPE.sub(lambda m: bytes([int(m.group(1), 16)]), raw)
-    if b"\\/" in raw:
-        raw = raw.replace(b"\\/", b"/")
+    if b"\\/" in raw or b'\\"' in raw:
+        raw = _JSON_ESCAPE.sub(rb"\1", raw)
     return (raw, kind) if raw != line else None

@@ -57,6 +57,7 @@ _TEMPLATE = re.compile(
       | ^\$[A-Za-z_][A-Za-z0-9_]*$     # $VAR
       | ^%[A-Za-z_][A-Za-z0-9_]*%$     # %VAR%
       | ^<[^<>]*>$                     # <TOKEN>
+      | ^<(?P<tag>[A-Za-z]{1,10})>[^<>]{0,200}</(?P=tag)>$   # <i>admin_password</i>, <var>token</var> (API docs)
       | <[A-Za-z][\w.-]{2,40}>          # a named part of a URI or string: mongodb+srv://<db_username>:<db_password>@…
       | ^\[[^\[\]]*\]$                 # [TOKEN]
       | ^\{[A-Za-z_][\w.-]*\}$         # {token}
@@ -77,9 +78,9 @@ _FAKE_VARIANTS = tuple(sorted({v for m in _FAKE_MARKERS for v in (m, m.upper(), 
 _FAKE_ANY = re.compile("|".join(re.escape(v) for v in _FAKE_VARIANTS))  # one pass instead of one per marker
 
 
-# a value counting through the hex digits (0123456789abcdef, a1b2c3d4e5f6…): an example's filler; 12 characters in a
-# row of a random hex value are 1 in 16**12
-_COUNTING = re.compile(r"(?i)0123456789ab|3456789abcde|a1b2c3d4e5f6")
+# a value counting through the hex digits (0123456789abcdef, a1b2c3d4e5f6…, 1a2b3c4d5e6f…): an example's filler;
+# 12 characters in a row of a random hex value are 1 in 16**12
+_COUNTING = re.compile(r"(?i)0123456789ab|3456789abcde|a1b2c3d4e5f6|1a2b3c4d5e6f|2b3c4d5e6f7a")
 
 
 def looks_fake(secret: str) -> bool:
