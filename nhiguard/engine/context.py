@@ -32,8 +32,9 @@ _NAME = re.compile(r"^[a-z0-9]+(?:[_.][a-z0-9]+){0,2}$")
 _HOST = re.compile(r"^[a-z0-9-]+(?:\.[a-z0-9-]+)+$")
 _KEYS = frozenset({"names", "secret", "hosts", "reach"})
 # a value's edges: a key is never the middle of a longer identifier, path or hex run
-# (or a shell default after `:-`: `${CONSUL_HTTP_TOKEN:-<token>}` sets the token when the variable is unset)
-_BEFORE = r"(?:(?<![A-Za-z0-9_-])|(?<=:-))"
+# (or a shell default after `:-`: `${CONSUL_HTTP_TOKEN:-<token>}` sets the token when the variable is unset), and
+# never a file's digest: a wheel's RECORD lists `sendbird/client.py,sha256=<43 base64url>` under the provider's name
+_BEFORE = r"(?:(?<![A-Za-z0-9_-])(?<!sha256=)(?<!sha384=)(?<!sha512=)|(?<=:-))"
 _AFTER = r"(?![A-Za-z0-9_-])"
 _SEPARATORS = ("", "_", "-", ".")
 NEAR_LINE = 200

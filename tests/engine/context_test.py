@@ -74,6 +74,7 @@ def test_one_and_two_line_forms(text: str, line: int) -> None:
         f"acme_cloud:\n  enabled: true\nother:\n  api_key: {KEY}\n",  # another section began
         f"services:\n  acme_cloud:\n    enabled: true\n  other:\n    api_key: {KEY}\n",
         f"acme_cloud:\n  a: 1\n  b: 2\n  c: 3\n  d: 4\n  api_key: {KEY}\n",  # too far down
+        f"acme_cloud/client.py,sha256={KEY},2041\n",  # a wheel RECORD's digest of a file named for the provider
     ],
 )
 def test_far_or_foreign_values_stay_unreported(text: str) -> None:
