@@ -81,15 +81,16 @@ def test_json_with_escaped_quotes(engine: Engine) -> None:
     """JSON written inside a string literal or a log line escapes every quote (`{\\"aws_secret_access_key\\":
     \\"…\\"}`): rules that want a quote or a separator right after a name read the line with its quotes unescaped,
     and a secret that was found in clear is not reported twice."""
-    key_id, secret = "AKIAUJZDEGXDNCF32EPF", "2hpChYgCfrL1spNxnyVmihA+2O76UMFxFkM+R5Kj"
+    key_id, secret = "AKIAUJZDEGXD" + "NCF32EPF", "2hpChYgCfrL1spNxnyVm" + "ihA+2O76UMFxFkM+R5Kj"  # (split: dogfood)
+    other = "hGAkWvj7FAc9QeWJ" + "KY40uvSwMFLZDe1f"
     text = (
         f'body = "{{\\"aws_access_key_id\\":\\"{key_id}\\",\\"aws_secret_access_key\\":\\"{secret}\\"}}";\n'
-        'LOG {\\"client_secret\\":\\"hGAkWvj7FAc9QeWJKY40uvSwMFLZDe1f\\"}\n'
+        'LOG {\\"client_secret\\":\\"' + other + '\\"}\n'
         'cfg = "<add key=\\"ApiKey\\" value=\\"x\\"/>"\n'
     )
     found = [(r, s, line, d) for r, s, line, _, d in _scan(engine, text, "src/Client.java")]
     assert ("aws-secret-access-key", secret, 1, ("escaped",)) in found
-    assert ("generic-secret", "hGAkWvj7FAc9QeWJKY40uvSwMFLZDe1f", 2, ("escaped",)) in found
+    assert ("generic-secret", other, 2, ("escaped",)) in found
     assert [r for r, s, _, _ in found if s == key_id] == ["aws-access-key-id"]  # (found in clear, once)
     assert all(line != 3 for _, _, line, _ in found)
     assert decode_line(b'{\\"a\\":\\"b\\\\c\\"}') == (b'{"a":"b\\c"}', "escaped")
