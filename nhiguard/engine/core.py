@@ -529,7 +529,14 @@ class Engine:
     def _match_window(self, rule_index: int, data: bytes, lo: int, hi: int, path: str) -> list[_Candidate]:
         rule = self.rules[rule_index]
         window = data[lo:hi]
-        if self._patterns[rule_index] is None and self._gate_tries[rule_index] < _GATE_TRIES:
+        if rule_index in self._named:
+            # A `context:` rule's pattern tries its names, hosts and weak forms at every position of a window of up
+            # to six lines; its value's shape alone is a far cheaper search, and most windows (a name in prose, in
+            # `denormalize` for Deno) hold no value of that shape at all.
+            gate = self._shape_gate(rule_index)
+            if gate is not None and not gate_open(gate, window, self.options.regex_timeout):
+                return []
+        elif self._patterns[rule_index] is None and self._gate_tries[rule_index] < _GATE_TRIES:
             # Until a rule's pattern is compiled, its secret-shape gate decides whether it must be: a rule hit in a
             # few windows with no value of its shape never costs a compile. A rule hit often is compiled anyway
             # (then its anchored pattern is as cheap as the gate, which scans every position for the shape).
