@@ -23,6 +23,19 @@ def test_rule_pattern_is_bounded(rule: Rule) -> None:
     assert not problems, "\n".join(map(str, problems))
 
 
+def test_no_gate_hits_at_every_byte_of_a_run() -> None:
+    """A `prefilter:` gate is a regex Hyperscan reports at every position it matches: one that a run of a single
+    character satisfies (Dropbox's `aaaaaaaaaa[a-z0-9_-]{43}`) made 10 MB of `A` ten million callbacks (20 s). A
+    run of one byte is what a needle of one repeated byte is for: matched where the run starts and ends."""
+    import re
+    import string
+
+    runs = [c * 300 for c in string.ascii_lowercase + string.digits + "+/=_-.%:~ "]
+    offenders = [(r.id, r.prefilter) for r in RULES if r.prefilter
+                 for run in runs if re.search(r.prefilter, run, re.IGNORECASE)]
+    assert not offenders
+
+
 def test_catalogue_size() -> None:
     """Issue 12's floor: at least 650 rules over 450 providers, 300 verifiable, 25 revocable provider families."""
     from nhiguard import catalogue
