@@ -45,6 +45,8 @@ CASES: dict[str, tuple[str, Callable[[float], bytes]]] = {
     "100k-k8s-env-pairs": ("deploy.yaml", lambda s: inputs.env_pairs(int(100_000 * s))),
     "50k-provider-sections": ("values.yaml", lambda s: inputs.provider_sections(int(50_000 * s))),
     "50k-names-above-keys": ("app.log", lambda s: inputs.named_log_lines(int(50_000 * s))),
+    "100k-escaped-json-lines": ("Client.java", lambda s: inputs.escaped_json_lines(int(100_000 * s))),
+    "20k-escaped-json-one-line": ("Client1.java", lambda s: inputs.escaped_json_one_line(int(20_000 * s))),
     "10MB-wrapped-base64": ("blob.b64", lambda s: inputs.wrapped_base64(int((10 << 20) * s))),
 }
 

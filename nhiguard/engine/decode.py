@@ -197,7 +197,7 @@ def decode_hex(run: bytes) -> bytes | None:
     return raw if _mostly_text(raw) else None
 
 
-_JSON_ESCAPE_TEXT = re.compile(r'\\(["\\/])')
+_JSON_ESCAPE_TEXT = re.compile(_JSON_ESCAPE.pattern.decode())  # (the same escapes, on a str)
 
 
 def unescaped(text: str) -> str:

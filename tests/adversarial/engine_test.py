@@ -83,6 +83,14 @@ def test_many_names_on_the_line_above_linear(engine: Engine) -> None:
     _linear(engine, inputs.named_log_lines, 1000, lambda n: n)
 
 
+def test_many_escaped_json_lines_linear(engine: Engine) -> None:
+    _linear(engine, inputs.escaped_json_lines, 2000, lambda n: n)
+
+
+def test_many_escaped_json_settings_on_one_line_linear(engine: Engine) -> None:
+    _linear(engine, inputs.escaped_json_one_line, 2000, lambda n: n)
+
+
 def test_many_generic_passwords_linear(engine: Engine) -> None:
     # (a few random passwords look like placeholders to the generic filters: count what is found at N and 4N)
     _scan(engine, inputs.generic_passwords(500))

@@ -44,6 +44,18 @@ def tokens_one_line(count: int) -> bytes:
     return (" ".join(github_classic(i) for i in range(count)) + "\n").encode()
 
 
+def escaped_json_lines(count: int) -> bytes:
+    """JSON written inside a string on every line (`"{\\"token\\":\\"ghp_…\\"}"`): each line announces itself to be
+    read again unescaped, and each token is found in clear and in the unescaped copy."""
+    return "".join(f'body = "{{\\"token\\":\\"{github_classic(f"e{i}")}\\"}}";\n' for i in range(count)).encode()
+
+
+def escaped_json_one_line(count: int) -> bytes:
+    """The same escaped settings all on one line: the line is read unescaped piece by piece, each piece once."""
+    return ('body = "{' + ",".join(f'\\"token\\":\\"{github_classic(f"o{i}")}\\"' for i in range(count))
+            + '}";\n').encode()
+
+
 def generic_passwords(count: int) -> bytes:
     return "".join(f'password = "{password(i)}"\n' for i in range(count)).encode()
 

@@ -8,7 +8,7 @@ from urllib.parse import quote
 import pytest
 
 from nhiguard.engine import Engine, EngineOptions
-from nhiguard.engine.decode import decode_line
+from nhiguard.engine.decode import decode_line, unescaped
 from nhiguard.model import Allow, Chunk, Dependency, Examples, Origin, Rule
 from tests.support.tokens import github_classic, github_classic_bad_checksum
 
@@ -86,13 +86,16 @@ def test_json_with_escaped_quotes(engine: Engine) -> None:
     text = (
         f'body = "{{\\"aws_access_key_id\\":\\"{key_id}\\",\\"aws_secret_access_key\\":\\"{secret}\\"}}";\n'
         'LOG {\\"client_secret\\":\\"' + other + '\\"}\n'
-        'cfg = "<add key=\\"ApiKey\\" value=\\"x\\"/>"\n'
+        'cfg = "<add key=\\"ApiKey\\" value=\\"your-api-key-here\\"/>"\n'  # a placeholder, decoded or not
+        'cfg = "<add key=\\"ApiKey\\" value=\\"' + "Vq3xLm9TzR2k" + 'Wp7YbN4c\\"/>"\n'
     )
     found = [(r, s, line, d) for r, s, line, _, d in _scan(engine, text, "src/Client.java")]
     assert ("aws-secret-access-key", secret, 1, ("escaped",)) in found
     assert ("generic-secret", other, 2, ("escaped",)) in found
     assert [r for r, s, _, _ in found if s == key_id] == ["aws-access-key-id"]  # (found in clear, once)
     assert all(line != 3 for _, _, line, _ in found)
+    assert [(r, line) for r, _, line, _ in found if line == 4] == [("generic-api-key", 4)]  # (once, not decoded too)
+    assert unescaped('{\\"k\\":\\"a\\\\nb\\/c\\"}') == '{"k":"a\\nb/c"}'
     assert decode_line(b'{\\"a\\":\\"b\\\\c\\"}') == (b'{"a":"b\\c"}', "escaped")
 
 
